@@ -1,0 +1,33 @@
+# Every target installs into .venv first; nothing is installed outside the project.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO := out/demo
+
+.PHONY: install demo test bench seeds clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/graphsleuth generate --scenario synthetic/demo.toml --seed 7 --out $(DEMO)/evidence --force
+	$(BIN)/graphsleuth detect $(DEMO)/evidence --out $(DEMO)/rings --force
+	$(BIN)/graphsleuth evaluate $(DEMO)/rings $(DEMO)/evidence/truth.csv
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+seeds: $(STAMP)
+	$(BIN)/graphsleuth generate --scenario synthetic/demo.toml --seed 2026 --accounts 600 --out seeds/demo --force
+
+clean:
+	rm -rf $(VENV) out
