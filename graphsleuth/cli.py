@@ -69,3 +69,119 @@ def generate(scenario, seed, out, accounts, prompts, format_, force, quiet):
         rings = ", ".join(f"{k} ({v:,})" for k, v in m["rings"].items())
         click.echo(f"{out}: {m['accounts']:,} accounts, {m['ring_accounts']:,} in {len(m['rings'])} planted rings: {rings}")
         click.echo("rows: " + ", ".join(f"{k} {v:,}" for k, v in m["rows"].items()) + f"; {m['requests']:,} requests")
+
+
+# --- neo4j commands ---
+# Thin wrappers over graphsleuth.server (the local Neo4j) and graphsleuth.store (loading).
+
+
+@main.group(name="neo4j")
+def neo4j_group():
+    """The project's own Neo4j server: fetched with Maven, bound to 127.0.0.1, data in .graphsleuth/."""
+
+
+@neo4j_group.command(name="start")
+def neo4j_start():
+    """Start the local Neo4j (and the Browser guide) and wait until it answers; fine if it runs."""
+    from .server import start
+
+    click.echo(start(quiet=False).describe())
+
+
+@neo4j_group.command(name="stop")
+def neo4j_stop():
+    """Stop the local Neo4j server."""
+    from .server import stop
+
+    click.echo("Neo4j stopped" if stop() else "Neo4j was not running")
+
+
+@neo4j_group.command(name="status")
+def neo4j_status():
+    """Say whether the local Neo4j runs and where; exit status 1 when it does not."""
+    from .server import status
+
+    info = status()
+    click.echo(info.describe())
+    sys.exit(0 if info.running else 1)
+
+
+@neo4j_group.command(name="env")
+def neo4j_env():
+    """Print export lines for NEO4J_URI/USERNAME/PASSWORD/DATABASE: eval "$(graphsleuth neo4j env)"."""
+    from .server import env
+
+    click.echo(env())
+
+
+@neo4j_group.command(name="fetch")
+def neo4j_fetch():
+    """Download Neo4j Community and the Neo4j Browser from Maven Central (runs mvn)."""
+    from .server import fetch
+
+    click.echo(f"Neo4j jars in {fetch()}")
+
+
+@main.command(name="load")
+@click.argument("data_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--bulk", is_flag=True, help="Replace the local database with neo4j-admin import (server must be stopped); for large graphs.")
+@click.option("--batch-size", type=int, default=5000, show_default=True, help="Rows per Bolt transaction.")
+@click.option("--lenient", is_flag=True, help="Drop bad evidence rows instead of stopping at the first.")
+@_quiet_option
+def load_command(data_dir, bulk, batch_size, lenient, quiet):
+    """Load an evidence directory into Neo4j (NEO4J_URI, or the local server); safe to repeat."""
+    from .store import load
+
+    load(data_dir, bulk=bulk, batch_size=batch_size, lenient=lenient, quiet=quiet)
+
+
+@main.command()
+@click.argument("data_dir", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory for members, rings.jsonl and clusters.jsonl.")
+@click.option("--algorithm", type=click.Choice(["leiden", "louvain", "components", "label_propagation"]), default="leiden", show_default=True)
+@_seed_option
+@click.option("--resolution", type=float, default=None, help="Leiden CPM resolution: evidence weight per pair a cluster must exceed.")
+@click.option("--format", "format_", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv", show_default=True, help="Format of the members table.")
+@click.option("--lenient", is_flag=True, help="Skip bad input rows (listed in rejects.csv) instead of stopping.")
+@click.option("--pseudonymise", is_flag=True, help="Replace emails, IPs and payment ids in the output with keyed hashes (key in GRAPHSLEUTH_PSEUDONYM_KEY).")
+@_force_option
+@_quiet_option
+def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudonymise, force, quiet):
+    """Find suspected rings in DATA_DIR and write them to --out."""
+    from .clustering import DEFAULT_RESOLUTION
+    from .detection import detect as run
+    from .export import pseudonymise_findings, write_findings
+
+    findings = run(data_dir, out=None if pseudonymise else out, algorithm=algorithm, seed=seed,
+                   resolution=DEFAULT_RESOLUTION if resolution is None else resolution,
+                   format=format_, lenient=lenient, force=force, quiet=quiet)
+    if pseudonymise:
+        write_findings(pseudonymise_findings(findings), out, format=format_, force=force)
+    if not quiet:
+        click.echo(rings_table(findings))
+
+
+def rings_table(findings, limit: int = 15) -> str:
+    """The terminal summary: counts, then the top rings with their strongest reason."""
+    lines = [f"{len(findings.rings)} suspected rings, {len(findings.members):,} accounts "
+             f"({findings.stats.get('clusters_scored', 0)} clusters scored, {findings.stats.get('accounts', 0):,} accounts read)"]
+    if findings.rings:
+        lines.append(f"{'ring':<16} {'size':>7} {'score':>6}  why")
+        for ring in findings.rings[:limit]:
+            why = ring["explanation"].split(": ", 1)[-1]
+            lines.append(f"{ring['ring_id']:<16} {ring['size']:>7,} {ring['score']:>6.2f}  {why[:110]}")
+        if len(findings.rings) > limit:
+            lines.append(f"… {len(findings.rings) - limit} more in rings.jsonl")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.argument("truth_csv", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def evaluate(out_dir, truth_csv, as_json):
+    """Measure the rings that detect wrote to OUT_DIR against TRUTH_CSV."""
+    from .evaluation import _dumps, evaluate as run, format_evaluation
+
+    result = run(out_dir, truth_csv)
+    click.echo(_dumps(result) if as_json else format_evaluation(result))

@@ -133,6 +133,8 @@ class Evidence:
     links: pd.DataFrame
     rejects: pd.DataFrame
     files: dict[str, Path]
+    derived_templates: bool = False
+    prompt_rows: np.ndarray | None = None
 
     def table(self, name: str) -> pd.DataFrame:
         """The table called ``name`` (one of :data:`TABLES`)."""
@@ -221,7 +223,8 @@ def read_evidence(directory: str | Path, lenient: bool = False) -> Evidence:
         raw = _read_table(path, spec, problems)
         frames[name] = _validate(raw, spec, path.name, problems)
     _check_accounts(frames, files, problems)
-    return Evidence(directory=directory, rejects=problems.frame(), files=files, **frames)
+    prompt_rows = frames.pop("_prompt_rows", None)
+    return Evidence(directory=directory, rejects=problems.frame(), files=files, prompt_rows=prompt_rows, **frames)
 
 
 def _empty_frame(spec: TableSpec) -> pd.DataFrame:
@@ -508,4 +511,6 @@ def _check_accounts(frames: dict[str, pd.DataFrame], files: dict[str, Path], pro
         if unknown.any():
             problems.report(files[name].name, frame["_row"].to_numpy()[unknown], "account_id", "account_id not in the accounts table", frame["account_id"].to_numpy()[unknown])
             frame = frame[~unknown].reset_index(drop=True)
+        if name == "prompts":
+            frames["_prompt_rows"] = frame["_row"].to_numpy()
         frames[name] = frame.drop(columns="_row")

@@ -16,9 +16,6 @@ scenario, seed and graphsleuth version give byte-identical files.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +29,7 @@ import pyarrow.parquet as pq
 from faker import Faker
 
 from . import __version__
+from .atomic import output_directory
 from .errors import GraphsleuthError
 from .scenario import DISTILLATION_FAMILIES, Scenario, load_scenario
 
@@ -837,41 +835,16 @@ def _scatter(values: pa.Array, mask: np.ndarray) -> pa.Array:
 def write_population(population: SyntheticPopulation, out: str | Path, format: str = "csv", force: bool = False) -> Path:
     """Write the tables, truth.csv and manifest.json to ``out``, atomically.
 
-    Files are written to a temporary directory beside ``out`` and moved into
-    place at the end, so an interrupted run leaves no half-written population.
     An existing non-empty ``out`` is replaced only with ``force``.
     """
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not force:
-        raise GraphsleuthError(f"{out}: directory exists and is not empty (use --force to replace it)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    _usual_permissions(tmp)
-    try:
+    with output_directory(out, force) as tmp:
         for name, table in population.tables.items():
             _write_table(table, tmp / name, format)
         _write_table(population.truth, tmp / "truth", "csv")
         if population.truth_prompts is not None:
             _write_table(population.truth_prompts, tmp / "truth_prompts", "csv")
         (tmp / "manifest.json").write_text(json.dumps(population.manifest, indent=2, sort_keys=True) + "\n")
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / "x")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
-
-
-def _usual_permissions(directory: Path) -> None:
-    """mkdtemp makes a private directory; the result should look like any other (umask applies)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(directory, 0o777 & ~mask)
+    return Path(out)
 
 
 def _write_table(table: pa.Table, stem: Path, format: str) -> None:

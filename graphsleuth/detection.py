@@ -1,0 +1,263 @@
+"""The main job: from evidence tables to scored, explained suspected rings.
+
+:func:`detect` reads and validates the evidence, derives templates from raw
+prompts when needed, builds the account-evidence graph, finds clusters,
+scores them and returns :class:`~graphsleuth.findings.Findings`; with
+``out`` it also writes members, rings and clusters files atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .atomic import check_output_dir
+from .clustering import ALGORITHMS, DEFAULT_RESOLUTION, find_clusters
+from .errors import GraphsleuthError
+from .evidence import Evidence, read_evidence
+from .findings import Findings
+from .graph import EvidenceGraph, build_evidence_graph, subnet_of
+from .scoring import FLAG_THRESHOLD, MIN_RING_SIZE, ring_id_of, score_clusters
+
+__all__ = ["detect", "find_rings", "Progress"]
+
+
+class Progress:
+    """Reports the steps of a run on stderr with their durations (silent when quiet)."""
+
+    def __init__(self, quiet: bool = True, stream=None):
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self.timings: dict[str, float] = {}
+
+    def step(self, name: str, action: Callable):
+        """Run ``action``, time it, and report it as step ``name``."""
+        start = time.perf_counter()
+        if not self.quiet:
+            print(f"graphsleuth: {name}…", file=self.stream, flush=True)
+        result = action()
+        self.timings[name] = round(time.perf_counter() - start, 3)
+        return result
+
+
+def detect(
+    data: str | Path | Evidence,
+    out: str | Path | None = None,
+    algorithm: str = "leiden",
+    seed: int = 0,
+    resolution: float = DEFAULT_RESOLUTION,
+    min_size: int = MIN_RING_SIZE,
+    threshold: float = FLAG_THRESHOLD,
+    format: str = "csv",
+    lenient: bool = False,
+    force: bool = False,
+    quiet: bool = True,
+) -> Findings:
+    """Find suspected rings in the evidence directory ``data`` (or an Evidence already read).
+
+    With ``out``, writes ``members``, ``rings.jsonl`` and ``clusters.jsonl``
+    there (see :func:`graphsleuth.export.write_findings`). The same input and
+    seed give the same rings with the same ids.
+    """
+    if algorithm not in ALGORITHMS:
+        raise GraphsleuthError(f"--algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+    progress = Progress(quiet)
+    if out is not None:
+        check_output_dir(out, force)
+    evidence = data if isinstance(data, Evidence) else progress.step("reading evidence", lambda: read_evidence(data, lenient=lenient))
+    findings = find_rings(evidence, algorithm=algorithm, seed=seed, resolution=resolution, min_size=min_size, threshold=threshold, progress=progress)
+    if out is not None:
+        from .export import write_findings
+
+        progress.step("writing results", lambda: write_findings(findings, out, format=format, evidence=evidence, force=force))
+    findings.stats["timings_s"] = progress.timings
+    return findings
+
+
+def find_rings(
+    evidence: Evidence,
+    algorithm: str = "leiden",
+    seed: int = 0,
+    resolution: float = DEFAULT_RESOLUTION,
+    min_size: int = MIN_RING_SIZE,
+    threshold: float = FLAG_THRESHOLD,
+    progress: Progress | None = None,
+) -> Findings:
+    """Detection on evidence already in memory: graph, clusters, scores, findings."""
+    progress = progress or Progress(True)
+    if evidence.raw_prompts:
+        progress.step("deriving templates from raw prompts", lambda: _derive_templates(evidence, seed))
+    graph = progress.step("building the evidence graph", lambda: build_evidence_graph(evidence, seed=seed))
+    labels = progress.step(f"finding clusters ({algorithm})", lambda: find_clusters(graph, algorithm=algorithm, resolution=resolution, seed=seed))
+    scores = progress.step("scoring clusters", lambda: score_clusters(evidence, graph, labels, min_size=min_size, threshold=threshold))
+    findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))
+    findings.stats.update({"accounts": graph.n_accounts, "edges": int(len(graph.weight)), "clusters_scored": int(len(scores))})
+    return findings
+
+
+def _derive_templates(evidence: Evidence, seed: int) -> None:
+    """Fill ``template_id`` for prompts given as raw text (rows that already have one keep it)."""
+    from .templates import derive_templates
+
+    prompts = evidence.prompts
+    derived = derive_templates(prompts["prompt"].fillna(""), seed=seed)
+    if "template_id" in prompts.columns:
+        prompts["template_id"] = prompts["template_id"].fillna(derived)
+    else:
+        prompts["template_id"] = derived
+    evidence.derived_templates = True
+
+
+def _run_id(evidence: Evidence, algorithm: str, seed: int) -> str:
+    digest = hashlib.sha1()
+    digest.update(f"{algorithm}\n{seed}\n{len(evidence.accounts)}\n".encode())
+    digest.update(pd.util.hash_pandas_object(evidence.accounts["account_id"], index=False).to_numpy().tobytes())
+    for name in ("payments", "ips", "prompts", "links"):
+        digest.update(f"{name}:{len(evidence.table(name))}\n".encode())
+    return f"run-{digest.hexdigest()[:12]}"
+
+
+def _findings(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, scores: pd.DataFrame, algorithm: str, seed: int) -> Findings:
+    run_id = _run_id(evidence, algorithm, seed)
+    account_ids = graph.accounts.to_numpy()
+    members_of = pd.Series(np.arange(len(labels))).groupby(labels).apply(lambda s: s.to_numpy()) if len(scores) else pd.Series(dtype=object)
+    rings, clusters, member_frames = [], [], []
+    own_templates = scores.attrs.get("own_templates")
+    for row in scores.sort_values(["score", "size"], ascending=False).itertuples(index=False):
+        ids = account_ids[members_of[row.cluster]]
+        cluster_id = ring_id_of(ids).replace("ring-", "cluster-")
+        record = {
+            "cluster_id": cluster_id,
+            "size": int(row.size),
+            "score": float(row.score),
+            "flagged": bool(row.flagged),
+            "features": _features(row),
+            "account_ids": sorted(map(str, ids)),
+        }
+        if row.flagged:
+            ring_id = ring_id_of(ids)
+            record["ring_id"] = ring_id
+            ring = _ring_record(evidence, graph, ids, row, ring_id, own_templates)
+            ring.update({"run_id": run_id, "algorithm": algorithm, "seed": seed})
+            rings.append(ring)
+            record["reason"] = ring["explanation"]
+            member_frames.append(pd.DataFrame({"account_id": ids, "ring_id": ring_id, "score": float(row.score)}))
+        else:
+            record["ring_id"] = None
+            record["reason"] = _why_not(row)
+        clusters.append(record)
+    members = pd.concat(member_frames, ignore_index=True) if member_frames else pd.DataFrame({"account_id": [], "ring_id": [], "score": []})
+    members = members.sort_values(["ring_id", "account_id"], kind="stable").reset_index(drop=True)
+    return Findings(members=members, rings=rings, clusters=clusters, run_id=run_id, algorithm=algorithm, seed=seed)
+
+
+def _features(row) -> dict:
+    names = ["template_share", "lockstep_share", "burst_share", "accounts_per_card", "bin_concentration", "organisation_share", "cards", "bins"]
+    return {n: (round(float(getattr(row, n)), 4) if isinstance(getattr(row, n), float) else int(getattr(row, n))) for n in names if hasattr(row, n)}
+
+
+def _top(values: pd.Series, limit: int = 5) -> list[dict]:
+    counts = values.value_counts()
+    counts = counts[counts >= 2].head(limit)
+    return [{"value": str(k), "accounts": int(v)} for k, v in counts.items()]
+
+
+def _shared(frame: pd.DataFrame, column: str, ids: set) -> dict:
+    """Distinct values of ``column`` among the ring's rows, how many are shared, and the top ones."""
+    sub = frame.loc[frame["account_id"].isin(ids)].drop_duplicates(["account_id", column])
+    values = sub[column].dropna().astype(str)
+    counts = values.value_counts()
+    return {"distinct": int(len(counts)), "shared": int((counts >= 2).sum()), "top": _top(values)}
+
+
+def _ring_record(evidence: Evidence, graph: EvidenceGraph, ids: np.ndarray, row, ring_id: str, own_templates) -> dict:
+    """The JSON record of one suspected ring: shared evidence, time spans, plain-words reason."""
+    idset = set(ids)
+    pay, ips, prompts, links = evidence.payments, evidence.ips, evidence.prompts, evidence.links
+    shared = {"cards": _shared(pay, "payment_id", idset)}
+    if "bin" in pay.columns:
+        shared["bins"] = _shared(pay, "bin", idset)
+    shared["ips"] = _shared(ips, "ip", idset)
+    ring_ips = ips.loc[ips["account_id"].isin(idset)]
+    shared["subnets"] = _shared(ring_ips.assign(subnet=subnet_of(ring_ips["ip"])), "subnet", idset) if len(ring_ips) else {"distinct": 0, "shared": 0, "top": []}
+    if "template_id" in prompts.columns:
+        shared["templates"] = _shared(prompts, "template_id", idset)
+    for kind in sorted(links["kind"].astype(str).unique()) if len(links) else []:
+        shared[kind] = _shared(links.loc[links["kind"] == kind], "value", idset)
+    accounts = evidence.accounts.loc[evidence.accounts["account_id"].isin(idset)]
+    created = accounts["created_at"] if "created_at" in accounts.columns else pd.Series(dtype="datetime64[ns, UTC]")
+    activity = prompts.loc[prompts["account_id"].isin(idset)]
+    record = {
+        "ring_id": ring_id,
+        "size": int(len(ids)),
+        "score": float(row.score),
+        "evidence": shared,
+        "created_from": _iso(created.min()),
+        "created_to": _iso(created.max()),
+        "creation_burst_share": round(float(row.burst_share), 4),
+        "requests": int(activity["count"].sum()) if len(activity) else 0,
+        "active_from": _iso(activity["ts"].min()) if "ts" in activity.columns else None,
+        "active_to": _iso(activity["ts"].max()) if "ts" in activity.columns else None,
+        "peak_day": _peak_day(activity),
+        "features": _features(row),
+    }
+    record["explanation"] = _explain(row, record, own_templates)
+    return record
+
+
+def _iso(value) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _peak_day(activity: pd.DataFrame) -> dict | None:
+    if "ts" not in activity.columns or activity["ts"].isna().all() or len(activity) == 0:
+        return None
+    per_day = activity.groupby(activity["ts"].dt.floor("D"))["count"].sum()
+    day = per_day.idxmax()
+    return {"day": day.strftime("%Y-%m-%d"), "requests": int(per_day.max()), "share": round(float(per_day.max() / per_day.sum()), 4)}
+
+
+def _explain(row, record: dict, own_templates) -> str:
+    """A few plain sentences on why the cluster was flagged, strongest signal first."""
+    reasons = []
+    if row.template_share >= 0.2:
+        n_own = 0
+        if own_templates is not None and len(own_templates):
+            n_own = int((own_templates["cluster"] == row.cluster).sum())
+        reasons.append((row.template_share, f"{row.template_share:.0%} of their requests use {n_own} prompt templates that few accounts outside the group send"))
+    if row.lockstep_share >= 0.2:
+        reasons.append((row.lockstep_share, f"{row.lockstep_share:.0%} of their activity came in lockstep: the same template in the same hour from several of them"))
+    if row.burst_share >= 0.3:
+        reasons.append((row.burst_share, f"{row.burst_share:.0%} of the accounts were created in bursts, within hours of many others (between {record['created_from'][:10]} and {record['created_to'][:10]})"))
+    if row.accounts_per_card >= 3:
+        reasons.append((min(1.0, row.accounts_per_card / 10), f"they pay with {int(row.cards)} cards, {row.accounts_per_card:.1f} accounts per card"))
+    if row.bin_concentration >= 0.5:
+        reasons.append((row.bin_concentration, f"their {int(row.cards)} cards come from only {int(row.bins)} issuer BINs"))
+    reasons.sort(key=lambda r: -r[0])
+    text = f"{int(row.size)} linked accounts (score {row.score:.2f}): " + "; ".join(r[1] for r in reasons)
+    if row.organisation_share > 0:
+        text += f"; {row.organisation_share:.0%} share an organisation's email domain, which lowered the score"
+    return text + "."
+
+
+def _why_not(row) -> str:
+    """Why a cluster was seen but not flagged, in plain words."""
+    if row.organisation_share >= 0.5:
+        return f"{row.organisation_share:.0%} share an organisation's email domain and coordination is weak (score {row.score:.2f})"
+    parts = []
+    if row.coordination < 0.2:
+        parts.append("no templates of their own and no lockstep activity")
+    if row.burst_share < 0.3:
+        parts.append("accounts created over time, not in bursts")
+    if row.payment < 0.5:
+        parts.append("ordinary payment pattern")
+    detail = "; ".join(parts) if parts else "signals too weak together"
+    return f"score {row.score:.2f} below the threshold: {detail}"

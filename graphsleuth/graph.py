@@ -1,0 +1,223 @@
+"""The account-evidence graph: accounts tied by the cards, IPs and templates they share.
+
+Each piece of shared evidence (a card, its BIN, an IP, its subnet, a prompt
+template, a template sent in the same hour by several accounts, a device or
+phone, an organisation's email domain) is a node that accounts attach to.
+Evidence is weighted by how rare it is: a card shared by three accounts says
+much, a mobile carrier's CGNAT IP shared by thousands says little, and a
+template that everybody sends says nothing. Hubs above a share of all
+accounts are dropped.
+
+For clustering, the bipartite graph is projected onto accounts. A piece of
+evidence shared by ``d`` accounts would give ``d*(d-1)/2`` edges; above a
+small size it is replaced by a sparse circulant graph over a seeded shuffle of
+its accounts whose total weight equals the clique's, so the projection stays
+linear in the number of account-evidence links.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .evidence import Evidence
+
+__all__ = ["EvidenceGraph", "build_evidence_graph", "subnet_of", "EVIDENCE_KINDS"]
+
+#: Evidence kinds and how much a shared one counts relative to its rarity.
+#: BINs, subnets and email domains follow from a card, an IP or an address,
+#: so they count for less than the card or IP itself.
+EVIDENCE_KINDS = {
+    "card": 1.0,
+    "bin": 0.4,
+    "ip": 1.0,
+    "subnet": 0.4,
+    "template": 1.0,
+    "lockstep": 1.0,
+    "email_domain": 0.5,
+    "link": 1.0,
+}
+#: Evidence shared by more than this share of all accounts is a hub and glues nothing.
+HUB_SHARE = 0.05
+#: Up to this many accounts, shared evidence becomes a full clique.
+CLIQUE_LIMIT = 24
+#: Neighbours on each side in the circulant graph that stands in for larger cliques.
+CIRCULANT_K = 3
+#: A template sent in one hour by this many times more accounts than chance is lockstep.
+LOCKSTEP_LIFT = 4.0
+
+
+@dataclass
+class EvidenceGraph:
+    """Accounts, the evidence they share, and the weighted account graph built from it.
+
+    ``accounts`` lists account ids; an account's node number is its position.
+    ``links`` has one row per (account, evidence) pair: columns ``account``
+    and ``evidence`` (node numbers). ``evidence`` has one row per evidence
+    node: ``kind``, ``value``, ``degree`` (accounts sharing it), ``weight``.
+    ``edges`` are (source, target, weight) arrays of the account projection.
+    """
+
+    accounts: pd.Index
+    links: pd.DataFrame
+    evidence: pd.DataFrame
+    source: np.ndarray
+    target: np.ndarray
+    weight: np.ndarray
+
+    @property
+    def n_accounts(self) -> int:
+        return len(self.accounts)
+
+
+def subnet_of(ips: pd.Series) -> pd.Series:
+    """The /24 of each IPv4 address and the /48 of each IPv6 address, as CIDR text."""
+    text = ips.astype("str")
+    is_v6 = text.str.contains(":", regex=False).to_numpy()
+    out = pd.Series(np.empty(len(text), dtype=object), index=ips.index)
+    v4 = text[~is_v6]
+    out[~is_v6] = v4.str.rsplit(".", n=1).str[0] + ".0/24"
+    if is_v6.any():
+        unique = pd.unique(text[is_v6])
+        nets = {u: str(ipaddress.ip_network(f"{u}/48", strict=False)) for u in unique}
+        out[is_v6] = text[is_v6].map(nets)
+    return out
+
+
+def _pairs(frame: pd.DataFrame, key: pd.Series | np.ndarray, accounts: pd.Index, kind: str) -> pd.DataFrame:
+    codes = accounts.get_indexer(frame["account_id"])
+    key = pd.Series(np.asarray(key, dtype=object))
+    keep = key.notna().to_numpy() & (codes >= 0)
+    return pd.DataFrame({"account": codes[keep], "kind": kind, "value": key[keep].to_numpy()})
+
+
+def _email_domains(accounts: pd.DataFrame) -> pd.Series | None:
+    if "email" not in accounts.columns:
+        return None
+    email = accounts["email"].astype("str")
+    domain = email.str.rsplit("@", n=1).str[1].str.lower()
+    return domain.where(email.str.contains("@", regex=False), other=None)
+
+
+def lockstep_tokens(prompts: pd.DataFrame) -> pd.DataFrame:
+    """(account, template-hour) pairs where a template was sent in one hour far above chance.
+
+    Chance is what the template's share of all prompts and the hour's share of
+    all prompts predict together. Returns columns ``account_id``, ``token`` and
+    ``lift`` (observed accounts over expected).
+    """
+    if "ts" not in prompts.columns or prompts["ts"].isna().all() or len(prompts) == 0:
+        return pd.DataFrame({"account_id": [], "token": [], "lift": []})
+    p = prompts.loc[prompts["ts"].notna(), ["account_id", "template_id", "ts"]]
+    hour = (p["ts"].astype("int64") // 3_600_000_000_000).to_numpy()
+    template_code, _ = pd.factorize(p["template_id"])
+    frame = pd.DataFrame({"account_id": p["account_id"].to_numpy(), "t": template_code, "h": hour}).drop_duplicates()
+    total = len(frame)
+    per_template = frame.groupby("t").size()
+    per_hour = frame.groupby("h").size()
+    token = frame.groupby(["t", "h"]).size().rename("observed").reset_index()
+    expected = per_template.reindex(token["t"]).to_numpy() * per_hour.reindex(token["h"]).to_numpy() / total
+    token["lift"] = token["observed"].to_numpy() / np.maximum(expected, 1e-9)
+    token = token[(token["observed"] >= 3) & (token["lift"] >= LOCKSTEP_LIFT)]
+    merged = frame.merge(token[["t", "h", "lift"]], on=["t", "h"])
+    merged["token"] = merged["t"].astype("int64") * 10_000_000 + merged["h"].astype("int64")
+    return merged[["account_id", "token", "lift"]]
+
+
+def build_evidence_graph(evidence: Evidence, seed: int = 0, hub_share: float = HUB_SHARE) -> EvidenceGraph:
+    """Build the account-evidence graph and its weighted account projection.
+
+    ``evidence.prompts`` must carry a ``template_id`` column (derive templates
+    from raw text first). ``seed`` fixes the shuffles behind the circulant
+    stand-ins, so the same input and seed give the same graph.
+    """
+    accounts = pd.Index(evidence.accounts["account_id"])
+    parts = []
+    pay = evidence.payments
+    parts.append(_pairs(pay, pay["payment_id"], accounts, "card"))
+    if "bin" in pay.columns:
+        parts.append(_pairs(pay, pay["bin"], accounts, "bin"))
+    ips = evidence.ips
+    parts.append(_pairs(ips, ips["ip"], accounts, "ip"))
+    parts.append(_pairs(ips, subnet_of(ips["ip"]) if len(ips) else [], accounts, "subnet"))
+    prompts = evidence.prompts
+    if "template_id" in prompts.columns:
+        parts.append(_pairs(prompts, prompts["template_id"], accounts, "template"))
+        tokens = lockstep_tokens(prompts)
+        parts.append(_pairs(tokens, tokens["token"], accounts, "lockstep"))
+    links = evidence.links
+    parts.append(_pairs(links, links["kind"].astype("str") + ":" + links["value"].astype("str"), accounts, "link"))
+    domains = _email_domains(evidence.accounts)
+    if domains is not None:
+        parts.append(_pairs(evidence.accounts, domains, accounts, "email_domain"))
+    pairs = pd.concat(parts, ignore_index=True)
+    links_frame, nodes = _evidence_nodes(pairs, len(accounts), hub_share)
+    source, target, weight = _project(links_frame, nodes, len(accounts), seed)
+    return EvidenceGraph(accounts, links_frame, nodes, source, target, weight)
+
+
+def _evidence_nodes(pairs: pd.DataFrame, n_accounts: int, hub_share: float):
+    """Number the evidence, count who shares it, weigh it by rarity, drop hubs and singletons."""
+    key = pairs["kind"].astype("str") + "\x1f" + pairs["value"].astype("str")
+    code, uniques = pd.factorize(key)
+    links = pd.DataFrame({"account": pairs["account"].to_numpy(), "evidence": code}).drop_duplicates()
+    degree = np.bincount(links["evidence"].to_numpy(), minlength=len(uniques))
+    split = pd.Series(uniques).str.split("\x1f", n=1, expand=True, regex=False)
+    nodes = pd.DataFrame({"kind": split[0].to_numpy(), "value": split[1].to_numpy(), "degree": degree})
+    log_n = np.log(max(n_accounts, 3))
+    rarity = np.log(n_accounts / np.maximum(degree, 1)) / log_n
+    factor = nodes["kind"].map(EVIDENCE_KINDS).fillna(1.0).to_numpy()
+    nodes["weight"] = np.clip(rarity, 0, 1) * factor
+    hub_limit = max(50, int(hub_share * n_accounts))
+    useful = (degree >= 2) & (degree <= hub_limit)
+    nodes["hub"] = degree > hub_limit
+    links = links[useful[links["evidence"].to_numpy()]].reset_index(drop=True)
+    return links, nodes
+
+
+def _project(links: pd.DataFrame, nodes: pd.DataFrame, n_accounts: int, seed: int):
+    """Project account-evidence links onto accounts: cliques when small, circulants when large."""
+    if len(links) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    rng = np.random.default_rng(seed)
+    ev = links["evidence"].to_numpy()
+    acct = links["account"].to_numpy()
+    order = np.lexsort((rng.random(len(ev)), ev))
+    ev, acct = ev[order], acct[order]
+    starts = np.flatnonzero(np.r_[True, ev[1:] != ev[:-1]])
+    sizes = np.diff(np.r_[starts, len(ev)])
+    size = np.repeat(sizes, sizes)
+    start = np.repeat(starts, sizes)
+    pos = np.arange(len(ev)) - start
+    w = nodes["weight"].to_numpy()[ev]
+    src, dst, wt = [], [], []
+    small = size <= CLIQUE_LIMIT
+    for offset in range(1, CLIQUE_LIMIT):
+        sel = small & (pos + offset < size)
+        if not sel.any():
+            break
+        idx = np.flatnonzero(sel)
+        src.append(acct[idx])
+        dst.append(acct[idx + offset])
+        wt.append(w[idx])
+    large = np.flatnonzero(~small)
+    if len(large):
+        d = size[large]
+        scale = w[large] * (d - 1) / (2 * CIRCULANT_K)
+        for offset in range(1, CIRCULANT_K + 1):
+            src.append(acct[large])
+            dst.append(acct[start[large] + (pos[large] + offset) % d])
+            wt.append(scale)
+    src = np.concatenate(src)
+    dst = np.concatenate(dst)
+    wt = np.concatenate(wt)
+    lo, hi = np.minimum(src, dst), np.maximum(src, dst)
+    keep = lo != hi
+    packed = lo[keep].astype(np.int64) * n_accounts + hi[keep]
+    unique, inverse = np.unique(packed, return_inverse=True)
+    summed = np.bincount(inverse, weights=wt[keep])
+    return unique // n_accounts, unique % n_accounts, summed

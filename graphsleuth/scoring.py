@@ -1,0 +1,195 @@
+"""Score clusters of linked accounts and explain, in plain words, why a ring was flagged.
+
+Sharing a card or an IP is not suspicious by itself: households, companies
+and campuses do it every day. A cluster is scored on what separates an
+extraction ring from such groups:
+
+* coordination: its requests concentrate on templates that are rare outside
+  the cluster, or its members send the same template in the same hour far
+  more often than chance (lockstep);
+* creation bursts: many members were created within hours of each other,
+  far more densely than accounts are created overall;
+* payment pattern: many accounts on a few shared cards, or many distinct
+  cards from a handful of issuers (BINs);
+* organisation: a shared email domain that belongs to the cluster (a
+  company's or a university's) speaks for a legitimate group.
+
+All features are computed with vectorised group-bys over the accounts of
+clusters large enough to be a ring.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+from .evidence import Evidence
+from .graph import EvidenceGraph, lockstep_tokens
+
+__all__ = ["score_clusters", "MIN_RING_SIZE", "FLAG_THRESHOLD", "FEATURE_WEIGHTS"]
+
+#: Smallest cluster that can be a suspected ring.
+MIN_RING_SIZE = 10
+#: Clusters scoring at least this are flagged as suspected rings.
+FLAG_THRESHOLD = 0.4
+#: How much each kind of signal adds to a cluster's score (before the organisation discount).
+FEATURE_WEIGHTS = {"coordination": 0.45, "burst": 0.30, "payment": 0.25}
+#: How far a shared organisation email domain lowers the score.
+ORGANISATION_DISCOUNT = 0.7
+#: Half-width of the window in which an account's creation counts as part of a burst.
+BURST_HALF_WINDOW_S = 12 * 3600
+#: A burst is this many times denser than account creation overall.
+BURST_RATIO = 8.0
+
+
+def ring_id_of(account_ids: np.ndarray) -> str:
+    """A stable ring id: a digest of the sorted member ids."""
+    digest = hashlib.sha1("\n".join(sorted(map(str, account_ids))).encode()).hexdigest()
+    return f"ring-{digest[:10]}"
+
+
+def _burst_share(created: np.ndarray, cluster: np.ndarray, size: np.ndarray, global_span: float) -> np.ndarray:
+    """Per account: 1 if created within a burst of its cluster, else 0 (NaN times never count)."""
+    out = np.zeros(len(created))
+    ok = ~np.isnan(created)
+    if ok.sum() == 0:
+        return out
+    idx = np.flatnonzero(ok)
+    t = created[idx] - np.nanmin(created)
+    key = cluster[idx].astype(np.float64) * 1e10 + t
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    left = np.searchsorted(sorted_key, sorted_key - BURST_HALF_WINDOW_S, side="left")
+    right = np.searchsorted(sorted_key, sorted_key + BURST_HALF_WINDOW_S, side="right")
+    neighbours = right - left - 1
+    expected = (size[idx][order] - 1) * (2 * BURST_HALF_WINDOW_S) / global_span
+    burst = (neighbours >= 3) & (neighbours >= BURST_RATIO * expected)
+    out[idx[order]] = burst
+    return out
+
+
+def _template_features(prompts: pd.DataFrame, member: pd.Series, size: pd.Series):
+    """Per cluster: share of requests on the cluster's own rare templates, and which templates."""
+    p = prompts[["account_id", "template_id", "count"]]
+    p = p.assign(cluster=member.reindex(p["account_id"]).to_numpy())
+    df = p.groupby("template_id")["account_id"].nunique()
+    mine = p.dropna(subset=["cluster"])
+    used = mine.groupby(["cluster", "template_id"]).agg(accounts=("account_id", "nunique"), requests=("count", "sum")).reset_index()
+    used["global"] = df.reindex(used["template_id"]).to_numpy()
+    n = size.reindex(used["cluster"]).to_numpy()
+    used["own"] = (used["accounts"] / used["global"] >= 0.5) & (used["accounts"] >= np.maximum(3, 0.2 * n))
+    total = used.groupby("cluster")["requests"].sum()
+    own = used[used["own"]].groupby("cluster")["requests"].sum().reindex(total.index, fill_value=0)
+    return (own / total), used[used["own"]]
+
+
+def _lockstep_share(prompts: pd.DataFrame, member: pd.Series) -> pd.Series:
+    """Per cluster: share of members' template-hours spent in lockstep with 2+ other members."""
+    tokens = lockstep_tokens(prompts)
+    tokens = tokens.assign(cluster=member.reindex(tokens["account_id"]).to_numpy()).dropna(subset=["cluster"])
+    if "ts" not in prompts.columns or len(tokens) == 0:
+        return pd.Series(dtype=float)
+    together = tokens.groupby(["cluster", "token"])["account_id"].transform("nunique") >= 3
+    in_step = tokens[together.to_numpy()].groupby("cluster").size()
+    p = prompts.loc[prompts["ts"].notna(), ["account_id", "template_id", "ts"]]
+    hours = pd.DataFrame({
+        "account_id": p["account_id"].to_numpy(),
+        "t": p["template_id"].to_numpy(),
+        "h": p["ts"].astype("int64").to_numpy() // 3_600_000_000_000,
+    }).drop_duplicates()
+    hours["cluster"] = member.reindex(hours["account_id"]).to_numpy()
+    total = hours.dropna(subset=["cluster"]).groupby("cluster").size()
+    return (in_step.reindex(total.index, fill_value=0) / total).clip(0, 1)
+
+
+def _payment_features(payments: pd.DataFrame, member: pd.Series, size: pd.Series) -> pd.DataFrame:
+    """Per cluster: accounts per shared card, and how few BINs its many cards come from."""
+    pay = payments.assign(cluster=member.reindex(payments["account_id"]).to_numpy()).dropna(subset=["cluster"])
+    out = pd.DataFrame(index=size.index)
+    if len(pay) == 0:
+        out["cards"] = 0
+        out["bins"] = 0
+        out["accounts_per_card"] = 0.0
+        out["bin_concentration"] = 0.0
+        return out
+    g = pay.groupby("cluster")
+    out["cards"] = g["payment_id"].nunique().reindex(size.index, fill_value=0)
+    with_card = g["account_id"].nunique().reindex(size.index, fill_value=0)
+    out["accounts_per_card"] = np.where(out["cards"] > 0, with_card / out["cards"].clip(lower=1), 0.0)
+    if "bin" in pay.columns and pay["bin"].notna().any():
+        out["bins"] = g["bin"].nunique().reindex(size.index, fill_value=0)
+        many = out["cards"] >= 10
+        out["bin_concentration"] = np.where(many, 1.0 - out["bins"] / out["cards"].clip(lower=1), 0.0)
+    else:
+        out["bins"] = 0
+        out["bin_concentration"] = 0.0
+    return out
+
+
+def _organisation_share(accounts: pd.DataFrame, member: pd.Series, size: pd.Series) -> pd.Series:
+    """Per cluster: the largest share of members on one email domain that is mostly the cluster's own."""
+    if "email" not in accounts.columns:
+        return pd.Series(0.0, index=size.index)
+    email = accounts["email"].astype("str")
+    domain = email.str.rsplit("@", n=1).str[1].str.lower()
+    frame = pd.DataFrame({"domain": domain.to_numpy(), "cluster": member.reindex(accounts["account_id"]).to_numpy()}).dropna(subset=["domain"])
+    global_count = frame.groupby("domain").size()
+    mine = frame.dropna(subset=["cluster"]).groupby(["cluster", "domain"]).size().rename("n").reset_index()
+    mine = mine[mine["n"] * 3 >= global_count.reindex(mine["domain"]).to_numpy()]
+    share = mine.groupby("cluster")["n"].max() / size.reindex(mine.groupby("cluster").size().index)
+    share = share.where(share >= 0.3, 0.0)
+    return share.reindex(size.index, fill_value=0.0)
+
+
+def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, min_size: int = MIN_RING_SIZE, threshold: float = FLAG_THRESHOLD) -> pd.DataFrame:
+    """One row per cluster of at least ``min_size`` accounts: its features, score and flag.
+
+    Columns: cluster, size, coordination, template_share, lockstep_share,
+    burst_share, accounts_per_card, cards, bins, bin_concentration,
+    payment, organisation_share, score, flagged. Clusters are numbered as in
+    ``labels``.
+    """
+    sizes = np.bincount(labels)
+    big = np.flatnonzero(sizes >= min_size)
+    account_ids = graph.accounts
+    in_big = np.isin(labels, big)
+    member = pd.Series(labels[in_big], index=account_ids[in_big])
+    size = pd.Series(sizes[big], index=big)
+    if len(big) == 0:
+        return pd.DataFrame(columns=["cluster", "size", "score", "flagged"])
+    features = pd.DataFrame({"cluster": big, "size": sizes[big]}).set_index("cluster", drop=False)
+    prompts = evidence.prompts
+    if "template_id" in prompts.columns and len(prompts):
+        template_share, own_templates = _template_features(prompts, member, size)
+        features["template_share"] = template_share.reindex(big).fillna(0.0).to_numpy()
+        features["lockstep_share"] = _lockstep_share(prompts, member).reindex(big).fillna(0.0).to_numpy()
+    else:
+        own_templates = pd.DataFrame(columns=["cluster", "template_id", "accounts", "requests"])
+        features["template_share"] = 0.0
+        features["lockstep_share"] = 0.0
+    features["coordination"] = features[["template_share", "lockstep_share"]].max(axis=1)
+    created = evidence.accounts.set_index("account_id")["created_at"] if "created_at" in evidence.accounts.columns else None
+    if created is not None and created.notna().any():
+        seconds = created.reindex(member.index).astype("int64").to_numpy() / 1e9
+        seconds[created.reindex(member.index).isna().to_numpy()] = np.nan
+        all_s = created.dropna().astype("int64").to_numpy() / 1e9
+        span = max(np.percentile(all_s, 95) - np.percentile(all_s, 5), 30 * 86400.0)
+        burst = _burst_share(seconds, member.to_numpy(), sizes[member.to_numpy()], span)
+        features["burst_share"] = pd.Series(burst).groupby(member.to_numpy()).mean().reindex(big).fillna(0).to_numpy()
+    else:
+        features["burst_share"] = 0.0
+    pay = _payment_features(evidence.payments, member, size)
+    for column in pay.columns:
+        features[column] = pay[column].reindex(big).fillna(0).to_numpy()
+    card_sharing = np.clip((features["accounts_per_card"] - 2.0) / 3.0, 0, 1)
+    features["payment"] = np.maximum(card_sharing, features["bin_concentration"])
+    features["organisation_share"] = _organisation_share(evidence.accounts, member, size).reindex(big).to_numpy()
+    raw = (FEATURE_WEIGHTS["coordination"] * features["coordination"]
+           + FEATURE_WEIGHTS["burst"] * features["burst_share"]
+           + FEATURE_WEIGHTS["payment"] * features["payment"])
+    features["score"] = (raw * (1 - ORGANISATION_DISCOUNT * features["organisation_share"])).round(4)
+    features["flagged"] = features["score"] >= threshold
+    features.attrs["own_templates"] = own_templates
+    return features.reset_index(drop=True)
