@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import check_output_dir
+from .campaigns import merge_campaigns
 from .clustering import ALGORITHMS, DEFAULT_RESOLUTION, find_clusters
 from .errors import GraphsleuthError
 from .evidence import Evidence, read_evidence
@@ -96,6 +97,9 @@ def find_rings(
     graph = progress.step("building the evidence graph", lambda: build_evidence_graph(evidence, seed=seed))
     labels = progress.step(f"finding clusters ({algorithm})", lambda: find_clusters(graph, algorithm=algorithm, resolution=resolution, seed=seed))
     scores = progress.step("scoring clusters", lambda: score_clusters(evidence, graph, labels, min_size=min_size, threshold=threshold))
+    if scores["flagged"].any():
+        labels = progress.step("joining the pieces of large rings", lambda: merge_campaigns(evidence, graph.accounts, labels, scores.loc[scores["flagged"], "cluster"].to_numpy(), scores.attrs["own_templates"]))
+        scores = progress.step("scoring joined rings", lambda: score_clusters(evidence, graph, labels, min_size=min_size, threshold=threshold))
     findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))
     findings.stats.update({"accounts": graph.n_accounts, "edges": int(len(graph.weight)), "clusters_scored": int(len(scores))})
     return findings

@@ -46,6 +46,10 @@ HUB_SHARE = 0.05
 CLIQUE_LIMIT = 24
 #: Neighbours on each side in the circulant graph that stands in for larger cliques.
 CIRCULANT_K = 3
+#: At most this many times its own weight goes on one circulant edge. Spreading a big
+#: clique's whole weight over a few edges would tie random pairs of strangers with
+#: heavy edges (two users of a popular template); the cap keeps each edge modest.
+CIRCULANT_SCALE_CAP = 20.0
 #: A template sent in one hour by this many times more accounts than chance is lockstep.
 LOCKSTEP_LIFT = 4.0
 
@@ -207,7 +211,7 @@ def _project(links: pd.DataFrame, nodes: pd.DataFrame, n_accounts: int, seed: in
     large = np.flatnonzero(~small)
     if len(large):
         d = size[large]
-        scale = w[large] * (d - 1) / (2 * CIRCULANT_K)
+        scale = w[large] * np.minimum((d - 1) / (2 * CIRCULANT_K), CIRCULANT_SCALE_CAP)
         for offset in range(1, CIRCULANT_K + 1):
             src.append(acct[large])
             dst.append(acct[start[large] + (pos[large] + offset) % d])

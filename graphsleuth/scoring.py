@@ -28,7 +28,7 @@ import pandas as pd
 from .evidence import Evidence
 from .graph import EvidenceGraph, lockstep_tokens
 
-__all__ = ["score_clusters", "MIN_RING_SIZE", "FLAG_THRESHOLD", "FEATURE_WEIGHTS"]
+__all__ = ["score_clusters", "characteristic_templates", "MIN_RING_SIZE", "FLAG_THRESHOLD", "FEATURE_WEIGHTS"]
 
 #: Smallest cluster that can be a suspected ring.
 MIN_RING_SIZE = 10
@@ -70,25 +70,40 @@ def _burst_share(created: np.ndarray, cluster: np.ndarray, size: np.ndarray, glo
     return out
 
 
-def _template_features(prompts: pd.DataFrame, member: pd.Series, size: pd.Series):
-    """Per cluster: share of requests on the cluster's own rare templates, and which templates."""
+#: A template is characteristic of a cluster when its members use it this many times more than accounts at large.
+CHARACTERISTIC_LIFT = 10.0
+
+
+def characteristic_templates(prompts: pd.DataFrame, member: pd.Series, size: pd.Series, n_accounts: int) -> pd.DataFrame:
+    """Templates that a cluster uses far more than everybody else, one row per (cluster, template).
+
+    A template is characteristic of a cluster when at least 3 members and 20%
+    of them send it, and the share of members who send it is at least
+    :data:`CHARACTERISTIC_LIFT` times the share of all accounts who do. Columns:
+    cluster, template_id, accounts, requests, characteristic (bool).
+    """
     p = prompts[["account_id", "template_id", "count"]]
-    p = p.assign(cluster=member.reindex(p["account_id"]).to_numpy())
-    df = p.groupby("template_id")["account_id"].nunique()
-    mine = p.dropna(subset=["cluster"])
+    users = p.groupby("template_id")["account_id"].nunique()
+    mine = p.assign(cluster=member.reindex(p["account_id"]).to_numpy()).dropna(subset=["cluster"]).astype({"cluster": "int64"})
     used = mine.groupby(["cluster", "template_id"]).agg(accounts=("account_id", "nunique"), requests=("count", "sum")).reset_index()
-    used["global"] = df.reindex(used["template_id"]).to_numpy()
     n = size.reindex(used["cluster"]).to_numpy()
-    used["own"] = (used["accounts"] / used["global"] >= 0.5) & (used["accounts"] >= np.maximum(3, 0.2 * n))
+    inside = used["accounts"].to_numpy() / n
+    outside = users.reindex(used["template_id"]).to_numpy() / n_accounts
+    used["characteristic"] = (used["accounts"] >= np.maximum(3, 0.2 * n)) & (inside >= CHARACTERISTIC_LIFT * outside)
+    return used
+
+
+def _template_share(used: pd.DataFrame) -> pd.Series:
+    """Per cluster: share of its requests on its characteristic templates."""
     total = used.groupby("cluster")["requests"].sum()
-    own = used[used["own"]].groupby("cluster")["requests"].sum().reindex(total.index, fill_value=0)
-    return (own / total), used[used["own"]]
+    own = used[used["characteristic"]].groupby("cluster")["requests"].sum().reindex(total.index, fill_value=0)
+    return own / total
 
 
 def _lockstep_share(prompts: pd.DataFrame, member: pd.Series) -> pd.Series:
     """Per cluster: share of members' template-hours spent in lockstep with 2+ other members."""
     tokens = lockstep_tokens(prompts)
-    tokens = tokens.assign(cluster=member.reindex(tokens["account_id"]).to_numpy()).dropna(subset=["cluster"])
+    tokens = tokens.assign(cluster=member.reindex(tokens["account_id"]).to_numpy()).dropna(subset=["cluster"]).astype({"cluster": "int64"})
     if "ts" not in prompts.columns or len(tokens) == 0:
         return pd.Series(dtype=float)
     together = tokens.groupby(["cluster", "token"])["account_id"].transform("nunique") >= 3
@@ -100,13 +115,13 @@ def _lockstep_share(prompts: pd.DataFrame, member: pd.Series) -> pd.Series:
         "h": p["ts"].astype("int64").to_numpy() // 3_600_000_000_000,
     }).drop_duplicates()
     hours["cluster"] = member.reindex(hours["account_id"]).to_numpy()
-    total = hours.dropna(subset=["cluster"]).groupby("cluster").size()
+    total = hours.dropna(subset=["cluster"]).astype({"cluster": "int64"}).groupby("cluster").size()
     return (in_step.reindex(total.index, fill_value=0) / total).clip(0, 1)
 
 
 def _payment_features(payments: pd.DataFrame, member: pd.Series, size: pd.Series) -> pd.DataFrame:
     """Per cluster: accounts per shared card, and how few BINs its many cards come from."""
-    pay = payments.assign(cluster=member.reindex(payments["account_id"]).to_numpy()).dropna(subset=["cluster"])
+    pay = payments.assign(cluster=member.reindex(payments["account_id"]).to_numpy()).dropna(subset=["cluster"]).astype({"cluster": "int64"})
     out = pd.DataFrame(index=size.index)
     if len(pay) == 0:
         out["cards"] = 0
@@ -128,17 +143,27 @@ def _payment_features(payments: pd.DataFrame, member: pd.Series, size: pd.Series
     return out
 
 
-def _organisation_share(accounts: pd.DataFrame, member: pd.Series, size: pd.Series) -> pd.Series:
-    """Per cluster: the largest share of members on one email domain that is mostly the cluster's own."""
+def _organisation_share(accounts: pd.DataFrame, account_ids: pd.Index, labels: np.ndarray, member: pd.Series, size: pd.Series) -> pd.Series:
+    """Per cluster: the largest share of members on one organisation's email domain.
+
+    A domain is an organisation's when its users sit together in few
+    clusters (a company's seats, a university's students); free-mail and ISP
+    domains are spread over as many clusters as they have users.
+    """
     if "email" not in accounts.columns:
         return pd.Series(0.0, index=size.index)
     email = accounts["email"].astype("str")
-    domain = email.str.rsplit("@", n=1).str[1].str.lower()
-    frame = pd.DataFrame({"domain": domain.to_numpy(), "cluster": member.reindex(accounts["account_id"]).to_numpy()}).dropna(subset=["domain"])
-    global_count = frame.groupby("domain").size()
-    mine = frame.dropna(subset=["cluster"]).groupby(["cluster", "domain"]).size().rename("n").reset_index()
-    mine = mine[mine["n"] * 3 >= global_count.reindex(mine["domain"]).to_numpy()]
-    share = mine.groupby("cluster")["n"].max() / size.reindex(mine.groupby("cluster").size().index)
+    domain = email.str.rsplit("@", n=1).str[1].str.lower().where(email.str.contains("@", regex=False))
+    label = labels[account_ids.get_indexer(accounts["account_id"])]
+    frame = pd.DataFrame({"domain": domain.to_numpy(), "label": label}).dropna(subset=["domain"])
+    spread = frame.groupby("domain")["label"].agg(["size", "nunique"])
+    organisations = spread.index[(spread["size"] >= 3) & (spread["nunique"] <= 0.5 * spread["size"])]
+    frame = frame[frame["domain"].isin(organisations) & frame["label"].isin(size.index)]
+    counts = frame.groupby(["label", "domain"]).size()
+    if len(counts) == 0:
+        return pd.Series(0.0, index=size.index)
+    best = counts.groupby(level="label").max()
+    share = best / size.reindex(best.index).to_numpy()
     share = share.where(share >= 0.3, 0.0)
     return share.reindex(size.index, fill_value=0.0)
 
@@ -162,8 +187,9 @@ def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray,
     features = pd.DataFrame({"cluster": big, "size": sizes[big]}).set_index("cluster", drop=False)
     prompts = evidence.prompts
     if "template_id" in prompts.columns and len(prompts):
-        template_share, own_templates = _template_features(prompts, member, size)
-        features["template_share"] = template_share.reindex(big).fillna(0.0).to_numpy()
+        used = characteristic_templates(prompts, member, size, len(account_ids))
+        own_templates = used[used["characteristic"]]
+        features["template_share"] = _template_share(used).reindex(big).fillna(0.0).to_numpy()
         features["lockstep_share"] = _lockstep_share(prompts, member).reindex(big).fillna(0.0).to_numpy()
     else:
         own_templates = pd.DataFrame(columns=["cluster", "template_id", "accounts", "requests"])
@@ -185,7 +211,7 @@ def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray,
         features[column] = pay[column].reindex(big).fillna(0).to_numpy()
     card_sharing = np.clip((features["accounts_per_card"] - 2.0) / 3.0, 0, 1)
     features["payment"] = np.maximum(card_sharing, features["bin_concentration"])
-    features["organisation_share"] = _organisation_share(evidence.accounts, member, size).reindex(big).to_numpy()
+    features["organisation_share"] = _organisation_share(evidence.accounts, account_ids, labels, member, size).reindex(big).to_numpy()
     raw = (FEATURE_WEIGHTS["coordination"] * features["coordination"]
            + FEATURE_WEIGHTS["burst"] * features["burst_share"]
            + FEATURE_WEIGHTS["payment"] * features["payment"])

@@ -749,11 +749,12 @@ def _slug_list(words) -> list[str]:
 
 
 def _org_domains(company_names: list[str], rng: np.random.Generator, n: int) -> np.ndarray:
+    """One distinct email domain per group: a company name, a serial when names run out, a TLD."""
     tlds = np.array(["com", "io", "de", "co.uk", "fr", "ai", "net", "tech"])
-    base = np.array([c[:18] or "corp" for c in company_names], dtype=object)
-    idx = rng.integers(0, len(base), n)
-    serial = np.arange(n) // len(base)
-    names = base[idx] + np.where(serial > 0, serial.astype(str), "")
+    base = np.array(sorted({c[:18] for c in company_names if c} or {"corp"}), dtype=object)
+    order = rng.permutation(n)
+    serial = order // len(base)
+    names = base[order % len(base)] + np.where(serial > 0, serial.astype(str), "")
     return (names + "." + tlds[rng.integers(0, len(tlds), n)]).astype(object)
 
 

@@ -1,0 +1,77 @@
+"""Join the pieces of one large ring, and bring in its members that clustering left aside.
+
+A ring of tens of thousands of accounts is held together less by any
+identifier than by the templates its members all send. Clustering sees such
+a ring as many dense pieces; each piece is flagged on its own, and its
+characteristic templates (those it sends far more than anybody else) are
+the ring's signature. Pieces whose signatures overlap are one campaign and
+are merged. An account outside every flagged ring that spends a large share
+of its requests on one campaign's signature templates joins that campaign.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .evidence import Evidence
+
+__all__ = ["merge_campaigns", "SIGNATURE_OVERLAP", "SIGNATURE_SHARE", "SIGNATURE_TEMPLATES"]
+
+#: Two flagged rings are one campaign when their signature templates overlap at least this much (Jaccard).
+SIGNATURE_OVERLAP = 0.3
+#: An outside account joins a campaign when at least this share of its requests use the signature...
+SIGNATURE_SHARE = 0.4
+#: ...and at least this many different signature templates.
+SIGNATURE_TEMPLATES = 2
+
+
+def _campaign_of_rings(own: pd.DataFrame) -> pd.Series:
+    """Campaign number for each flagged ring, from overlapping signature templates."""
+    rings = pd.Index(sorted(own["cluster"].unique()))
+    code = rings.get_indexer(own["cluster"])
+    sizes = np.bincount(code, minlength=len(rings))
+    pairs = own.assign(r=code)[["r", "template_id"]]
+    joined = pairs.merge(pairs, on="template_id")
+    joined = joined[joined["r_x"] < joined["r_y"]]
+    shared = joined.groupby(["r_x", "r_y"]).size().rename("shared").reset_index()
+    a, b = shared["r_x"].to_numpy(), shared["r_y"].to_numpy()
+    jaccard = shared["shared"].to_numpy() / (sizes[a] + sizes[b] - shared["shared"].to_numpy())
+    keep = jaccard >= SIGNATURE_OVERLAP
+    graph = coo_matrix((np.ones(keep.sum()), (a[keep], b[keep])), shape=(len(rings), len(rings)))
+    _, campaign = connected_components(graph, directed=False)
+    return pd.Series(campaign, index=rings)
+
+
+def merge_campaigns(evidence: Evidence, accounts: pd.Index, labels: np.ndarray, flagged: np.ndarray, own_templates: pd.DataFrame) -> np.ndarray:
+    """New cluster labels: flagged rings of one campaign merged, signature users added.
+
+    ``flagged`` lists the cluster numbers flagged as rings; ``own_templates``
+    has their characteristic templates (columns cluster, template_id).
+    Accounts of unflagged clusters keep their labels unless they join a campaign.
+    """
+    own = own_templates[own_templates["cluster"].isin(flagged)][["cluster", "template_id"]]
+    if len(own) == 0:
+        return labels
+    campaign_of_ring = _campaign_of_rings(own)
+    base = int(labels.max()) + 1
+    new = labels.copy()
+    in_ring = np.isin(labels, campaign_of_ring.index.to_numpy())
+    new[in_ring] = base + campaign_of_ring.reindex(labels[in_ring]).to_numpy()
+    # Each signature template belongs to the campaign whose members send it most.
+    own = own.assign(campaign=campaign_of_ring.reindex(own["cluster"]).to_numpy())
+    prompts = evidence.prompts[["account_id", "template_id", "count"]]
+    position = accounts.get_indexer(prompts["account_id"])
+    signature = own.drop_duplicates(["campaign", "template_id"]).drop_duplicates("template_id")[["template_id", "campaign"]]
+    rows = prompts.assign(position=position).merge(signature, on="template_id", how="left")
+    outside = ~in_ring[rows["position"].to_numpy()]
+    rows = rows[outside]
+    totals = rows.groupby("position")["count"].sum()
+    on_sig = rows.dropna(subset=["campaign"]).groupby(["position", "campaign"]).agg(requests=("count", "sum"), templates=("template_id", "nunique")).reset_index()
+    on_sig["share"] = on_sig["requests"].to_numpy() / totals.reindex(on_sig["position"]).to_numpy()
+    joins = on_sig[(on_sig["share"] >= SIGNATURE_SHARE) & (on_sig["templates"] >= SIGNATURE_TEMPLATES)]
+    joins = joins.sort_values("share", ascending=False).drop_duplicates("position")
+    new[joins["position"].to_numpy()] = base + joins["campaign"].to_numpy().astype(np.int64)
+    return new
