@@ -28,7 +28,10 @@ class _Commands(click.Group):
             click.echo(f"graphsleuth: error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("graphsleuth: interrupted; nothing was written", err=True)
+            if ctx.invoked_subcommand == "load":  # batches already committed stay; loading again completes the graph
+                click.echo("graphsleuth: interrupted; the graph may be partly loaded (load again to complete it)", err=True)
+            else:
+                click.echo("graphsleuth: interrupted; nothing was written", err=True)
             sys.exit(130)
 
 
@@ -144,21 +147,45 @@ def load_command(data_dir, bulk, batch_size, lenient, quiet):
 @click.option("--format", "format_", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv", show_default=True, help="Format of the members table.")
 @click.option("--lenient", is_flag=True, help="Skip bad input rows (listed in rejects.csv) instead of stopping.")
 @click.option("--pseudonymise", is_flag=True, help="Replace emails, IPs and payment ids in the output with keyed hashes (key in GRAPHSLEUTH_PSEUDONYM_KEY).")
+@click.option("--neo4j", "to_neo4j", is_flag=True, help="Also write the rings back to Neo4j (NEO4J_URI, or the local server).")
+@click.option("--from-neo4j", is_flag=True, help="Read the evidence graph from Neo4j instead of DATA_DIR (give - as DATA_DIR).")
 @_force_option
 @_quiet_option
-def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudonymise, force, quiet):
+def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudonymise, to_neo4j, from_neo4j, force, quiet):
     """Find suspected rings in DATA_DIR and write them to --out."""
+    from .atomic import check_output_dir
     from .clustering import DEFAULT_RESOLUTION
-    from .detection import detect as run
-    from .export import pseudonymise_findings, write_findings
+    from .detection import Progress, detect as run
+    from .evidence import read_evidence
+    from .export import pseudonym_key, pseudonymise_findings, pseudonymise_rejects, write_findings
+    from .store import browser_link, read_evidence_from_neo4j, write_findings as write_to_neo4j
 
-    findings = run(data_dir, out=None if pseudonymise else out, algorithm=algorithm, seed=seed,
+    key = pseudonym_key() if pseudonymise else None  # a missing key fails before any work
+    check_output_dir(out, force)
+    progress = Progress(quiet)
+    if from_neo4j:
+        evidence = progress.step("reading the evidence graph from Neo4j", read_evidence_from_neo4j)
+    else:
+        evidence = progress.step("reading evidence", lambda: read_evidence(data_dir, lenient=lenient))
+    findings = run(evidence, out=None, algorithm=algorithm, seed=seed,
                    resolution=DEFAULT_RESOLUTION if resolution is None else resolution,
-                   format=format_, lenient=lenient, force=force, quiet=quiet)
+                   lenient=lenient, quiet=quiet)
+    for ring in findings.rings:
+        ring["browser_link"] = browser_link(ring["ring_id"])
+    if to_neo4j:
+        summary = progress.step("writing rings to Neo4j", lambda: write_to_neo4j(findings, quiet=quiet))
+        if not quiet:
+            click.echo(summary.describe())
     if pseudonymise:
-        write_findings(pseudonymise_findings(findings), out, format=format_, force=force)
+        evidence.rejects = pseudonymise_rejects(evidence.rejects, key)
+        findings = pseudonymise_findings(findings, key)
+    write_findings(findings, out, format=format_, evidence=evidence, force=force)
     if not quiet:
         click.echo(rings_table(findings))
+        if lenient:
+            rejected = len(evidence.rejects)
+            where = f", listed with their reasons in {out / 'rejects.csv'}" if rejected else ""
+            click.echo(f"{rejected:,} input rows rejected{where}")
 
 
 def rings_table(findings, limit: int = 15) -> str:
@@ -168,8 +195,9 @@ def rings_table(findings, limit: int = 15) -> str:
     if findings.rings:
         lines.append(f"{'ring':<16} {'size':>7} {'score':>6}  why")
         for ring in findings.rings[:limit]:
-            why = ring["explanation"].split(": ", 1)[-1]
-            lines.append(f"{ring['ring_id']:<16} {ring['size']:>7,} {ring['score']:>6.2f}  {why[:110]}")
+            why = "; ".join(ring["explanation"].split(": ", 1)[-1].rstrip(".").split("; ")[:2])
+            why = why if len(why) <= 150 else why[:149] + "…"
+            lines.append(f"{ring['ring_id']:<16} {ring['size']:>7,} {ring['score']:>6.2f}  {why}")
         if len(findings.rings) > limit:
             lines.append(f"… {len(findings.rings) - limit} more in rings.jsonl")
     return "\n".join(lines)

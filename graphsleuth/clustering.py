@@ -62,8 +62,18 @@ def find_clusters(
     coarse = _run(g, algorithm, resolution, seed)
     if algorithm != "leiden" or not split_resolution:
         return coarse
-    fine = _run(g, algorithm, split_resolution, seed)
+    fine = _finer(g, coarse, split_resolution, seed)
     return split_merged_rings(graph, coarse, fine)
+
+
+def _finer(g: ig.Graph, coarse: np.ndarray, resolution: float, seed: int, min_size: int = 20) -> np.ndarray:
+    """Leiden at a finer resolution, run only where it can split something: clusters of ``min_size``+."""
+    sizes = np.bincount(coarse)
+    inside = np.flatnonzero(sizes[coarse] >= min_size)
+    fine = np.arange(len(coarse), dtype=np.int64) + len(coarse)  # everyone else alone
+    if len(inside):
+        fine[inside] = _run(g.induced_subgraph(inside.tolist()), "leiden", resolution, seed)
+    return fine
 
 
 def split_merged_rings(graph: EvidenceGraph, coarse: np.ndarray, fine: np.ndarray, separation: float = SEPARATION) -> np.ndarray:

@@ -24,7 +24,7 @@ from .errors import GraphsleuthError
 from .evidence import Evidence, read_evidence
 from .findings import Findings
 from .graph import EvidenceGraph, build_evidence_graph, subnet_of
-from .scoring import FLAG_THRESHOLD, MIN_RING_SIZE, ring_id_of, score_clusters
+from .scoring import FLAG_THRESHOLD, MEMBER_THRESHOLD, MIN_RING_SIZE, ring_id_of, score_clusters
 
 __all__ = ["detect", "find_rings", "Progress"]
 
@@ -133,12 +133,19 @@ def _findings(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, scor
     members_of = pd.Series(np.arange(len(labels))).groupby(labels).apply(lambda s: s.to_numpy()) if len(scores) else pd.Series(dtype=object)
     rings, clusters, member_frames = [], [], []
     own_templates = scores.attrs.get("own_templates")
+    member_scores = scores.attrs.get("member_scores")
     for row in scores.sort_values(["score", "size"], ascending=False).itertuples(index=False):
         ids = account_ids[members_of[row.cluster]]
+        if row.flagged and member_scores is not None:
+            showing = ids[member_scores.reindex(ids).fillna(0).to_numpy() >= MEMBER_THRESHOLD]
+            if len(showing) >= MIN_RING_SIZE:
+                ids = showing
+            else:
+                row = row._replace(flagged=False)
         cluster_id = ring_id_of(ids).replace("ring-", "cluster-")
         record = {
             "cluster_id": cluster_id,
-            "size": int(row.size),
+            "size": int(len(ids)),
             "score": float(row.score),
             "flagged": bool(row.flagged),
             "features": _features(row),

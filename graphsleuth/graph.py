@@ -45,7 +45,7 @@ HUB_SHARE = 0.05
 #: Up to this many accounts, shared evidence becomes a full clique.
 CLIQUE_LIMIT = 24
 #: Neighbours on each side in the circulant graph that stands in for larger cliques.
-CIRCULANT_K = 3
+CIRCULANT_K = 2
 #: At most this many times its own weight goes on one circulant edge. Spreading a big
 #: clique's whole weight over a few edges would tie random pairs of strangers with
 #: heavy edges (two users of a popular template); the cap keeps each edge modest.
@@ -154,9 +154,6 @@ def build_evidence_graph(evidence: Evidence, seed: int = 0, hub_share: float = H
         parts.append(_pairs(tokens, tokens["token"], accounts, "lockstep"))
     links = evidence.links
     parts.append(_pairs(links, links["kind"].astype("str") + ":" + links["value"].astype("str"), accounts, "link"))
-    domains = _email_domains(evidence.accounts)
-    if domains is not None:
-        parts.append(_pairs(evidence.accounts, domains, accounts, "email_domain"))
     pairs = pd.concat(parts, ignore_index=True)
     links_frame, nodes = _evidence_nodes(pairs, len(accounts), hub_share)
     source, target, weight = _project(links_frame, nodes, len(accounts), seed)

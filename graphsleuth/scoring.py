@@ -28,7 +28,7 @@ import pandas as pd
 from .evidence import Evidence
 from .graph import EvidenceGraph, lockstep_tokens
 
-__all__ = ["score_clusters", "characteristic_templates", "MIN_RING_SIZE", "FLAG_THRESHOLD", "FEATURE_WEIGHTS"]
+__all__ = ["score_clusters", "MEMBER_THRESHOLD", "characteristic_templates", "MIN_RING_SIZE", "FLAG_THRESHOLD", "FEATURE_WEIGHTS"]
 
 #: Smallest cluster that can be a suspected ring.
 MIN_RING_SIZE = 10
@@ -38,6 +38,9 @@ FLAG_THRESHOLD = 0.4
 FEATURE_WEIGHTS = {"coordination": 0.45, "burst": 0.30, "payment": 0.25}
 #: How far a shared organisation email domain lowers the score.
 ORGANISATION_DISCOUNT = 0.7
+#: A member of a flagged cluster stays in the ring when its own signals score at least this;
+#: a household pulled in through a residential proxy's IP shows none of the ring's signals.
+MEMBER_THRESHOLD = 0.2
 #: Half-width of the window in which an account's creation counts as part of a burst.
 BURST_HALF_WINDOW_S = 12 * 3600
 #: A burst is this many times denser than account creation overall.
@@ -100,14 +103,18 @@ def _template_share(used: pd.DataFrame) -> pd.Series:
     return own / total
 
 
-def _lockstep_share(prompts: pd.DataFrame, member: pd.Series) -> pd.Series:
-    """Per cluster: share of members' template-hours spent in lockstep with 2+ other members."""
+def _lockstep_share(prompts: pd.DataFrame, member: pd.Series) -> tuple[pd.Series, pd.Index]:
+    """Per cluster: share of members' template-hours spent in lockstep with 2+ other members.
+
+    Also returns the ids of the accounts that took part in such lockstep.
+    """
     tokens = lockstep_tokens(prompts)
     tokens = tokens.assign(cluster=member.reindex(tokens["account_id"]).to_numpy()).dropna(subset=["cluster"]).astype({"cluster": "int64"})
     if "ts" not in prompts.columns or len(tokens) == 0:
-        return pd.Series(dtype=float)
+        return pd.Series(dtype=float), pd.Index([])
     together = tokens.groupby(["cluster", "token"])["account_id"].transform("nunique") >= 3
     in_step = tokens[together.to_numpy()].groupby("cluster").size()
+    stepping = pd.Index(tokens.loc[together.to_numpy(), "account_id"].unique())
     p = prompts.loc[prompts["ts"].notna(), ["account_id", "template_id", "ts"]]
     hours = pd.DataFrame({
         "account_id": p["account_id"].to_numpy(),
@@ -116,7 +123,33 @@ def _lockstep_share(prompts: pd.DataFrame, member: pd.Series) -> pd.Series:
     }).drop_duplicates()
     hours["cluster"] = member.reindex(hours["account_id"]).to_numpy()
     total = hours.dropna(subset=["cluster"]).astype({"cluster": "int64"}).groupby("cluster").size()
-    return (in_step.reindex(total.index, fill_value=0) / total).clip(0, 1)
+    return (in_step.reindex(total.index, fill_value=0) / total).clip(0, 1), stepping
+
+
+def _member_template_share(prompts: pd.DataFrame, member: pd.Series, own_templates: pd.DataFrame) -> pd.Series:
+    """Per account: share of its requests on its own cluster's characteristic templates."""
+    p = prompts.loc[prompts["account_id"].isin(member.index), ["account_id", "template_id", "count"]]
+    p = p.assign(cluster=member.reindex(p["account_id"]).to_numpy())
+    marks = own_templates[["cluster", "template_id"]].assign(own=True)
+    p = p.merge(marks, on=["cluster", "template_id"], how="left")
+    own = p["count"].where(p["own"].fillna(False).astype(bool), 0)
+    return own.groupby(p["account_id"]).sum() / p.groupby("account_id")["count"].sum()
+
+
+def _member_payment(payments: pd.DataFrame, member: pd.Series, features: pd.DataFrame) -> pd.Series:
+    """Per account: 1 when it shares a card with 2+ members, or pays from one of its ring's few BINs."""
+    pay = payments.loc[payments["account_id"].isin(member.index)]
+    pay = pay.assign(cluster=member.reindex(pay["account_id"]).to_numpy())
+    if len(pay) == 0:
+        return pd.Series(dtype=float)
+    card_users = pay.groupby(["cluster", "payment_id"])["account_id"].transform("nunique")
+    signal = (card_users >= 3).to_numpy().copy()
+    if "bin" in pay.columns:
+        size = features["size"].reindex(pay["cluster"]).to_numpy()
+        concentrated = features["bin_concentration"].reindex(pay["cluster"]).to_numpy() >= 0.5
+        bin_users = pay.groupby(["cluster", "bin"])["account_id"].transform("nunique").to_numpy()
+        signal |= concentrated & (bin_users >= 0.2 * size)
+    return pd.Series(signal.astype(float)).groupby(pay["account_id"].to_numpy()).max()
 
 
 def _payment_features(payments: pd.DataFrame, member: pd.Series, size: pd.Series) -> pd.DataFrame:
@@ -157,7 +190,7 @@ def _organisation_share(accounts: pd.DataFrame, account_ids: pd.Index, labels: n
     label = labels[account_ids.get_indexer(accounts["account_id"])]
     frame = pd.DataFrame({"domain": domain.to_numpy(), "label": label}).dropna(subset=["domain"])
     spread = frame.groupby("domain")["label"].agg(["size", "nunique"])
-    organisations = spread.index[(spread["size"] >= 3) & (spread["nunique"] <= 0.5 * spread["size"])]
+    organisations = spread.index[(spread["size"] >= 3) & (spread["nunique"] <= 0.7 * spread["size"])]
     frame = frame[frame["domain"].isin(organisations) & frame["label"].isin(size.index)]
     counts = frame.groupby(["label", "domain"]).size()
     if len(counts) == 0:
@@ -190,11 +223,15 @@ def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray,
         used = characteristic_templates(prompts, member, size, len(account_ids))
         own_templates = used[used["characteristic"]]
         features["template_share"] = _template_share(used).reindex(big).fillna(0.0).to_numpy()
-        features["lockstep_share"] = _lockstep_share(prompts, member).reindex(big).fillna(0.0).to_numpy()
+        lockstep, stepping = _lockstep_share(prompts, member)
+        features["lockstep_share"] = lockstep.reindex(big).fillna(0.0).to_numpy()
+        member_template = _member_template_share(prompts, member, own_templates).reindex(member.index).fillna(0.0)
     else:
         own_templates = pd.DataFrame(columns=["cluster", "template_id", "accounts", "requests"])
         features["template_share"] = 0.0
         features["lockstep_share"] = 0.0
+        stepping = pd.Index([])
+        member_template = pd.Series(0.0, index=member.index)
     features["coordination"] = features[["template_share", "lockstep_share"]].max(axis=1)
     created = evidence.accounts.set_index("account_id")["created_at"] if "created_at" in evidence.accounts.columns else None
     if created is not None and created.notna().any():
@@ -206,6 +243,7 @@ def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray,
         features["burst_share"] = pd.Series(burst).groupby(member.to_numpy()).mean().reindex(big).fillna(0).to_numpy()
     else:
         features["burst_share"] = 0.0
+        burst = np.zeros(len(member))
     pay = _payment_features(evidence.payments, member, size)
     for column in pay.columns:
         features[column] = pay[column].reindex(big).fillna(0).to_numpy()
@@ -216,6 +254,13 @@ def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray,
            + FEATURE_WEIGHTS["burst"] * features["burst_share"]
            + FEATURE_WEIGHTS["payment"] * features["payment"])
     features["score"] = (raw * (1 - ORGANISATION_DISCOUNT * features["organisation_share"])).round(4)
-    features["flagged"] = features["score"] >= threshold
+    signals = ((features["coordination"] >= 0.3).astype(int) + (features["burst_share"] >= 0.3).astype(int)
+               + (features["payment"] >= 0.5).astype(int))
+    features["flagged"] = (features["score"] >= threshold) & (signals >= 2)
+    member_pay = _member_payment(evidence.payments, member, features).reindex(member.index).fillna(0.0)
+    coordination = np.maximum(member_template.to_numpy(), member.index.isin(stepping).astype(float))
+    member_score = (FEATURE_WEIGHTS["coordination"] * coordination + FEATURE_WEIGHTS["burst"] * burst
+                    + FEATURE_WEIGHTS["payment"] * member_pay.to_numpy())
     features.attrs["own_templates"] = own_templates
+    features.attrs["member_scores"] = pd.Series(member_score, index=member.index)
     return features.reset_index(drop=True)
