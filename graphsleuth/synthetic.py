@@ -282,7 +282,10 @@ class _Builder:
         for i, ring in enumerate(self.s.rings):
             members = self.ring == i
             choices = rng.choice(len(COUNTRIES), size=ring.countries, replace=False, p=COUNTRY_WEIGHTS / COUNTRY_WEIGHTS.sum())
-            country[members] = choices[rng.integers(0, ring.countries, members.sum())]
+            # Half the ring exits through proxies in the ring's few countries; the rest
+            # look like anybody, so that country alone does not give the ring away.
+            focused = members & (rng.random(self.n) < 0.5)
+            country[focused] = choices[rng.integers(0, ring.countries, focused.sum())]
         return country
 
     def _creation_times(self) -> None:
