@@ -21,7 +21,7 @@ from .atomic import check_output_dir
 from .campaigns import merge_campaigns
 from .clustering import ALGORITHMS, DEFAULT_RESOLUTION, find_clusters
 from .errors import GraphsleuthError
-from .evidence import Evidence, read_evidence
+from .evidence import Evidence, account_rows, read_evidence
 from .findings import Findings
 from .graph import EvidenceGraph, build_evidence_graph, subnet_of
 from .scoring import FLAG_THRESHOLD, MEMBER_THRESHOLD, MIN_RING_SIZE, ring_id_of, score_clusters
@@ -179,9 +179,9 @@ def _top(values: pd.Series, limit: int = 5) -> list[dict]:
     return [{"value": str(k), "accounts": int(v)} for k, v in counts.items()]
 
 
-def _shared(frame: pd.DataFrame, column: str, ids: set) -> dict:
+def _shared(frame: pd.DataFrame, column: str, ids: np.ndarray) -> dict:
     """Distinct values of ``column`` among the ring's rows, how many are shared, and the top ones."""
-    sub = frame.loc[frame["account_id"].isin(ids)].drop_duplicates(["account_id", column])
+    sub = frame.loc[account_rows(frame["account_id"], ids)].drop_duplicates(["account_id", column])
     values = sub[column].dropna().astype(str)
     counts = values.value_counts()
     return {"distinct": int(len(counts)), "shared": int((counts >= 2).sum()), "top": _top(values)}
@@ -189,21 +189,20 @@ def _shared(frame: pd.DataFrame, column: str, ids: set) -> dict:
 
 def _ring_record(evidence: Evidence, graph: EvidenceGraph, ids: np.ndarray, row, ring_id: str, own_templates) -> dict:
     """The JSON record of one suspected ring: shared evidence, time spans, plain-words reason."""
-    idset = set(ids)
     pay, ips, prompts, links = evidence.payments, evidence.ips, evidence.prompts, evidence.links
-    shared = {"cards": _shared(pay, "payment_id", idset)}
+    shared = {"cards": _shared(pay, "payment_id", ids)}
     if "bin" in pay.columns:
-        shared["bins"] = _shared(pay, "bin", idset)
-    shared["ips"] = _shared(ips, "ip", idset)
-    ring_ips = ips.loc[ips["account_id"].isin(idset)]
-    shared["subnets"] = _shared(ring_ips.assign(subnet=subnet_of(ring_ips["ip"])), "subnet", idset) if len(ring_ips) else {"distinct": 0, "shared": 0, "top": []}
+        shared["bins"] = _shared(pay, "bin", ids)
+    shared["ips"] = _shared(ips, "ip", ids)
+    ring_ips = ips.loc[account_rows(ips["account_id"], ids)]
+    shared["subnets"] = _shared(ring_ips.assign(subnet=subnet_of(ring_ips["ip"])), "subnet", ids) if len(ring_ips) else {"distinct": 0, "shared": 0, "top": []}
     if "template_id" in prompts.columns:
-        shared["templates"] = _shared(prompts, "template_id", idset)
+        shared["templates"] = _shared(prompts, "template_id", ids)
     for kind in sorted(links["kind"].astype(str).unique()) if len(links) else []:
-        shared[kind] = _shared(links.loc[links["kind"] == kind], "value", idset)
-    accounts = evidence.accounts.loc[evidence.accounts["account_id"].isin(idset)]
+        shared[kind] = _shared(links.loc[links["kind"] == kind], "value", ids)
+    accounts = evidence.accounts.loc[account_rows(evidence.accounts["account_id"], ids)]
     created = accounts["created_at"] if "created_at" in accounts.columns else pd.Series(dtype="datetime64[ns, UTC]")
-    activity = prompts.loc[prompts["account_id"].isin(idset)]
+    activity = prompts.loc[account_rows(prompts["account_id"], ids)]
     record = {
         "ring_id": ring_id,
         "size": int(len(ids)),

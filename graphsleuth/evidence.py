@@ -30,6 +30,9 @@ import gzip
 import io
 import ipaddress
 import re
+import sys
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +47,7 @@ from .errors import InputError
 
 __all__ = [
     "Evidence",
+    "account_rows",
     "TableSpec",
     "TABLES",
     "read_evidence",
@@ -150,26 +154,43 @@ class Evidence:
 
 
 class _Problems:
-    """Collects bad rows; in strict mode the first one found is raised."""
+    """Collects bad rows.
+
+    Lenient mode keeps every one (one entry per row: its first problem). Strict
+    mode keeps the earliest bad row of each report, and :meth:`check` raises
+    the earliest of them all, so the error names the first bad row of a table
+    whatever column it is in.
+    """
 
     def __init__(self, lenient: bool):
         self.lenient = lenient
         self.rows: list[dict] = []
+        self._first: tuple[int, InputError] | None = None
 
-    def report(self, file: str, rows: np.ndarray, column: str | None, reason: str, values) -> None:
-        """Record bad rows (1-based numbers) or raise for the first of them."""
+    def report(self, file: str, rows: np.ndarray, column: str | None, reason: str, values, details=None) -> None:
+        """Record bad rows (1-based numbers); ``details`` optionally gives a longer strict-mode reason per row."""
         if len(rows) == 0:
             return
         if not self.lenient:
             first = int(np.argmin(rows))
             value = _shorten(values[first]) if values is not None else None
-            detail = f"{reason} (got {value!r})" if value is not None else reason
-            raise InputError(file, detail, row=int(rows[first]), column=column) from None
+            why = details[first] if details is not None else reason
+            detail = f"{why} (got {value!r})" if value is not None else why
+            if self._first is None or int(rows[first]) < self._first[0]:
+                self._first = (int(rows[first]), InputError(file, detail, row=int(rows[first]), column=column))
+            return
         vals = [None] * len(rows) if values is None else [_shorten(v) for v in values]
+        reasons = [reason] * len(rows) if details is None else list(details)
         self.rows.extend(
-            {"file": file, "row": int(r), "column": column, "reason": reason, "value": v}
-            for r, v in zip(rows, vals)
+            {"file": file, "row": int(r), "column": column, "reason": why, "value": v}
+            for r, v, why in zip(rows, vals, reasons)
         )
+
+    def check(self) -> None:
+        """Strict mode: raise the error of the earliest bad row reported since the last check."""
+        if self._first is not None:
+            error, self._first = self._first[1], None
+            raise error
 
     def frame(self) -> pd.DataFrame:
         frame = pd.DataFrame(self.rows, columns=REJECT_COLUMNS)
@@ -181,6 +202,13 @@ def _shorten(value, limit: int = 60):
         return None
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def account_rows(account_ids: pd.Series, accounts) -> np.ndarray:
+    """Boolean mask: which of ``account_ids`` are among ``accounts`` (hash lookup in Arrow, fast on millions)."""
+    values = pa.array(np.asarray(account_ids, dtype=object), type=pa.string()) if not isinstance(account_ids, pd.Series) else pa.array(account_ids.astype("str"))
+    known = pa.array(pd.Index(accounts).astype("str"))
+    return pc.is_in(values, value_set=known).to_numpy(zero_copy_only=False)
 
 
 def find_table(directory: Path, name: str) -> Path | None:
@@ -222,6 +250,7 @@ def read_evidence(directory: str | Path, lenient: bool = False) -> Evidence:
         files[name] = path
         raw = _read_table(path, spec, problems)
         frames[name] = _validate(raw, spec, path.name, problems)
+        problems.check()
     _check_accounts(frames, files, problems)
     prompt_rows = frames.pop("_prompt_rows", None)
     return Evidence(directory=directory, rejects=problems.frame(), files=files, prompt_rows=prompt_rows, **frames)
@@ -262,15 +291,21 @@ def _header(path: Path) -> list[str]:
     try:
         with opener(path, "rb") as fh:
             first = fh.readline(1 << 20)
-    except (OSError, EOFError) as exc:
-        raise InputError(path.name, f"cannot read the file: {exc}") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(path.name, f"cannot read the file: {_first_line(exc)}") from None
     if not first.strip():
         raise InputError(path.name, "empty file: expected a header line naming the columns")
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(path.name, "the header is not UTF-8 text") from None
-    names = next(csv.reader([text.rstrip("\r\n")]))
+    text = text.rstrip("\r\n")
+    if "\r" in text:
+        raise InputError(path.name, "lines end with a bare carriage return (\\r); expected \\n or \\r\\n line ends")
+    try:
+        names = next(csv.reader([text], strict=True))
+    except (csv.Error, StopIteration) as exc:
+        raise InputError(path.name, f"the header is not a valid CSV line: {_first_line(exc)}") from None
     names = [n.strip() for n in names]
     if "" in names:
         raise InputError(path.name, f"the header has an empty column name at position {names.index('') + 1}")
@@ -291,32 +326,130 @@ def _read_csv(path: Path, problems: _Problems) -> pd.DataFrame:
         return "skip"
 
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(use_threads=False, block_size=64 << 20, column_names=names, skip_rows=1),
-            parse_options=pacsv.ParseOptions(newlines_in_values=False, invalid_row_handler=on_bad_row),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, OSError, EOFError) as exc:
+        with _quiet_undecodable_rows():
+            table = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(use_threads=False, block_size=64 << 20, column_names=names, skip_rows=1),
+                # Quoted values may hold line breaks (raw prompts do); reading is single-threaded, so this costs little.
+                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_bad_row),
+                convert_options=pacsv.ConvertOptions(
+                    # Read as bytes and decode below, so that a row with bytes that are not UTF-8 is one bad row.
+                    column_types={n: pa.binary() for n in names},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+    except (pa.ArrowException, OSError, EOFError, zlib.error) as exc:
         raise _explain_csv_failure(path, exc) from None
     if bad_lines:
         rows = np.array([ln - 1 for ln, *_ in bad_lines])
         reason = f"expected {bad_lines[0][2]} fields as in the header"
-        problems.report(
-            path.name,
-            rows,
-            None,
-            reason if problems.lenient else f"{reason}, found {bad_lines[0][3]}",
-            None,
-        )
-    frame = table.to_pandas()
+        details = [f"expected {expected} fields as in the header, found {actual}" for _, _, expected, actual in bad_lines]
+        problems.report(path.name, rows, None, reason, None, details=details)
     # Data rows are numbered from 1; rows skipped as malformed keep their numbers.
-    frame["_row"] = _row_numbers(len(frame), sorted(r - 1 for r, *_ in bad_lines))
+    row_numbers = _row_numbers(table.num_rows, sorted(r - 1 for r, *_ in bad_lines))
+    table, undecodable = _decode_utf8(table, path.name, row_numbers, problems)
+    _check_closing_quote(path, table, len(bad_lines))
+    frame = table.to_pandas()
+    frame["_row"] = row_numbers
+    if undecodable.any():
+        frame = frame[~undecodable].reset_index(drop=True)
     return frame
+
+
+def _decode_utf8(table: pa.Table, file: str, rows: np.ndarray, problems: _Problems) -> tuple[pa.Table, np.ndarray]:
+    """The byte columns of ``table`` as text; rows holding bytes that are not UTF-8 are reported (and masked)."""
+    bad_rows = np.zeros(table.num_rows, dtype=bool)
+    columns = []
+    for name, column in zip(table.column_names, table.columns):
+        try:
+            columns.append(column.cast(pa.string()))
+            continue
+        except pa.ArrowInvalid:
+            pass
+        values = column.to_pylist()
+        bad = np.zeros(len(values), dtype=bool)
+        decoded = []
+        for i, value in enumerate(values):
+            try:
+                decoded.append(value.decode("utf-8"))
+            except UnicodeDecodeError:
+                bad[i] = True
+                decoded.append("")
+        new = bad & ~bad_rows
+        problems.report(file, rows[new], name, "bytes that are not UTF-8 text (binary data or another encoding)", None)
+        bad_rows |= bad
+        columns.append(pa.array(decoded, type=pa.string()))
+    return pa.table(dict(zip(table.column_names, columns))), bad_rows
+
+
+def _check_closing_quote(path: Path, table: pa.Table, skipped: int) -> None:
+    """Refuse a file whose last quoted value is never closed.
+
+    The CSV reader takes everything from an unclosed quote to the end of the
+    file as one value, which would silently swallow the rows after it. That
+    can only happen when the last row's value holds a line break or the file
+    does not end with one; only then is the file scanned again to be sure.
+    """
+    if table.num_rows == 0:
+        return
+    suspicious = any(
+        pc.any(pc.match_substring_regex(column.slice(table.num_rows - 1), r"[\r\n]")).as_py()
+        for column in table.columns
+    )
+    if not suspicious and not path.name.endswith(".gz"):
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            if fh.tell() > 0:
+                fh.seek(-1, 2)
+                suspicious = fh.read(1) not in (b"\n", b"\r")
+    if not suspicious:
+        return
+    opener = gzip.open if path.name.endswith(".gz") else open
+    previous_limit = csv.field_size_limit()
+    csv.field_size_limit(max(previous_limit, 1 << 30))
+    records = 0
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
+            reader = csv.reader(fh, strict=True)
+            try:
+                for records, _ in enumerate(reader, start=1):
+                    pass
+            except csv.Error as exc:
+                if "unexpected end of data" not in str(exc):
+                    return  # something the CSV reader above judged differently; not an open quote
+                names = table.column_names
+                last = [n for n, c in zip(names, table.columns) if pc.any(pc.match_substring_regex(c.slice(table.num_rows - 1), r"[\r\n]")).as_py()]
+                raise InputError(
+                    path.name,
+                    "a quoted value is never closed: it runs to the end of the file (a missing \" ?)",
+                    row=records,
+                    column=last[-1] if last else names[-1],
+                ) from None
+    finally:
+        csv.field_size_limit(previous_limit)
+
+
+@contextmanager
+def _quiet_undecodable_rows():
+    """Silence pyarrow's "Exception ignored" report for a malformed row that is not UTF-8.
+
+    pyarrow cannot hand such a row to the invalid-row handler (it decodes the
+    row's text first), prints the decoding error to stderr and then fails the
+    read with "Row #N: Expected ..." , which :func:`_explain_csv_failure` turns into
+    a one-line error naming the row. Other unraisable exceptions pass through.
+    """
+    previous = sys.unraisablehook
+
+    def hook(info):
+        if not isinstance(info.exc_value, UnicodeDecodeError):
+            previous(info)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 def _row_numbers(n: int, skipped: list[int]) -> np.ndarray:
@@ -326,15 +459,29 @@ def _row_numbers(n: int, skipped: list[int]) -> np.ndarray:
     return np.setdiff1d(all_rows, np.array(skipped))[:n]
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def _explain_csv_failure(path: Path, exc: Exception) -> InputError:
     """Turn a low-level CSV failure into a one-line error that names the row."""
     message = str(exc)
     if "UTF8" in message or "UTF-8" in message:
-        row, column = _first_undecodable(path)
+        try:
+            row, column = _first_undecodable(path)
+        except (OSError, EOFError, zlib.error):
+            row, column = None, None
         return InputError(path.name, "bytes that are not UTF-8 text (binary data or another encoding)", row=row, column=column)
-    if isinstance(exc, (OSError, EOFError)):
-        return InputError(path.name, f"cannot read the file: {message.splitlines()[0]}")
-    return InputError(path.name, f"not a readable CSV file: {message.splitlines()[0]}")
+    if isinstance(exc, (OSError, EOFError, zlib.error)) and not isinstance(exc, pa.ArrowException):
+        return InputError(path.name, f"cannot read the file: {_first_line(exc)}")
+    malformed = re.search(r"Row #(\d+): Expected (\d+) columns, got (\d+)", message)
+    if malformed:
+        row, expected, found = (int(g) for g in malformed.groups())
+        return InputError(path.name, f"expected {expected} fields as in the header, found {found} (in a row that is not UTF-8 text either)", row=row - 1)
+    if path.name.endswith(".gz") and any(w in message.lower() for w in ("gzip", "compress", "inflate", "zlib")):
+        return InputError(path.name, f"cannot read the file: damaged gzip data: {_first_line(exc)}")
+    return InputError(path.name, f"not a readable CSV file: {_first_line(exc)}")
 
 
 def _first_undecodable(path: Path) -> tuple[int | None, str | None]:
@@ -357,7 +504,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for damaged files
-        raise InputError(path.name, f"not a readable Parquet file: {str(exc).splitlines()[0]}") from None
+        raise InputError(path.name, f"not a readable Parquet file: {_first_line(exc)}") from None
     columns = {}
     for name, column in zip(table.column_names, table.columns):
         if name == "_row":
@@ -371,7 +518,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         elif not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             try:
                 column = column.cast(pa.string())
-            except pa.ArrowInvalid:
+            except pa.ArrowException:
                 raise InputError(path.name, f"column has type {column.type}, expected text or numbers", column=name) from None
         columns[name] = pc.fill_null(column, "")
     frame = pa.table(columns).to_pandas() if columns else pd.DataFrame()
@@ -385,6 +532,9 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 def _validate(frame: pd.DataFrame, spec: TableSpec, file: str, problems: _Problems) -> pd.DataFrame:
     """Check every known column of one table and convert it to its type."""
     if len(frame) == 0 and spec.name == "accounts":
+        problems.check()  # every row was malformed: name the first
+        if any(r["file"] == file for r in problems.rows):
+            raise InputError(file, "no valid rows: every account row was rejected")
         raise InputError(file, "no rows: the accounts table must list at least one account")
     keep = np.ones(len(frame), dtype=bool)
     rows = frame["_row"].to_numpy()
@@ -395,9 +545,11 @@ def _validate(frame: pd.DataFrame, spec: TableSpec, file: str, problems: _Proble
         values = frame[name]
         kind = spec.columns.get(name, "text")
         converted, bad, reason = _convert(values, kind, spec.defaults.get(name), required=name in spec.required)
-        if bad is not None and bad.any():
-            problems.report(file, rows[bad], name, reason, values.to_numpy()[bad])
-            keep &= ~bad
+        for mask, why in bad if isinstance(bad, list) else [(bad, reason)]:
+            if mask is not None and mask.any():
+                mask = mask & keep  # a row is rejected once, for the first problem found in it
+                problems.report(file, rows[mask], name, why, values.to_numpy()[mask])
+                keep &= ~mask
         out[name] = converted
     if spec.one_of:
         present = [c for c in spec.one_of if c in out]
@@ -417,7 +569,7 @@ def _validate(frame: pd.DataFrame, spec: TableSpec, file: str, problems: _Proble
 
 
 def _convert(values: pd.Series, kind: str, default, required: bool):
-    """Convert one text column to its kind; return (converted, bad mask, reason)."""
+    """Convert one text column to its kind; return (converted, bad mask, reason) or (converted, [(mask, reason), ...], None)."""
     text = values.astype("str")
     empty = (text.str.len() == 0).to_numpy()
     if kind in ("id", "kind"):
@@ -426,9 +578,8 @@ def _convert(values: pd.Series, kind: str, default, required: bool):
         if kind == "kind":
             pattern_bad = ~text.str.match(_KIND_PATTERN).to_numpy(dtype=bool)
             return text, pattern_bad, "expected a kind name of letters, digits and _ starting with a letter (at most 40)"
-        if stripped_empty.any():
-            return text, stripped_empty, "empty value where an identifier is required"
-        return text, too_long, f"value longer than {MAX_ID_CHARS} characters"
+        return text, [(stripped_empty, "empty value where an identifier is required"),
+                      (too_long, f"value longer than {MAX_ID_CHARS} characters")], None
     if kind == "text":
         too_long = (text.str.len() > MAX_TEXT_CHARS).to_numpy()
         converted = text.where(~empty, other=None)
@@ -454,18 +605,33 @@ def _convert_time(text: pd.Series, empty: np.ndarray, required: bool):
     """Parse ISO-8601 times to UTC; the common ``...Z`` form takes a fast path."""
     arr = pa.array(text.to_numpy(dtype=object), type=pa.string())
     fast = pc.strptime(arr, format="%Y-%m-%dT%H:%M:%SZ", unit="s", error_is_null=True)
+    # Times are kept in nanoseconds: years outside about 1678-2261 do not fit and are bad values.
+    seconds = fast.cast(pa.int64())
+    fits = pc.and_(pc.greater_equal(seconds, _MIN_SECONDS), pc.less_equal(seconds, _MAX_SECONDS))
+    # strptime rolls impossible dates over (Feb 30 -> Mar 2); only values that print back the same pass here.
+    fits = pc.and_(fits, pc.equal(pc.strftime(fast, format="%Y-%m-%dT%H:%M:%SZ"), arr))
+    fast = pc.if_else(fits, fast, pa.scalar(None, type=fast.type))
     parsed = pd.Series(fast.to_pandas(), index=text.index)
     parsed = parsed.dt.tz_localize("UTC") if parsed.dt.tz is None else parsed
     parsed = parsed.astype("datetime64[ns, UTC]")
     slow = parsed.isna().to_numpy() & ~empty
     if slow.any():
         again = pd.to_datetime(text[slow], utc=True, format="ISO8601", errors="coerce")
+        again = again.where((again >= _MIN_TIME) & (again <= _MAX_TIME))
+        # pandas reads "now" and "today" as the current time: evidence must not change with the clock.
+        again = again.where(~text[slow].str.strip().str.lower().isin(["now", "today"]))
         parsed.loc[slow] = again.astype("datetime64[ns, UTC]")
     bad = parsed.isna().to_numpy() & ~empty
-    reason = "expected an ISO-8601 time such as 2026-02-01T12:00:00Z"
+    reason = "expected an ISO-8601 time such as 2026-02-01T12:00:00Z (years 1678 to 2261)"
     if required:
         bad |= empty
     return parsed, bad, reason
+
+
+_MIN_TIME = pd.Timestamp("1678-01-01T00:00:00Z")
+_MAX_TIME = pd.Timestamp("2261-12-31T23:59:59Z")
+_MIN_SECONDS = int(_MIN_TIME.timestamp())
+_MAX_SECONDS = int(_MAX_TIME.timestamp())
 
 
 def _convert_ip(text: pd.Series, empty: np.ndarray):
@@ -499,6 +665,7 @@ def _check_accounts(frames: dict[str, pd.DataFrame], files: dict[str, Path], pro
     if dup.any():
         problems.report(file, accounts["_row"].to_numpy()[dup], "account_id", "duplicate account_id", accounts["account_id"].to_numpy()[dup])
         accounts = accounts[~dup].reset_index(drop=True)
+    problems.check()
     if len(accounts) == 0:
         raise InputError(file, "no valid rows: every account row was rejected")
     known = pd.Index(accounts["account_id"])
@@ -507,10 +674,11 @@ def _check_accounts(frames: dict[str, pd.DataFrame], files: dict[str, Path], pro
         frame = frames[name]
         if "_row" not in frame.columns:
             continue
-        unknown = ~frame["account_id"].isin(known).to_numpy()
+        unknown = ~account_rows(frame["account_id"], known)
         if unknown.any():
             problems.report(files[name].name, frame["_row"].to_numpy()[unknown], "account_id", "account_id not in the accounts table", frame["account_id"].to_numpy()[unknown])
             frame = frame[~unknown].reset_index(drop=True)
+            problems.check()
         if name == "prompts":
             frames["_prompt_rows"] = frame["_row"].to_numpy()
         frames[name] = frame.drop(columns="_row")

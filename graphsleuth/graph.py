@@ -2,7 +2,7 @@
 
 Each piece of shared evidence (a card, its BIN, an IP, its subnet, a prompt
 template, a template sent in the same hour by several accounts, a device or
-phone, an organisation's email domain) is a node that accounts attach to.
+phone) is a node that accounts attach to.
 Evidence is weighted by how rare it is: a card shared by three accounts says
 much, a mobile carrier's CGNAT IP shared by thousands says little, and a
 template that everybody sends says nothing. Hubs above a share of all
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .evidence import Evidence
 
@@ -37,7 +39,6 @@ EVIDENCE_KINDS = {
     "subnet": 0.4,
     "template": 1.0,
     "lockstep": 1.0,
-    "email_domain": 0.5,
     "link": 1.0,
 }
 #: Evidence shared by more than this share of all accounts is a hub and glues nothing.
@@ -79,31 +80,27 @@ class EvidenceGraph:
 
 def subnet_of(ips: pd.Series) -> pd.Series:
     """The /24 of each IPv4 address and the /48 of each IPv6 address, as CIDR text."""
-    text = ips.astype("str")
-    is_v6 = text.str.contains(":", regex=False).to_numpy()
-    out = pd.Series(np.empty(len(text), dtype=object), index=ips.index)
-    v4 = text[~is_v6]
-    out[~is_v6] = v4.str.rsplit(".", n=1).str[0] + ".0/24"
+    text = pa.array(ips.astype("str"))
+    is_v6 = pc.match_substring(text, ":").to_numpy(zero_copy_only=False)
+    v4 = pc.replace_substring_regex(text, r"\.[0-9]+$", ".0/24")
+    out = pd.Series(v4.to_pandas(types_mapper=pd.ArrowDtype).astype("str").to_numpy(dtype=object), index=ips.index)
     if is_v6.any():
-        unique = pd.unique(text[is_v6])
-        nets = {u: str(ipaddress.ip_network(f"{u}/48", strict=False)) for u in unique}
-        out[is_v6] = text[is_v6].map(nets)
+        six = ips[is_v6].astype("str")
+        nets = {u: str(ipaddress.ip_network(f"{u}/48", strict=False)) for u in pd.unique(six)}
+        out[is_v6] = six.map(nets).to_numpy()
     return out
 
 
-def _pairs(frame: pd.DataFrame, key: pd.Series | np.ndarray, accounts: pd.Index, kind: str) -> pd.DataFrame:
+def _pairs(frame: pd.DataFrame, key, accounts: pd.Index, kind: str) -> pd.DataFrame:
+    """(account, value) pairs of one kind of evidence, values numbered within the kind."""
     codes = accounts.get_indexer(frame["account_id"])
     key = pd.Series(np.asarray(key, dtype=object))
     keep = key.notna().to_numpy() & (codes >= 0)
-    return pd.DataFrame({"account": codes[keep], "kind": kind, "value": key[keep].to_numpy()})
-
-
-def _email_domains(accounts: pd.DataFrame) -> pd.Series | None:
-    if "email" not in accounts.columns:
-        return None
-    email = accounts["email"].astype("str")
-    domain = email.str.rsplit("@", n=1).str[1].str.lower()
-    return domain.where(email.str.contains("@", regex=False), other=None)
+    value_code, values = pd.factorize(key[keep])
+    pairs = pd.DataFrame({"account": codes[keep], "value": value_code})
+    pairs.attrs["kind"] = kind
+    pairs.attrs["values"] = np.asarray(values, dtype=object)
+    return pairs
 
 
 def lockstep_tokens(prompts: pd.DataFrame) -> pd.DataFrame:
@@ -154,20 +151,24 @@ def build_evidence_graph(evidence: Evidence, seed: int = 0, hub_share: float = H
         parts.append(_pairs(tokens, tokens["token"], accounts, "lockstep"))
     links = evidence.links
     parts.append(_pairs(links, links["kind"].astype("str") + ":" + links["value"].astype("str"), accounts, "link"))
-    pairs = pd.concat(parts, ignore_index=True)
-    links_frame, nodes = _evidence_nodes(pairs, len(accounts), hub_share)
+    links_frame, nodes = _evidence_nodes(parts, len(accounts), hub_share)
     source, target, weight = _project(links_frame, nodes, len(accounts), seed)
     return EvidenceGraph(accounts, links_frame, nodes, source, target, weight)
 
 
-def _evidence_nodes(pairs: pd.DataFrame, n_accounts: int, hub_share: float):
+def _evidence_nodes(parts: list[pd.DataFrame], n_accounts: int, hub_share: float):
     """Number the evidence, count who shares it, weigh it by rarity, drop hubs and singletons."""
-    key = pairs["kind"].astype("str") + "\x1f" + pairs["value"].astype("str")
-    code, uniques = pd.factorize(key)
-    links = pd.DataFrame({"account": pairs["account"].to_numpy(), "evidence": code}).drop_duplicates()
-    degree = np.bincount(links["evidence"].to_numpy(), minlength=len(uniques))
-    split = pd.Series(uniques).str.split("\x1f", n=1, expand=True, regex=False)
-    nodes = pd.DataFrame({"kind": split[0].to_numpy(), "value": split[1].to_numpy(), "degree": degree})
+    offset = 0
+    links, kinds, values = [], [], []
+    for part in parts:
+        links.append(pd.DataFrame({"account": part["account"].to_numpy(), "evidence": part["value"].to_numpy() + offset}))
+        n_values = len(part.attrs["values"])
+        kinds.append(np.full(n_values, part.attrs["kind"], dtype=object))
+        values.append(part.attrs["values"])
+        offset += n_values
+    links = pd.concat(links, ignore_index=True).drop_duplicates()
+    degree = np.bincount(links["evidence"].to_numpy(), minlength=offset)
+    nodes = pd.DataFrame({"kind": np.concatenate(kinds) if kinds else [], "value": np.concatenate(values) if values else [], "degree": degree})
     log_n = np.log(max(n_accounts, 3))
     rarity = np.log(n_accounts / np.maximum(degree, 1)) / log_n
     factor = nodes["kind"].map(EVIDENCE_KINDS).fillna(1.0).to_numpy()

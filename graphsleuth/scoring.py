@@ -25,7 +25,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from .evidence import Evidence
+from .evidence import Evidence, account_rows
 from .graph import EvidenceGraph, lockstep_tokens
 
 __all__ = ["score_clusters", "MEMBER_THRESHOLD", "characteristic_templates", "MIN_RING_SIZE", "FLAG_THRESHOLD", "FEATURE_WEIGHTS"]
@@ -128,7 +128,7 @@ def _lockstep_share(prompts: pd.DataFrame, member: pd.Series) -> tuple[pd.Series
 
 def _member_template_share(prompts: pd.DataFrame, member: pd.Series, own_templates: pd.DataFrame) -> pd.Series:
     """Per account: share of its requests on its own cluster's characteristic templates."""
-    p = prompts.loc[prompts["account_id"].isin(member.index), ["account_id", "template_id", "count"]]
+    p = prompts.loc[account_rows(prompts["account_id"], member.index), ["account_id", "template_id", "count"]]
     p = p.assign(cluster=member.reindex(p["account_id"]).to_numpy())
     marks = own_templates[["cluster", "template_id"]].assign(own=True)
     p = p.merge(marks, on=["cluster", "template_id"], how="left")
@@ -138,7 +138,7 @@ def _member_template_share(prompts: pd.DataFrame, member: pd.Series, own_templat
 
 def _member_payment(payments: pd.DataFrame, member: pd.Series, features: pd.DataFrame) -> pd.Series:
     """Per account: 1 when it shares a card with 2+ members, or pays from one of its ring's few BINs."""
-    pay = payments.loc[payments["account_id"].isin(member.index)]
+    pay = payments.loc[account_rows(payments["account_id"], member.index)]
     pay = pay.assign(cluster=member.reindex(pay["account_id"]).to_numpy())
     if len(pay) == 0:
         return pd.Series(dtype=float)
