@@ -108,7 +108,7 @@ def _run(g: ig.Graph, algorithm: str, resolution: float, seed: int) -> np.ndarra
     previous = ig.set_random_number_generator(random.Random(seed))
     try:
         if algorithm == "leiden":
-            parts = g.community_leiden(objective_function="CPM", weights="weight", resolution=resolution, n_iterations=2)
+            parts = g.community_leiden(objective_function="CPM", weights="weight", resolution=resolution, n_iterations=1)
         elif algorithm == "louvain":
             parts = g.community_multilevel(weights="weight")
         elif algorithm == "components":
