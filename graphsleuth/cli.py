@@ -128,7 +128,7 @@ def neo4j_fetch():
 @main.command(name="load")
 @click.argument("data_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--bulk", is_flag=True, help="Replace the local database with neo4j-admin import (server must be stopped); for large graphs.")
-@click.option("--batch-size", type=int, default=5000, show_default=True, help="Rows per Bolt transaction.")
+@click.option("--batch-size", type=int, default=20000, show_default=True, help="Rows per Bolt transaction.")
 @click.option("--lenient", is_flag=True, help="Drop bad evidence rows instead of stopping at the first.")
 @_quiet_option
 def load_command(data_dir, bulk, batch_size, lenient, quiet):

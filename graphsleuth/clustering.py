@@ -70,7 +70,7 @@ def _finer(g: ig.Graph, coarse: np.ndarray, resolution: float, seed: int, min_si
     """Leiden at a finer resolution, run only where it can split something: clusters of ``min_size``+."""
     sizes = np.bincount(coarse)
     inside = np.flatnonzero(sizes[coarse] >= min_size)
-    fine = np.arange(len(coarse), dtype=np.int64) + len(coarse)  # everyone else alone
+    fine = -1 - coarse  # smaller clusters stay as they are (negative labels never meet Leiden's)
     if len(inside):
         fine[inside] = _run(g.induced_subgraph(inside.tolist()), "leiden", resolution, seed)
     return fine
@@ -98,7 +98,9 @@ def split_merged_rings(graph: EvidenceGraph, coarse: np.ndarray, fine: np.ndarra
     frame = pd.DataFrame({"a": a, "b": b, "w": graph.weight[between]}).groupby(["a", "b"], sort=False)["w"].sum().reset_index()
     a, b, w = frame["a"].to_numpy(), frame["b"].to_numpy(), frame["w"].to_numpy()
     cross = w / (size[a] * size[b])
-    merge = cross >= separation * np.minimum(density[a], density[b])
+    sparser = np.minimum(density[a], density[b])
+    sparser = np.where(np.isinf(sparser), 0.0, sparser)  # two lone accounts with an edge belong together
+    merge = cross >= separation * sparser
     adjacency = coo_matrix((np.ones(merge.sum()), (a[merge], b[merge])), shape=(n_parts, n_parts))
     _, group = connected_components(adjacency, directed=False)
     return group[part].astype(np.int64)

@@ -177,3 +177,15 @@ def test_cli_refuses_to_overwrite_results_without_force(graphsleuth_population, 
     assert run.returncode != 0
     assert len(run.stderr.strip().splitlines()) == 1 and "--force" in run.stderr
     assert (out / "keep.txt").read_text() == "investigator's notes"
+
+
+def test_a_small_tight_group_stays_one_cluster(tmp_path):
+    """Twelve accounts on one card and one device are one cluster (clusters under 20 skip the split check)."""
+    ids = [f"a{i}" for i in range(80)]
+    pd.DataFrame({"account_id": ids}).to_csv(tmp_path / "accounts.csv", index=False)
+    pd.DataFrame({"account_id": ids, "payment_id": ["shared"] * 12 + [f"own{i}" for i in range(12, 80)]}).to_csv(tmp_path / "payments.csv", index=False)
+    pd.DataFrame({"account_id": ids[:12], "kind": "device", "value": "fp-1"}).to_csv(tmp_path / "links.csv", index=False)
+    graph = build_evidence_graph(read_evidence(tmp_path))
+    labels = find_clusters(graph)
+    assert len(set(labels[:12])) == 1
+    assert labels[12] not in set(labels[:12])
