@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO := out/demo
 
-.PHONY: install demo test bench seeds clean
+.PHONY: install demo test bench seeds clean neo4j
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ demo: $(STAMP)
 	$(BIN)/graphsleuth detect $(DEMO)/evidence --out $(DEMO)/rings --force
 	$(BIN)/graphsleuth evaluate $(DEMO)/rings $(DEMO)/evidence/truth.csv
 
-test: $(STAMP)
+# Fetch the local Neo4j server's jars with Maven (once; cached in .graphsleuth/).
+neo4j: $(STAMP)
+	$(BIN)/graphsleuth neo4j fetch
+
+test: $(STAMP) neo4j
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

@@ -1,0 +1,1027 @@
+"""The evidence graph in Neo4j: loading it, writing rings back, reading it again.
+
+Every Cypher statement lives in ``cypher/*.cypher`` under a ``// name: ...``
+header and is picked here by that name; values always travel as parameters,
+and labels or property names come from this code, never from the input.
+
+Graph model::
+
+    (:Account {accountId, createdAt, email, country, extras})
+    (:Account)-[:PAID_WITH]->(:PaymentMethod {paymentId, kind})-[:ISSUED_UNDER]->(:Bin {bin})
+    (:Account)-[:CONNECTED_FROM {requests, firstSeen, lastSeen}]->(:IpAddress {ip})-[:IN_SUBNET]->(:Subnet {cidr})
+    (:Account)-[:SENT {count, firstTs, lastTs}]->(:PromptTemplate {templateId, text})
+    (:Account)-[:LINKED_TO]->(:Link:Device {kind, value})      one label per link kind
+    (:Account:Suspect)-[:MEMBER_OF {score}]->(:Ring {ringId, runId, score, ...})
+    (:Account)-[:IN_CLUSTER]->(:Cluster {clusterId, runId, flagged: false, reason, ...})
+
+``extras`` holds the accounts table's extra columns as a JSON object, so that
+their names (which come from input) never become property names.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import math
+import re
+import shutil
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from . import server
+from .errors import InputError, StoreError
+from .evidence import Evidence, read_evidence
+
+__all__ = [
+    "LoadSummary",
+    "WriteSummary",
+    "statements",
+    "load",
+    "write_findings",
+    "read_evidence_from_neo4j",
+    "investigate",
+    "graph_counts",
+    "browser_link",
+    "link_label",
+    "open_driver",
+    "apply_schema",
+    "bulk_load",
+    "bulk_files",
+    "clear",
+]
+
+BATCH_SIZE = 20000
+# The driver logs connection failures and server notifications at WARNING/ERROR; with no logging
+# configured, Python would print them on stderr next to our one-line error. Applications that
+# configure logging still receive them (records propagate to their handlers).
+logging.getLogger("neo4j").addHandler(logging.NullHandler())
+_RESERVED_LABELS = {
+    "Account", "PaymentMethod", "Bin", "IpAddress", "Subnet", "PromptTemplate",
+    "Link", "Ring", "Cluster", "Suspect",
+}
+_KIND = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
+_LABEL = re.compile(r"^[A-Z][A-Za-z0-9]{0,47}$")
+_NAME_HEADER = re.compile(r"^\s*//\s*name:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
+
+
+# --- the Cypher files ---------------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def _parse(path: str) -> tuple[tuple[str, str], ...]:
+    """The named statements of one .cypher file, in file order."""
+    found: list[tuple[str, list[str]]] = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        header = _NAME_HEADER.match(line)
+        if header:
+            found.append((header.group(1), []))
+        elif found:
+            found[-1][1].append(line)
+    result = []
+    for name, lines in found:
+        body = "\n".join(lines).strip()
+        # Drop trailing comments (they belong to the next statement) and the final ';'.
+        kept = body.splitlines()
+        while kept and (kept[-1].strip().startswith("//") or not kept[-1].strip()):
+            kept.pop()
+        text = "\n".join(kept).rstrip().rstrip(";").rstrip()
+        result.append((name, text))
+    return tuple(result)
+
+
+def statements(file: str) -> dict[str, str]:
+    """The named statements of ``cypher/<file>.cypher`` as {name: cypher}, in file order."""
+    path = server.cypher_dir() / f"{file}.cypher"
+    if not path.exists():
+        raise StoreError(f"missing Cypher file {path}")
+    return dict(_parse(str(path)))
+
+
+def _statement(file: str, name: str) -> str:
+    found = statements(file)
+    if name not in found:
+        raise StoreError(f"no statement named {name} in cypher/{file}.cypher")
+    return found[name]
+
+
+# --- connecting ---------------------------------------------------------------------------
+
+
+@contextmanager
+def open_driver(connection: server.Connection | None = None) -> Iterator[tuple[object, server.Connection]]:
+    """A verified driver for ``connection`` (default :func:`server.connection`) and the connection.
+
+    Unreachable servers and refused credentials become one-line :class:`StoreError`s.
+    """
+    import neo4j
+
+    conn = connection or server.connection()
+    try:
+        driver = neo4j.GraphDatabase.driver(conn.uri, auth=(conn.username, conn.password))
+    except ValueError as exc:
+        raise StoreError(f"bad Neo4j URI {conn.uri!r}: {exc}") from None
+    try:
+        with _store_errors(conn):
+            driver.verify_connectivity()
+        yield driver, conn
+    finally:
+        driver.close()
+
+
+@contextmanager
+def _store_errors(conn: server.Connection):
+    """Turn the driver's errors into one-line StoreErrors that say where and what."""
+    import neo4j.exceptions as nx
+
+    hint = " (is it running? `graphsleuth neo4j start`)" if conn.local else ""
+    try:
+        yield
+    except nx.AuthError:
+        raise StoreError(f"Neo4j at {conn.uri} refused user {conn.username!r}: check NEO4J_USERNAME/NEO4J_PASSWORD") from None
+    except (nx.ServiceUnavailable, nx.SessionExpired, ConnectionError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreError(f"lost the connection to Neo4j at {conn.uri}{hint}: {first}") from None
+    except nx.Neo4jError as exc:
+        raise StoreError(f"Neo4j refused the operation: {exc.code}: {(exc.message or '').splitlines()[0] if exc.message else ''}") from None
+
+
+def _write(session, cypher: str, **params):
+    """Run one write in a managed transaction (retried on transient errors); its counters."""
+
+    def work(tx):
+        return tx.run(cypher, **params).consume().counters
+
+    return session.execute_write(work)
+
+
+def _read(session, cypher: str, **params) -> list[dict]:
+    def work(tx):
+        return [record.data() for record in tx.run(cypher, **params)]
+
+    return session.execute_read(work)
+
+
+# --- summaries ------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadSummary:
+    """What a load did: counters summed over every batch, and how long it took."""
+
+    nodes_created: int = 0
+    relationships_created: int = 0
+    properties_set: int = 0
+    labels_added: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    method: str = "bolt"
+    skipped: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    multiline: bool = False
+
+    def add(self, counters) -> None:
+        self.nodes_created += counters.nodes_created
+        self.relationships_created += counters.relationships_created
+        self.properties_set += counters.properties_set
+        self.labels_added += counters.labels_added
+
+    def describe(self) -> str:
+        """One line for the terminal."""
+        rows = sum(self.rows.values())
+        return (
+            f"loaded {rows} evidence rows via {self.method} in {self.seconds:.1f}s: "
+            f"{self.nodes_created} nodes and {self.relationships_created} relationships created"
+        )
+
+
+@dataclass
+class WriteSummary:
+    """What :func:`write_findings` did for one run."""
+
+    run_id: str
+    rings: int
+    members: int
+    clusters: int
+    nodes_created: int = 0
+    nodes_deleted: int = 0
+    relationships_created: int = 0
+    labels_removed: int = 0
+
+    def describe(self) -> str:
+        return (
+            f"run {self.run_id}: wrote {self.rings} rings ({self.members} members) and "
+            f"{self.clusters} unflagged clusters; {self.nodes_deleted} old nodes replaced"
+        )
+
+
+# --- turning evidence into rows ---------------------------------------------------------------
+
+
+def link_label(kind: str) -> str:
+    """The node label for a links ``kind``: ``device`` -> ``Device``, ``phone_number`` -> ``PhoneNumber``.
+
+    Strictly checked (ingest already allows only ``^[A-Za-z][A-Za-z0-9_]{0,39}$``);
+    a kind whose label would clash with ours gets ``Link`` appended (``account`` -> ``AccountLink``).
+    """
+    if not isinstance(kind, str) or not _KIND.match(kind):
+        raise InputError("links", f"link kind {kind!r} is not a name like device or phone_number", column="kind")
+    label = "".join(part[:1].upper() + part[1:] for part in kind.split("_") if part)
+    if label in _RESERVED_LABELS:
+        label += "Link"
+    if not _LABEL.match(label):  # pragma: no cover - follows from _KIND, kept as a guard
+        raise InputError("links", f"link kind {kind!r} does not make a valid label", column="kind")
+    return label
+
+
+def _text(series: pd.Series) -> list:
+    return [None if _missing(v) else str(v) for v in series]
+
+
+def _missing(value) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """The column ``name``, or an all-missing one when the table does not have it."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
+def _subnet(ip: str) -> str:
+    """The /24 (IPv4) or /48 (IPv6) network of an address, as CIDR text."""
+    if ":" not in ip:
+        return ip.rsplit(".", 1)[0] + ".0/24"
+    return str(ipaddress.ip_network(f"{ip}/48", strict=False))
+
+
+_ACCOUNT_COLUMNS = ("account_id", "created_at", "email", "country")
+
+
+def _records(columns: dict[str, list]) -> list[dict]:
+    names = list(columns)
+    return [dict(zip(names, values)) for values in zip(*columns.values())]
+
+
+# Every table below is built column-wise with pandas/numpy (no Python loop per row):
+# text columns are object columns of str/None, times ISO-8601 text (or None), counts Int64.
+
+
+def _strs(series: pd.Series) -> pd.Series:
+    """Text column as object dtype: str values, None where missing."""
+    missing = series.isna().to_numpy()
+    out = series.astype(str).astype(object).to_numpy(copy=True)
+    out[missing] = None
+    return pd.Series(out, index=series.index, dtype=object)
+
+
+def _strs_of(frame: pd.DataFrame, name: str) -> pd.Series:
+    return _strs(_column(frame, name))
+
+
+def _iso_fast(series: pd.Series) -> pd.Series:
+    """Times as ISO-8601 UTC text with microseconds and ``Z`` (what Cypher's datetime() reads), NaT as None."""
+    if not isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = pd.to_datetime(series, utc=True, errors="coerce")
+    naive = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = np.char.add(np.datetime_as_string(naive, unit="us"), "Z").astype(object)
+    text[np.isnat(naive)] = None
+    return pd.Series(text, index=series.index, dtype=object)
+
+
+def _subnets(ips: pd.Series) -> pd.Series:
+    """The /24 (IPv4) or /48 (IPv6) network of each address, as CIDR text."""
+    text = ips.astype(str)
+    v6 = text.str.contains(":", regex=False).to_numpy()
+    out = (text.str.rsplit(".", n=1).str[0] + ".0/24").astype(object).to_numpy(copy=True)
+    if v6.any():
+        out[v6] = [_subnet(ip) for ip in text[v6]]
+    return pd.Series(out, index=ips.index, dtype=object)
+
+
+@dataclass
+class _Step:
+    """One write of a load: a table of rows and the Cypher body that writes one ``row``.
+
+    ``body`` names ``merge_<body>`` and ``create_<body>`` in cypher/load.cypher;
+    ``kind`` is the label or relationship type whose absence allows CREATE.
+    """
+
+    what: str
+    body: str
+    frame: pd.DataFrame
+    kind: str
+    extra: dict = field(default_factory=dict)
+
+
+def _account_frame(accounts: pd.DataFrame) -> pd.DataFrame:
+    extras = [c for c in accounts.columns if c not in _ACCOUNT_COLUMNS]
+    extra_json: list = [None] * len(accounts)
+    if extras:
+        values = {c: _text(accounts[c]) for c in extras}
+        extra_json = [
+            json.dumps({c: values[c][i] for c in extras if values[c][i] is not None}, sort_keys=True, ensure_ascii=False)
+            for i in range(len(accounts))
+        ]
+    frame = pd.DataFrame(
+        {
+            "account_id": _strs(accounts["account_id"]).to_numpy(),
+            "created_at": _iso_fast(_column(accounts, "created_at")).to_numpy(),
+            "email": _strs_of(accounts, "email").to_numpy(),
+            "country": _strs_of(accounts, "country").to_numpy(),
+            "extras": np.array(extra_json, dtype=object),
+        }
+    )
+    return frame[frame["account_id"].notna()].drop_duplicates("account_id", keep="last").reset_index(drop=True)
+
+
+def _payment_frames(payments: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Payment methods, BINs, payment->BIN and account->payment, each deduplicated."""
+    frame = pd.DataFrame(
+        {
+            "account_id": _strs_of(payments, "account_id").to_numpy(),
+            "payment_id": _strs_of(payments, "payment_id").to_numpy(),
+            "kind": _strs_of(payments, "kind").to_numpy(),
+            "bin": _strs_of(payments, "bin").to_numpy(),
+        }
+    )
+    frame = frame[frame["payment_id"].notna()]
+    kinds = frame.groupby("payment_id", sort=True)["kind"].first()
+    methods = pd.DataFrame({"payment_id": kinds.index.to_numpy(dtype=object), "kind": _strs(kinds).to_numpy()})
+    issued = frame.dropna(subset=["bin"]).drop_duplicates(["payment_id", "bin"])[["payment_id", "bin"]].reset_index(drop=True)
+    bins = pd.DataFrame({"bin": np.array(sorted(set(issued["bin"])), dtype=object)})
+    paid = frame.dropna(subset=["account_id"]).drop_duplicates(["account_id", "payment_id"])[["account_id", "payment_id"]]
+    return {"methods": methods, "bins": bins, "issued": issued, "paid": paid.reset_index(drop=True)}
+
+
+def _aggregate_ips(ips: pd.DataFrame) -> pd.DataFrame:
+    """One row per account x IP: requests summed (missing when all are), first and last time seen."""
+    requests = _column(ips, "requests")
+    frame = pd.DataFrame(
+        {
+            "account_id": _strs(ips["account_id"]).to_numpy(),
+            "ip": _strs(ips["ip"]).to_numpy(),
+            "requests": pd.to_numeric(requests, errors="coerce").astype("Float64").round().astype("Int64").to_numpy(),
+            "first_seen": pd.to_datetime(_column(ips, "first_seen"), utc=True).to_numpy(),
+            "last_seen": pd.to_datetime(_column(ips, "last_seen"), utc=True).to_numpy(),
+        }
+    )
+    frame = frame.dropna(subset=["account_id", "ip"])
+    grouped = frame.groupby(["account_id", "ip"], sort=True)
+    out = grouped.agg(first_seen=("first_seen", "min"), last_seen=("last_seen", "max")).reset_index()
+    out["requests"] = grouped["requests"].sum(min_count=1).astype("Int64").array
+    return out
+
+
+def _ip_frames(ips: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    empty = {
+        "addresses": pd.DataFrame({"ip": [], "cidr": []}, dtype=object),
+        "subnets": pd.DataFrame({"cidr": []}, dtype=object),
+        "connected": pd.DataFrame({c: [] for c in ("account_id", "ip", "requests", "first_seen", "last_seen")}, dtype=object),
+    }
+    if len(ips) == 0:
+        return empty
+    agg = _aggregate_ips(ips)
+    unique = pd.Series(np.sort(agg["ip"].unique().astype(object)), dtype=object)
+    addresses = pd.DataFrame({"ip": unique.to_numpy(), "cidr": _subnets(unique).to_numpy()})
+    subnets = pd.DataFrame({"cidr": np.array(sorted(set(addresses["cidr"])), dtype=object)})
+    connected = pd.DataFrame(
+        {
+            "account_id": agg["account_id"].to_numpy(dtype=object),
+            "ip": agg["ip"].to_numpy(dtype=object),
+            "requests": agg["requests"].astype("Int64").array,
+            "first_seen": _iso_fast(agg["first_seen"]).to_numpy(),
+            "last_seen": _iso_fast(agg["last_seen"]).to_numpy(),
+        }
+    )
+    return {"addresses": addresses, "subnets": subnets, "connected": connected}
+
+
+def _aggregate_prompts(prompts: pd.DataFrame) -> pd.DataFrame:
+    """One row per account x template: count summed, first and last time, one example text."""
+    counts = pd.to_numeric(_column(prompts, "count"), errors="coerce").fillna(1).astype("int64")
+    frame = pd.DataFrame(
+        {
+            "account_id": _strs(prompts["account_id"]).to_numpy(),
+            "template_id": _strs(prompts["template_id"]).to_numpy(),
+            "count": counts.to_numpy(),
+            "ts": pd.to_datetime(_column(prompts, "ts"), utc=True).to_numpy(),
+            "text": _strs_of(prompts, "prompt").to_numpy(),
+        }
+    )
+    frame = frame.dropna(subset=["account_id", "template_id"])
+    grouped = frame.groupby(["account_id", "template_id"], sort=True)
+    return grouped.agg(
+        count=("count", "sum"), first_ts=("ts", "min"), last_ts=("ts", "max"), text=("text", "first")
+    ).reset_index()
+
+
+def _prompt_frames(prompts: pd.DataFrame, summary: LoadSummary) -> dict[str, pd.DataFrame]:
+    empty = {
+        "templates": pd.DataFrame({"template_id": [], "text": []}, dtype=object),
+        "sent": pd.DataFrame({c: [] for c in ("account_id", "template_id", "count", "first_ts", "last_ts")}, dtype=object),
+    }
+    if len(prompts) == 0:
+        return empty
+    if "template_id" not in prompts.columns:
+        summary.skipped["prompts"] = "prompts hold raw text without template_id: derive templates first"
+        return empty
+    missing = int(prompts["template_id"].isna().sum())
+    if missing:
+        summary.skipped["prompts"] = f"{missing} prompt rows without template_id were not loaded"
+    agg = _aggregate_prompts(prompts)
+    texts = agg.groupby("template_id", sort=True)["text"].first()
+    templates = pd.DataFrame({"template_id": texts.index.to_numpy(dtype=object), "text": _strs(texts).to_numpy()})
+    sent = pd.DataFrame(
+        {
+            "account_id": agg["account_id"].to_numpy(dtype=object),
+            "template_id": agg["template_id"].to_numpy(dtype=object),
+            "count": agg["count"].astype("int64").to_numpy(),
+            "first_ts": _iso_fast(agg["first_ts"]).to_numpy(),
+            "last_ts": _iso_fast(agg["last_ts"]).to_numpy(),
+        }
+    )
+    return {"templates": templates, "sent": sent}
+
+
+def _link_frames(links: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """Per link label: (link nodes: kind, value; account->link rows: account_id, kind, value)."""
+    if len(links) == 0:
+        return {}
+    frame = pd.DataFrame(
+        {"account_id": _strs(links["account_id"]).to_numpy(), "kind": _strs(links["kind"]).to_numpy(), "value": _strs(links["value"]).to_numpy()}
+    ).dropna(subset=["kind", "value"]).drop_duplicates()
+    groups: dict[str, list[pd.DataFrame]] = {}
+    for kind, part in frame.groupby("kind", sort=True):
+        groups.setdefault(link_label(kind), []).append(part)
+    out = {}
+    for label, parts in groups.items():
+        rows = pd.concat(parts, ignore_index=True)
+        nodes = rows.drop_duplicates(["kind", "value"])[["kind", "value"]].reset_index(drop=True)
+        rels = rows.dropna(subset=["account_id"]).reset_index(drop=True)
+        out[label] = (nodes, rels)
+    return out
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def _as_evidence(evidence_or_dir, lenient: bool = False) -> Evidence:
+    if isinstance(evidence_or_dir, Evidence):
+        return evidence_or_dir
+    return read_evidence(evidence_or_dir, lenient=lenient)
+
+
+def _steps(evidence: Evidence, summary: LoadSummary) -> list[_Step]:
+    """The writes of one load, in order: every kind of node first, then the relationships."""
+    pay = _payment_frames(evidence.payments)
+    ip = _ip_frames(evidence.ips)
+    prompt = _prompt_frames(evidence.prompts, summary)
+    links = _link_frames(evidence.links)
+    steps = [
+        _Step("accounts", "accounts", _account_frame(evidence.accounts), "Account"),
+        _Step("payment methods", "payment_methods", pay["methods"], "PaymentMethod"),
+        _Step("BINs", "bins", pay["bins"], "Bin"),
+        _Step("IP addresses", "ip_addresses", ip["addresses"], "IpAddress"),
+        _Step("subnets", "subnets", ip["subnets"], "Subnet"),
+        _Step("prompt templates", "prompt_templates", prompt["templates"], "PromptTemplate"),
+    ]
+    for label, (nodes, _rels) in links.items():
+        steps.append(_Step(f"links ({label})", "links", nodes, "Link", {"label": label}))
+    steps += [
+        _Step("payment methods issued under", "issued_under", pay["issued"], "ISSUED_UNDER"),
+        _Step("accounts paid with", "paid_with", pay["paid"], "PAID_WITH"),
+        _Step("IP addresses in subnet", "in_subnet", ip["addresses"], "IN_SUBNET"),
+        _Step("accounts connected from", "connected_from", ip["connected"], "CONNECTED_FROM"),
+        _Step("accounts sent", "sent", prompt["sent"], "SENT"),
+    ]
+    for label, (_nodes, rels) in links.items():
+        steps.append(_Step(f"accounts linked to ({label})", "linked_to", rels, "LINKED_TO", {"label": label}))
+    return steps
+
+
+
+def _frame_rows(frame: pd.DataFrame, start: int, stop: int) -> list[dict]:
+    """Rows ``start:stop`` of ``frame`` as parameter maps (plain Python values, None where missing)."""
+    part = frame.iloc[start:stop]
+    columns = {}
+    for name in part.columns:
+        values = part[name]
+        if values.dtype.kind in "iu":
+            columns[name] = values.tolist()
+        else:
+            array = values.to_numpy(dtype=object, na_value=None)
+            columns[name] = [int(v) if isinstance(v, np.integer) else v for v in array] if values.dtype == "Int64" else array.tolist()
+    return _records(columns)
+
+
+def _statement_for(step: _Step, create: bool, source: str) -> str:
+    """The Cypher of ``step``: its merge/create body inside the ``source`` wrapper of load.cypher."""
+    body = _statement("load", f"{'create' if create else 'merge'}_{step.body}")
+    wrapper = _statement("load", source)
+    return wrapper.replace("{{body}}", body)
+
+
+def _empty_kinds(session) -> set[str]:
+    """The labels and relationship types the database holds nothing of (so CREATE is safe)."""
+    counts = _read(session, _statement("load", "kind_counts"))[0]
+    return {kind for kind, n in counts.items() if int(n) == 0}
+
+
+def apply_schema(session) -> None:
+    """Create the constraints and indexes of cypher/schema.cypher (all IF NOT EXISTS)."""
+    for _name, cypher in statements("schema").items():
+        _write(session, cypher)
+
+
+def load(
+    evidence_or_dir,
+    *,
+    connection: server.Connection | None = None,
+    batch_size: int = BATCH_SIZE,
+    quiet: bool = False,
+    bulk: bool = False,
+    lenient: bool = False,
+    via: str = "auto",
+) -> LoadSummary:
+    """Load an evidence directory (or :class:`Evidence`) into Neo4j; idempotent.
+
+    Creates the schema first, then every kind of node, then the relationships,
+    ``batch_size`` rows per transaction. A kind the database holds nothing of
+    yet is written with CREATE (its rows are deduplicated here and the
+    uniqueness constraints guard the keys); any other with MERGE, so a second
+    load of the same evidence creates nothing.
+
+    ``via`` chooses how rows travel: ``params`` sends them as query parameters
+    (any server); ``csv`` writes them as CSV files into the local server's
+    import folder and runs ``LOAD CSV ... CALL {} IN TRANSACTIONS`` (the local
+    server only: it reads the files itself, much faster); ``auto`` is ``csv``
+    for the local server and ``params`` otherwise. Progress goes to stderr
+    unless ``quiet``. With ``bulk=True`` the local database is replaced through
+    ``neo4j-admin database import full`` instead (see :func:`bulk_load`).
+    """
+    if via not in ("auto", "params", "csv"):
+        raise StoreError(f"via must be auto, params or csv, got {via!r}")
+    evidence = _as_evidence(evidence_or_dir, lenient=lenient)
+    if bulk:
+        return bulk_load(evidence, quiet=quiet)
+    if batch_size < 1:
+        raise StoreError("batch size must be at least 1")
+    summary = LoadSummary()
+    began = time.monotonic()
+    steps = _steps(evidence, summary)
+    summary.timings["prepare"] = time.monotonic() - began
+    with open_driver(connection) as (driver, conn), _store_errors(conn):
+        use_csv = via == "csv" or (via == "auto" and conn.local)
+        if use_csv and not conn.local:
+            raise StoreError("load via csv needs the local server (it reads the files itself); use via='params'")
+        summary.method = "bolt (LOAD CSV)" if use_csv else "bolt"
+        with driver.session(database=conn.database) as session:
+            apply_schema(session)
+            empty = _empty_kinds(session)
+            writing = time.monotonic()
+            if use_csv:
+                _load_csv(session, steps, empty, summary, batch_size, quiet)
+            else:
+                _load_params(session, steps, empty, summary, batch_size, quiet)
+            summary.timings["write"] = time.monotonic() - writing
+    summary.seconds = time.monotonic() - began
+    if not quiet:
+        for table, why in summary.skipped.items():
+            print(f"note: {table}: {why}", file=sys.stderr)
+        print(summary.describe(), file=sys.stderr)
+    return summary
+
+
+def _load_params(session, steps: list[_Step], empty: set[str], summary: LoadSummary, batch_size: int, quiet: bool) -> None:
+    for step in steps:
+        cypher = _statement_for(step, step.kind in empty, "unwind_rows")
+        total = len(step.frame)
+        summary.rows[step.what] = total
+        step_began = time.monotonic()
+        for start in range(0, total, batch_size):
+            rows = _frame_rows(step.frame, start, start + batch_size)
+            summary.add(_write(session, cypher, rows=rows, **step.extra))
+            if not quiet:
+                print(f"{step.what}: {min(start + batch_size, total)}/{total}", file=sys.stderr, flush=True)
+        summary.timings[f"step {step.what}"] = time.monotonic() - step_began
+
+
+#: How long a LOAD CSV step is retried after transient errors (as the driver's execute_write does).
+RETRY_SECONDS = 30.0
+
+
+def _run_csv_step(session, step: _Step, create: bool, **params):
+    """Run one ``CALL {} IN TRANSACTIONS`` step, retried on transient errors and lost connections.
+
+    Such a statement cannot run inside a managed transaction (execute_write), so
+    the retry is done here. Batches committed before the failure stay, hence a
+    retry always uses MERGE, which is idempotent, even when the step began with CREATE.
+    """
+    import neo4j.exceptions as nx
+
+    deadline = time.monotonic() + RETRY_SECONDS
+    delay = 0.5
+    while True:
+        cypher = _statement_for(step, create, "csv_rows")
+        try:
+            return session.run(cypher, **params).consume().counters
+        except (nx.Neo4jError, nx.DriverError) as exc:
+            if not exc.is_retryable() or time.monotonic() + delay > deadline:
+                raise
+        create = False
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+def _load_csv(session, steps: list[_Step], empty: set[str], summary: LoadSummary, batch_size: int, quiet: bool) -> None:
+    import uuid
+
+    folder_name = f"load-{uuid.uuid4().hex[:12]}"
+    folder = server.neo4j_home() / "import" / folder_name
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        for index, step in enumerate(steps):
+            total = len(step.frame)
+            summary.rows[step.what] = total
+            step_began = time.monotonic()
+            if total:
+                name = f"{index:02d}-{step.body}.csv"
+                _write_frame_csv(step.frame, folder / name)
+                url = f"file:///{folder_name}/{name}"
+                summary.add(_run_csv_step(session, step, step.kind in empty, url=url, batch=int(batch_size), **step.extra))
+            summary.timings[f"step {step.what}"] = time.monotonic() - step_began
+            if not quiet:
+                print(f"{step.what}: {total}/{total}", file=sys.stderr, flush=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write_frame_csv(frame: pd.DataFrame, path: Path, header: list[str] | None = None) -> int:
+    """Write ``frame`` as RFC 4180 CSV with pyarrow: nulls as empty fields, quotes only where needed."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    arrays = []
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype == "Int64":
+            arrays.append(pa.array(values.array, type=pa.int64()))
+        elif values.dtype == object:
+            arrays.append(pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+        else:
+            arrays.append(pa.Array.from_pandas(values))
+    table = pa.Table.from_arrays(arrays, names=header or list(frame.columns))
+    pacsv.write_csv(table, path, write_options=pacsv.WriteOptions(quoting_style="needed"))
+    return len(frame)
+
+
+# --- bulk import ----------------------------------------------------------------------------------
+
+
+def _has_newlines(frame: pd.DataFrame) -> bool:
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype == object and len(values):
+            text = values.dropna().astype(str)
+            if len(text) and text.str.contains(r"[\r\n]", regex=True).any():
+                return True
+    return False
+
+
+def bulk_files(evidence: Evidence, folder: Path, summary: LoadSummary | None = None) -> tuple[list[str], list[str]]:
+    """Write neo4j-admin import CSV files for ``evidence`` into ``folder`` (pyarrow, column-wise).
+
+    Returns the ``--nodes`` and ``--relationships`` arguments (labels and types
+    given in the arguments, not as columns). Same graph as :func:`load` builds
+    through Bolt; link nodes are keyed by kind and value. ``summary.multiline``
+    tells whether any text field holds a line break.
+    """
+    summary = summary or LoadSummary()
+    folder.mkdir(parents=True, exist_ok=True)
+    steps = {s.body + ("" if "label" not in s.extra else ":" + s.extra["label"]): s for s in _steps(evidence, summary)}
+    nodes, rels = [], []
+    summary.multiline = False
+
+    def write(name: str, frame: pd.DataFrame, header: list[str]) -> Path:
+        path = folder / f"{name}.csv"
+        summary.rows[name] = _write_frame_csv(frame, path, header)
+        summary.multiline = summary.multiline or _has_newlines(frame)
+        return path
+
+    def node_file(name, frame, header, labels):
+        nodes.append(f"--nodes={labels}={write(name, frame, header)}")
+
+    def rel_file(name, frame, header, rel_type):
+        rels.append(f"--relationships={rel_type}={write(name, frame, header)}")
+
+    node_file("accounts", steps["accounts"].frame, ["accountId:ID(Account)", "createdAt:datetime", "email", "country", "extras"], "Account")
+    node_file("payment_methods", steps["payment_methods"].frame, ["paymentId:ID(PaymentMethod)", "kind"], "PaymentMethod")
+    node_file("bins", steps["bins"].frame, ["bin:ID(Bin)"], "Bin")
+    node_file("ip_addresses", steps["ip_addresses"].frame[["ip"]], ["ip:ID(IpAddress)"], "IpAddress")
+    node_file("subnets", steps["subnets"].frame, ["cidr:ID(Subnet)"], "Subnet")
+    node_file("prompt_templates", steps["prompt_templates"].frame, ["templateId:ID(PromptTemplate)", "text"], "PromptTemplate")
+    rel_file("issued_under", steps["issued_under"].frame, [":START_ID(PaymentMethod)", ":END_ID(Bin)"], "ISSUED_UNDER")
+    rel_file("paid_with", steps["paid_with"].frame, [":START_ID(Account)", ":END_ID(PaymentMethod)"], "PAID_WITH")
+    rel_file("in_subnet", steps["in_subnet"].frame, [":START_ID(IpAddress)", ":END_ID(Subnet)"], "IN_SUBNET")
+    rel_file("connected_from", steps["connected_from"].frame,
+             [":START_ID(Account)", ":END_ID(IpAddress)", "requests:long", "firstSeen:datetime", "lastSeen:datetime"], "CONNECTED_FROM")
+    rel_file("sent", steps["sent"].frame,
+             [":START_ID(Account)", ":END_ID(PromptTemplate)", "count:long", "firstTs:datetime", "lastTs:datetime"], "SENT")
+    labels = sorted(s.extra["label"] for s in steps.values() if s.body == "links")
+    for index, label in enumerate(labels):
+        link_nodes = steps[f"links:{label}"].frame
+        linked = steps[f"linked_to:{label}"].frame
+        node_frame = pd.DataFrame({"key": (link_nodes["kind"] + "\x1f" + link_nodes["value"]).to_numpy(dtype=object),
+                                   "kind": link_nodes["kind"].to_numpy(), "value": link_nodes["value"].to_numpy()})
+        rel_frame = pd.DataFrame({"account_id": linked["account_id"].to_numpy(),
+                                  "key": (linked["kind"] + "\x1f" + linked["value"]).to_numpy(dtype=object)})
+        node_file(f"links_{index}", node_frame, [":ID(Link)", "kind", "value"], f"Link:{label}")
+        rel_file(f"linked_to_{index}", rel_frame, [":START_ID(Account)", ":END_ID(Link)"], "LINKED_TO")
+    return nodes, rels
+
+
+def bulk_load(evidence_or_dir, *, quiet: bool = False, start_after: bool = True) -> LoadSummary:
+    """Replace the local database with ``evidence`` via ``neo4j-admin database import full``.
+
+    For large graphs. Works only on the project's local server (NEO4J_URI unset),
+    and only while it is stopped, because the import writes the store files
+    directly. Starts the server afterwards (``start_after``) and creates the
+    schema, so the result is what :func:`load` would build. ``summary.timings``
+    holds the seconds of each part (prepare, write_csv, import, start, schema).
+    """
+    import os
+
+    if os.environ.get("NEO4J_URI"):
+        raise StoreError("bulk load writes the local database files; it cannot load into NEO4J_URI (unset it, or load without --bulk)")
+    if server.is_running():
+        raise StoreError(
+            "bulk load replaces the local database and needs the server stopped: "
+            "run `graphsleuth neo4j stop` first (or load without --bulk)"
+        )
+    evidence = _as_evidence(evidence_or_dir)
+    summary = LoadSummary(method="neo4j-admin import")
+    began = time.monotonic()
+    folder = server.neo4j_home() / "import" / "bulk"
+    shutil.rmtree(folder, ignore_errors=True)
+    nodes, rels = bulk_files(evidence, folder, summary)
+    summary.timings["write_csv"] = time.monotonic() - began
+    if not quiet:
+        print(f"importing {sum(summary.rows.values())} rows with neo4j-admin into the local database neo4j (replacing it)", file=sys.stderr)
+    report = server.neo4j_home() / "logs" / "import.report"
+    importing = time.monotonic()
+    done = server.admin(
+        ["database", "import", "full", "neo4j", "--overwrite-destination=true", "--id-type=string",
+         f"--multiline-fields={'true' if summary.multiline else 'false'}", f"--report-file={report}", *nodes, *rels],
+        heap=server.IMPORT_HEAP,
+    )
+    summary.timings["import"] = time.monotonic() - importing
+    output = done.stdout + done.stderr
+    if done.returncode != 0:
+        lines = [ln.strip() for ln in output.splitlines() if ln.strip() and not ln.strip().startswith("at ")]
+        reasons = [ln for ln in lines if "Exception" in ln or "rror" in ln] or lines[-2:]
+        raise StoreError(f"neo4j-admin import failed: {reasons[0] if reasons else 'no output'} (see {report})")
+    summary.nodes_created = _import_count(output, "nodes")
+    summary.relationships_created = _import_count(output, "relationships")
+    summary.seconds = time.monotonic() - began
+    shutil.rmtree(folder, ignore_errors=True)
+    if start_after:
+        starting = time.monotonic()
+        server.start(quiet=quiet)
+        summary.timings["start"] = time.monotonic() - starting
+        schema = time.monotonic()
+        with open_driver() as (driver, conn), _store_errors(conn):
+            with driver.session(database=conn.database) as session:
+                apply_schema(session)
+        summary.timings["schema"] = time.monotonic() - schema
+    if not quiet:
+        print(summary.describe(), file=sys.stderr)
+    return summary
+
+
+def _import_count(output: str, what: str) -> int:
+    """Imported node/relationship count from neo4j-admin's closing report."""
+    match = re.search(rf"Imported:\s*(?:\n|.)*?(\d+)\s+{what}", output)
+    return int(match.group(1)) if match else 0
+
+
+# --- findings written back -------------------------------------------------------------------------
+
+
+def _jsonable(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (pd.Timestamp,)):
+        return value.isoformat()
+    if isinstance(value, (set, tuple, np.ndarray)):
+        return list(value)
+    return str(value)
+
+
+def _time_text(value):
+    if _missing(value):
+        return None
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return stamp.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _number(value):
+    return None if _missing(value) else float(value)
+
+
+def _findings_params(findings) -> dict:
+    rings = [
+        {
+            "ring_id": str(r["ring_id"]),
+            "score": _number(r.get("score")),
+            "size": None if _missing(r.get("size")) else int(r["size"]),
+            "explanation": None if r.get("explanation") is None else str(r["explanation"]),
+            "evidence": json.dumps(r.get("evidence"), default=_jsonable, sort_keys=True) if r.get("evidence") is not None else None,
+            "created_from": _time_text(r.get("created_from")),
+            "created_to": _time_text(r.get("created_to")),
+        }
+        for r in findings.rings
+    ]
+    members_frame = findings.members
+    members = _records(
+        {
+            "account_id": _text(members_frame["account_id"]),
+            "ring_id": _text(members_frame["ring_id"]),
+            "score": [_number(s) for s in _column(members_frame, "score")],
+        }
+    )
+    clusters = [
+        {
+            "cluster_id": str(c["cluster_id"]),
+            "reason": None if c.get("reason") is None else str(c["reason"]),
+            "score": _number(c.get("score")),
+            "size": None if _missing(c.get("size")) else int(c["size"]),
+            "account_ids": [str(a) for a in (c.get("account_ids") or [])],
+        }
+        for c in findings.clusters
+        if not c.get("flagged")
+    ]
+    return {"rings": rings, "members": members, "clusters": clusters}
+
+
+def write_findings(findings, *, connection: server.Connection | None = None, quiet: bool = True) -> WriteSummary:
+    """Write a detection run's rings and unflagged clusters to Neo4j, replacing that run's.
+
+    One transaction: deletes the run's old :Ring and :Cluster nodes, creates
+    the new ones with MEMBER_OF / IN_CLUSTER relationships, labels ring members
+    :Suspect and removes :Suspect from accounts no ring of any run still holds.
+    """
+    params = _findings_params(findings)
+    run = {"runId": str(findings.run_id), "algorithm": str(findings.algorithm), "seed": int(findings.seed)}
+    cypher = statements("findings")
+    summary = WriteSummary(run_id=run["runId"], rings=len(params["rings"]), members=len(params["members"]), clusters=len(params["clusters"]))
+
+    def work(tx):
+        steps = [
+            ("delete_run_rings", {"runId": run["runId"]}),
+            ("delete_run_clusters", {"runId": run["runId"]}),
+            ("create_rings", {**run, "rings": params["rings"]}),
+            ("link_ring_members", {"runId": run["runId"], "members": params["members"]}),
+            ("create_clusters", {"runId": run["runId"], "algorithm": run["algorithm"], "clusters": params["clusters"]}),
+            ("clear_unjustified_suspects", {}),
+        ]
+        totals = []
+        for name, values in steps:
+            totals.append(tx.run(cypher[name], **values).consume().counters)
+        return totals
+
+    with open_driver(connection) as (driver, conn), _store_errors(conn):
+        with driver.session(database=conn.database) as session:
+            apply_schema(session)
+            for counters in session.execute_write(work):
+                summary.nodes_created += counters.nodes_created
+                summary.nodes_deleted += counters.nodes_deleted
+                summary.relationships_created += counters.relationships_created
+                summary.labels_removed += counters.labels_removed
+    if not quiet:
+        print(summary.describe(), file=sys.stderr)
+    return summary
+
+
+# --- reading back ------------------------------------------------------------------------------------
+
+
+def _times(values: list) -> pd.Series:
+    return pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601").astype("datetime64[ns, UTC]")
+
+
+def _strings(values: list) -> pd.Series:
+    return pd.Series(values, dtype="str")
+
+
+def read_evidence_from_neo4j(*, connection: server.Connection | None = None) -> Evidence:
+    """The evidence graph in Neo4j as an :class:`Evidence`, as :func:`load` stored it.
+
+    Tables hold what the graph holds: ips one row per account x IP (requests
+    summed, first/last seen), prompts one row per account x template (``count``
+    summed, ``ts`` the first time), accounts' extra columns from ``extras``.
+    """
+    with open_driver(connection) as (driver, conn), _store_errors(conn):
+        with driver.session(database=conn.database) as session:
+            raw = {name: _read(session, _statement("load", f"read_{name}")) for name in ("accounts", "payments", "ips", "prompts", "links")}
+    accounts = pd.DataFrame(
+        {
+            "account_id": _strings([r["account_id"] for r in raw["accounts"]]),
+            "created_at": _times([r["created_at"] for r in raw["accounts"]]),
+            "email": _strings([r["email"] for r in raw["accounts"]]),
+            "country": _strings([r["country"] for r in raw["accounts"]]),
+        }
+    )
+    extras = [json.loads(r["extras"]) if r["extras"] else {} for r in raw["accounts"]]
+    for name in sorted({k for e in extras for k in e}):
+        accounts[name] = _strings([e.get(name) for e in extras])
+    payments = pd.DataFrame(
+        {k: _strings([r[k] for r in raw["payments"]]) for k in ("account_id", "payment_id", "kind", "bin")}
+    )
+    ips = pd.DataFrame(
+        {
+            "account_id": _strings([r["account_id"] for r in raw["ips"]]),
+            "ip": _strings([r["ip"] for r in raw["ips"]]),
+            "first_seen": _times([r["first_seen"] for r in raw["ips"]]),
+            "last_seen": _times([r["last_seen"] for r in raw["ips"]]),
+            "requests": pd.array([r["requests"] for r in raw["ips"]], dtype="Int64"),
+        }
+    )
+    prompts = pd.DataFrame(
+        {
+            "account_id": _strings([r["account_id"] for r in raw["prompts"]]),
+            "template_id": _strings([r["template_id"] for r in raw["prompts"]]),
+            "ts": _times([r["ts"] for r in raw["prompts"]]),
+            "count": pd.Series([int(r["count"]) for r in raw["prompts"]], dtype="int64"),
+        }
+    )
+    links = pd.DataFrame({k: _strings([r[k] for r in raw["links"]]) for k in ("account_id", "kind", "value")})
+    return Evidence(
+        directory=Path(f"neo4j:{conn.uri}/{conn.database}"),
+        accounts=accounts,
+        payments=payments,
+        ips=ips,
+        prompts=prompts,
+        links=links,
+        rejects=pd.DataFrame(columns=["file", "row", "column", "reason", "value"]),
+        files={},
+    )
+
+
+# --- investigators --------------------------------------------------------------------------------
+
+
+def investigate(name: str, *, connection: server.Connection | None = None, **params) -> list[dict]:
+    """Run the query ``name`` of cypher/investigate.cypher with ``params``; its rows as dicts."""
+    cypher = _statement("investigate", name)
+    with open_driver(connection) as (driver, conn), _store_errors(conn):
+        with driver.session(database=conn.database) as session:
+            return _read(session, cypher, **params)
+
+
+def graph_counts(*, connection: server.Connection | None = None) -> dict[str, int]:
+    """How many nodes carry each label and relationships each type ({"Account": 12, "PAID_WITH": 9, ...})."""
+    with open_driver(connection) as (driver, conn), _store_errors(conn):
+        with driver.session(database=conn.database) as session:
+            rows = _read(session, _statement("load", "count_nodes")) + _read(session, _statement("load", "count_relationships"))
+    return {r["name"]: int(r["n"]) for r in rows}
+
+
+def clear(*, connection: server.Connection | None = None) -> None:
+    """Delete every node and relationship of the database (keeps the schema). For tests and fresh starts."""
+    with open_driver(connection) as (driver, conn), _store_errors(conn):
+        with driver.session(database=conn.database) as session:
+            # CALL { } IN TRANSACTIONS commits batches itself: it runs in an auto-commit transaction.
+            session.run(_statement("load", "clear_graph")).consume()
+
+
+def _cypher_string(value: str) -> str:
+    """A Cypher string literal for ``value`` (JSON escapes are valid Cypher escapes)."""
+    return json.dumps(str(value), ensure_ascii=True)
+
+
+def browser_link(ring_id: str) -> str:
+    """A Neo4j Browser URL that opens ring ``ring_id`` with all its evidence, ready to run.
+
+    URLs cannot carry query parameters, so the ring id is bound in a leading
+    ``WITH`` as a quoted literal and the query from cypher/investigate.cypher
+    (ring_evidence) follows unchanged.
+    """
+    query = _statement("investigate", "ring_evidence").replace("$ringId", "ringId")
+    cypher = f"WITH {_cypher_string(ring_id)} AS ringId\n{query}"
+    return server.browser_edit_url(cypher)

@@ -1,0 +1,231 @@
+"""The evidence graph in a real Neo4j: load, idempotency, write-back, read-back, queries."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from graphsleuth import server, store
+from graphsleuth.errors import InputError, StoreError
+from graphsleuth.evidence import read_evidence
+
+from conftest import EXPECTED_COUNTS, make_findings, write_evidence
+
+pytestmark = pytest.mark.neo4j
+
+
+def _graph_only(counts: dict) -> dict:
+    return {k: v for k, v in counts.items() if k not in {"Ring", "Cluster", "Suspect", "MEMBER_OF", "IN_CLUSTER"}}
+
+
+def test_load_builds_the_evidence_graph(empty_graph, evidence_dir, capsys):
+    summary = store.load(evidence_dir, connection=empty_graph)
+    counts = store.graph_counts(connection=empty_graph)
+    assert _graph_only(counts) == EXPECTED_COUNTS
+    # The closing summary comes from the driver's counters and matches the graph.
+    assert summary.nodes_created == sum(counts[k] for k in ("Account", "PaymentMethod", "Bin", "IpAddress", "Subnet", "PromptTemplate", "Link"))
+    assert summary.relationships_created == sum(v for k, v in counts.items() if k.isupper())
+    err = capsys.readouterr().err
+    assert "accounts: 6/6" in err
+    assert f"{summary.nodes_created} nodes and {summary.relationships_created} relationships created" in err
+
+
+def test_second_load_changes_no_counts(empty_graph, evidence_dir):
+    store.load(evidence_dir, connection=empty_graph, quiet=True)
+    before = store.graph_counts(connection=empty_graph)
+    again = store.load(evidence_dir, connection=empty_graph, quiet=True, batch_size=2)
+    assert again.nodes_created == 0 and again.relationships_created == 0 and again.labels_added == 0
+    assert store.graph_counts(connection=empty_graph) == before
+
+
+def test_quiet_load_prints_nothing(empty_graph, evidence_dir, capsys):
+    store.load(evidence_dir, connection=empty_graph, quiet=True)
+    assert capsys.readouterr() == ("", "")
+
+
+def _normal(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Rows sorted by ``keys`` with plain Python values, missing as None (for comparing)."""
+    out = frame.sort_values(keys).reset_index(drop=True).astype(object)
+    return out.where(out.notna(), None)
+
+
+def test_reading_back_gives_what_was_loaded(empty_graph, evidence_dir):
+    loaded = read_evidence(evidence_dir)
+    store.load(loaded, connection=empty_graph, quiet=True)
+    back = store.read_evidence_from_neo4j(connection=empty_graph)
+
+    assert _normal(back.accounts, ["account_id"]).equals(_normal(loaded.accounts, ["account_id"]))
+    assert str(back.accounts["created_at"].dtype) == "datetime64[ns, UTC]"
+    assert _normal(back.payments, ["account_id", "payment_id"]).equals(_normal(loaded.payments, ["account_id", "payment_id"]))
+    assert _normal(back.links, ["account_id", "kind", "value"]).equals(_normal(loaded.links, ["account_id", "kind", "value"]))
+
+    # ips and prompts come back one row per account x IP / template, aggregated.
+    ips = loaded.ips.groupby(["account_id", "ip"]).agg(
+        first_seen=("first_seen", "min"), last_seen=("last_seen", "max"), requests=("requests", lambda s: s.sum(min_count=1))
+    ).reset_index()
+    assert _normal(back.ips, ["account_id", "ip"]).equals(_normal(ips[back.ips.columns], ["account_id", "ip"]))
+    prompts = loaded.prompts.groupby(["account_id", "template_id"]).agg(ts=("ts", "min"), count=("count", "sum")).reset_index()
+    assert _normal(back.prompts, ["account_id", "template_id"]).equals(_normal(prompts[back.prompts.columns], ["account_id", "template_id"]))
+    assert back.prompts["count"].dtype == "int64"
+    assert not back.raw_prompts
+
+
+def test_write_findings_and_rerun_replaces(empty_graph, evidence_dir):
+    store.load(evidence_dir, connection=empty_graph, quiet=True)
+    first = store.write_findings(make_findings("run-1"), connection=empty_graph)
+    assert (first.rings, first.members, first.clusters) == (1, 2, 1)
+    counts = store.graph_counts(connection=empty_graph)
+    assert (counts["Ring"], counts["MEMBER_OF"], counts["Suspect"], counts["Cluster"], counts["IN_CLUSTER"]) == (1, 2, 2, 1, 2)
+
+    # The same run again: replaced, not duplicated.
+    again = store.write_findings(make_findings("run-1"), connection=empty_graph)
+    assert again.nodes_deleted == 2
+    assert store.graph_counts(connection=empty_graph) == counts
+    ring = store.investigate("rings_by_score", connection=empty_graph, limit=10)
+    assert ring == [{"ring": "R1", "score": 0.93, "size": 2, "run": "run-1",
+                     "explanation": "2 accounts share one card, one device and one prompt template", "accounts": ["a1", "a2"]}]
+
+    # Another run keeps run-1's results; when run-1 then finds nothing, :Suspect stays only where run-2 justifies it.
+    store.write_findings(make_findings("run-2", rings=[{"ring_id": "R1", "accounts": ["a2", "a3"], "score": 0.5}], clusters=[]), connection=empty_graph)
+    assert store.graph_counts(connection=empty_graph)["Ring"] == 2
+    store.write_findings(make_findings("run-1", rings=[], clusters=[]), connection=empty_graph)
+    counts = store.graph_counts(connection=empty_graph)
+    assert counts["Ring"] == 1 and counts["Suspect"] == 2 and "Cluster" not in counts
+    suspects = store.investigate("accounts_sharing_with_suspects", connection=empty_graph, limit=50)
+    assert "a1" in {row["account"] for row in suspects}  # a1 is no longer a suspect, so it now shows up here
+
+
+def test_investigator_queries_return_what_they_promise(empty_graph, evidence_dir):
+    store.load(evidence_dir, connection=empty_graph, quiet=True)
+    store.write_findings(make_findings("run-1"), connection=empty_graph)
+    conn = empty_graph
+
+    rings = store.investigate("rings_by_score", connection=conn, limit=5)
+    assert [r["ring"] for r in rings] == ["R1"]
+
+    paths = store.investigate("ring_evidence", connection=conn, ringId="R1")
+    members = {p["membership"][0]["accountId"] for p in paths}
+    assert members == {"a1", "a2"}
+    shared = {tuple(sorted(p["direct"][2].items())) for p in paths if p["direct"]}
+    shared_values = {dict(s).get("paymentId") or dict(s).get("templateId") or dict(s).get("value") or dict(s).get("ip") for s in shared}
+    assert shared_values == {"c1", "t1", "dev-1"}
+    grouped = {(p["indirect"][4].get("bin") or p["indirect"][4].get("cidr")) for p in paths if p["indirect"]}
+    assert grouped == {"411111", "10.0.0.0/24"}
+
+    sharing = store.investigate("accounts_sharing_with_suspects", connection=conn, limit=10)
+    by_account = {r["account"]: r for r in sharing}
+    assert set(by_account) == {"a3", "a4", "a5"}
+    assert by_account["a3"]["shared"] == ["BIN 411111"]
+    assert by_account["a4"]["shared"] == ["subnet 10.0.0.0/24"]
+    assert by_account["a5"]["shared"] == ["template t1"]
+    assert by_account["a3"]["suspects"] == 2
+
+    timeline = store.investigate("ring_timeline", connection=conn, ringId="R1")
+    events = [(r["account"], r["event"], r["detail"]) for r in timeline]
+    assert events == [
+        ("a1", "account created", "a1@mail.test"),
+        ("a1", "first seen from IP", "10.0.0.1"),
+        ("a1", "first prompt from template", "t1"),
+        ("a2", "account created", "a2@mail.test"),
+        ("a2", "first prompt from template", "t1"),
+        ("a2", "first seen from IP", "10.0.0.2"),
+    ]
+    times = [r["at"].to_native() for r in timeline]
+    assert times == sorted(times)
+
+    unflagged = store.investigate("clusters_not_flagged", connection=conn, limit=10)
+    assert unflagged == [{"cluster": "K1", "run": "run-1", "size": 2, "score": 0.21,
+                          "reason": "shares only common evidence", "accounts": ["a4", "a5"]}]
+
+
+def test_every_cypher_statement_is_named_and_parameterised():
+    for file in ("schema", "load", "findings", "investigate"):
+        found = store.statements(file)
+        assert found, file
+        for name, cypher in found.items():
+            assert cypher and not cypher.endswith(";"), (file, name)
+    assert set(store.statements("investigate")) == {
+        "rings_by_score", "ring_evidence", "accounts_sharing_with_suspects", "ring_timeline", "clusters_not_flagged"
+    }
+    # No Cypher pasted into the Python modules: statements come from cypher/*.cypher.
+    for module in ("store.py", "server.py"):
+        text = (Path(store.__file__).parent / module).read_text()
+        assert not re.search(r"[\"'](MATCH|MERGE|CREATE|UNWIND) ", text), module
+
+
+def test_link_kinds_become_checked_labels():
+    assert store.link_label("device") == "Device"
+    assert store.link_label("phone_number") == "PhoneNumber"
+    assert store.link_label("account") == "AccountLink"
+    for bad in ("Device`) DETACH DELETE n //", "1abc", "", "a-b", "x" * 41):
+        with pytest.raises(InputError):
+            store.link_label(bad)
+
+
+def test_browser_link_opens_the_ring_query():
+    link = store.browser_link('R"1')
+    assert link.startswith(server.browser_url() + "&cmd=edit&arg=")
+    cypher = urllib.parse.unquote(link.split("&arg=", 1)[1])
+    assert cypher.startswith('WITH "R\\"1" AS ringId\n')
+    assert "$ringId" not in cypher
+
+
+def test_unreachable_server_is_one_clear_line(evidence_dir):
+    dead = server.Connection(uri="neo4j://127.0.0.1:9", username="neo4j", password="x", database="neo4j", local=True)
+    with pytest.raises(StoreError) as info:
+        store.load(evidence_dir, connection=dead, quiet=True)
+    message = str(info.value)
+    assert "127.0.0.1:9" in message and "\n" not in message
+
+
+def test_cli_load_wraps_the_library(empty_graph, evidence_dir):
+    done = subprocess.run([sys.executable, "-m", "graphsleuth", "load", str(evidence_dir), "--quiet"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert _graph_only(store.graph_counts(connection=empty_graph)) == EXPECTED_COUNTS
+    bad = subprocess.run([sys.executable, "-m", "graphsleuth", "load", str(evidence_dir / "missing")], capture_output=True, text=True)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_bulk_import_needs_the_local_server_stopped(neo4j_connection, evidence_dir):
+    if neo4j_connection.local:
+        with pytest.raises(StoreError, match="needs the server stopped.*graphsleuth neo4j stop"):
+            store.load(evidence_dir, bulk=True, quiet=True)
+    else:
+        with pytest.raises(StoreError, match="cannot load into NEO4J_URI"):
+            store.load(evidence_dir, bulk=True, quiet=True)
+
+
+@pytest.mark.slow
+def test_bulk_import_builds_the_same_graph(tmp_path, monkeypatch, evidence_dir, empty_graph):
+    """neo4j-admin import into a new local server home (own ports) builds what the Bolt load builds."""
+    store.load(evidence_dir, connection=empty_graph, quiet=True)
+    expected = store.graph_counts(connection=empty_graph)
+    expected_accounts = store.read_evidence_from_neo4j(connection=empty_graph).accounts
+    spare = tmp_path / "home"
+    (spare / "neo4j").mkdir(parents=True)
+    (spare / "neo4j" / "lib").symlink_to(server.neo4j_home() / "lib")
+    monkeypatch.setenv("GRAPHSLEUTH_HOME", str(spare))
+    monkeypatch.delenv("NEO4J_URI", raising=False)
+    monkeypatch.setenv("GRAPHSLEUTH_NEO4J_BOLT_PORT", "17787")
+    monkeypatch.setenv("GRAPHSLEUTH_NEO4J_HTTP_PORT", "17574")
+    monkeypatch.setenv("GRAPHSLEUTH_GUIDE_PORT", "17580")
+    try:
+        summary = store.load(evidence_dir, bulk=True, quiet=True)  # imports, then starts the server
+        assert server.is_running()
+        assert summary.nodes_created == sum(expected[k] for k in ("Account", "PaymentMethod", "Bin", "IpAddress", "Subnet", "PromptTemplate", "Link"))
+        assert store.graph_counts() == expected
+        # The schema is in place, so a Bolt load on top changes nothing.
+        again = store.load(evidence_dir, quiet=True)
+        assert again.nodes_created == 0 and again.relationships_created == 0
+        key = ["account_id"]
+        assert _normal(store.read_evidence_from_neo4j().accounts, key).equals(_normal(expected_accounts, key))
+    finally:
+        server.stop()
