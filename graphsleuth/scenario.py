@@ -186,6 +186,8 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     if population.accounts < 50:
         raise ScenarioError(source, "population.accounts", f"expected at least 50 accounts, got {population.accounts}")
     legit = _section(document, "legit", Legit, source)
+    if sum(getattr(legit, k) for k in LEGIT_KINDS) <= 0:
+        raise ScenarioError(source, "legit", "the shares of the legitimate kinds add up to 0")
     ring_docs = document.pop("rings", [])
     if not isinstance(ring_docs, list):
         raise ScenarioError(source, "rings", "must be an array of tables ([[rings]])")
@@ -230,7 +232,7 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "users_per_cloud_ip": (1, 10_000_000),
     "devices": (0, 10_000_000),
     "phones": (0, 10_000_000),
-    "countries": (1, 50),
+    "countries": (1, 20),  # the generator knows 20 countries
 }
 _CHOICES = {
     "payment": ("shared_cards", "card_per_account", "none"),
@@ -260,15 +262,19 @@ def _check_value(key: str, value, default, source: str, where: str):
             raise ScenarioError(source, full, f"expected one of {', '.join(_CHOICES[key])}, got {value!r}")
         if key == "start":
             try:
-                datetime.fromisoformat(value.replace("Z", "+00:00"))
+                year = datetime.fromisoformat(value.replace("Z", "+00:00")).year
             except ValueError:
                 raise ScenarioError(source, full, f"expected an ISO-8601 time, got {value!r}") from None
+            if not 1980 <= year <= 2200:  # history and window must stay within the times evidence can hold
+                raise ScenarioError(source, full, f"expected a start between the years 1980 and 2200, got {value!r}")
     elif isinstance(default, tuple):
         if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             raise ScenarioError(source, full, f"expected a list of whole numbers, got {value!r}")
         if len(default) == 2 and key != "sync_days":
             if len(value) != 2 or value[0] > value[1] or value[0] < 0:
                 raise ScenarioError(source, full, f"expected [low, high] with 0 <= low <= high, got {value!r}")
+            if key in ("company_seats", "campus_size", "company_nat_ips", "campus_ips") and value[0] < 1:
+                raise ScenarioError(source, full, f"expected [low, high] with 1 <= low <= high, got {value!r}")
         value = tuple(value)
     elif isinstance(default, dict):
         if not isinstance(value, dict) or not value:
