@@ -1,0 +1,383 @@
+"""graphsleuth benchmarks: generate, detect, Neo4j load (Bolt and bulk), networkx side by side.
+
+    python benchmarks/run.py                      # everything: 100k, 300k and the full hydra-2026 (1m)
+    python benchmarks/run.py --sizes 20k          # quick
+    python benchmarks/run.py --skip-neo4j --out /tmp/bench
+
+Every measured step runs in a fresh child process (this same script with
+``--child STEP``), so each step's wall time and peak memory are its own: the
+peak RSS comes from ``os.wait4`` on that child. Populations are generated from
+the bundled scenario ``hydra-2026`` (``1m`` means the full scenario, 1,045,000
+accounts) into ``--out`` (default ``bench-out/``, git-ignored).
+
+Neo4j: unless NEO4J_URI is set, a local server with its own home under
+``--out`` (``neo4j-home/``, the jars linked from the project's) and its own
+ports is started and stopped here, so the benchmark never touches the
+project's database. Per size: a Bolt load into the empty database
+(``graphsleuth.store.load``; sizes up to ``--bolt-max``, because a Bolt load of
+the full scenario takes long), then the bulk path (``neo4j-admin database
+import full``, server stopped) whose import step is timed on its own.
+With NEO4J_URI set the Bolt load goes there (its database is CLEARED first:
+point it only at a throwaway database) and the bulk path is skipped.
+
+The table goes to stdout, and the last line is ONE JSON object of figures
+(also written to ``<out>/results.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIO = "hydra-2026"
+SEED = 2026
+RESULT = "@@BENCH-RESULT "
+BENCH_PORTS = {"GRAPHSLEUTH_NEO4J_BOLT_PORT": "17687", "GRAPHSLEUTH_NEO4J_HTTP_PORT": "17474", "GRAPHSLEUTH_GUIDE_PORT": "17480"}
+
+
+# --- sizes -----------------------------------------------------------------------------------
+
+
+def parse_size(text: str) -> tuple[str, int | None]:
+    """``100k`` -> ("100k", 100000); ``1m`` / ``full`` -> ("1m", None): the whole scenario."""
+    t = text.strip().lower()
+    if t in ("1m", "full"):
+        return "1m", None
+    if t.endswith("k"):
+        return t, int(float(t[:-1]) * 1_000)
+    if t.endswith("m"):
+        return t, int(float(t[:-1]) * 1_000_000)
+    return t, int(t)
+
+
+# --- the children: one measured step each -------------------------------------------------------
+
+
+def _done(result: dict) -> None:
+    print(RESULT + json.dumps(result), flush=True)
+
+
+def child_generate(p: dict) -> dict:
+    from graphsleuth.synthetic import generate
+
+    out = Path(p["dir"])
+    began = time.perf_counter()
+    generate(SCENARIO, seed=SEED, out=out, accounts=p["accounts"], force=True)
+    seconds = time.perf_counter() - began
+    manifest = json.loads((out / "manifest.json").read_text())
+    rows = int(sum(manifest.get("rows", {}).values()))
+    rows += int(manifest.get("accounts", 0))  # truth.csv: one row per account
+    size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
+    return {"seconds": seconds, "rows": rows, "accounts": int(manifest.get("accounts", 0)), "bytes": size}
+
+
+def child_detect(p: dict) -> dict:
+    from graphsleuth.detection import detect
+    from graphsleuth.evaluation import evaluate
+
+    began = time.perf_counter()
+    findings = detect(p["dir"], out=p["out"], force=True)
+    seconds = time.perf_counter() - began
+    quality = evaluate(p["out"], Path(p["dir"]) / "truth.csv")
+    keep = ("precision", "recall", "ring_recall", "false_positives_per_100k", "flagged_accounts", "suspected_rings", "rings_found", "rings_planted")
+    return {
+        "seconds": seconds,
+        "timings_s": {k: round(float(v), 3) for k, v in (findings.stats.get("timings_s") or {}).items()},
+        **{k: quality[k] for k in keep},
+    }
+
+
+def child_compare(p: dict) -> dict:
+    """networkx Louvain vs graphsleuth's clustering on the very graph graphsleuth builds."""
+    import networkx as nx
+    import numpy as np
+
+    from graphsleuth.clustering import find_clusters
+    from graphsleuth.evidence import read_evidence
+    from graphsleuth.graph import build_evidence_graph
+
+    evidence = read_evidence(p["dir"])
+    began = time.perf_counter()
+    graph = build_evidence_graph(evidence)
+    build_s = time.perf_counter() - began
+    began = time.perf_counter()
+    labels = find_clusters(graph)
+    ours_s = time.perf_counter() - began
+    began = time.perf_counter()
+    g = nx.Graph()
+    g.add_nodes_from(range(graph.n_accounts))
+    g.add_weighted_edges_from(zip(graph.source.tolist(), graph.target.tolist(), graph.weight.tolist()))
+    nx_build_s = time.perf_counter() - began
+    began = time.perf_counter()
+    communities = nx.community.louvain_communities(g, weight="weight", seed=SEED)
+    nx_s = time.perf_counter() - began
+    return {
+        "accounts": int(graph.n_accounts),
+        "edges": int(len(graph.source)),
+        "graph_build_s": build_s,
+        "graphsleuth_cluster_s": ours_s,
+        "graphsleuth_clusters": int(len(np.unique(labels))),
+        "networkx_graph_build_s": nx_build_s,
+        "networkx_louvain_s": nx_s,
+        "networkx_communities": len(communities),
+        "ratio": nx_s / ours_s if ours_s > 0 else None,
+    }
+
+
+def _server_cpu_s() -> float | None:
+    """CPU seconds (user + system) the local Neo4j process has used so far."""
+    from graphsleuth import server
+
+    pid = server._read_pid("neo4j")
+    if pid is None:
+        return None
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_peak_mb() -> float | None:
+    from graphsleuth import server
+
+    pid = server._read_pid("neo4j")
+    if pid is None:
+        return None
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def child_bolt(p: dict) -> dict:
+    from graphsleuth import server, store
+    from graphsleuth.evidence import read_evidence
+
+    remote = bool(os.environ.get("NEO4J_URI"))
+    if not remote:
+        server.start(quiet=True)
+    try:
+        conn = server.connection()
+        store.clear(connection=conn)
+        evidence = read_evidence(p["dir"])
+        cpu0 = None if remote else _server_cpu_s()
+        summary = store.load(evidence, connection=conn, quiet=True)
+        cpu1 = None if remote else _server_cpu_s()
+        result = {
+            "seconds": summary.seconds,
+            "method": summary.method,
+            "rows": int(sum(summary.rows.values())),
+            "nodes": summary.nodes_created,
+            "relationships": summary.relationships_created,
+            "rels_per_s": summary.relationships_created / summary.seconds,
+            "server_cpu_s": None if cpu0 is None else cpu1 - cpu0,
+            "timings_s": {k: round(v, 3) for k, v in summary.timings.items()},
+        }
+        if p.get("reload"):
+            again = store.load(evidence, connection=conn, quiet=True)
+            result["reload_s"] = again.seconds
+            result["reload_created"] = again.nodes_created + again.relationships_created + again.labels_added
+        result["server_peak_mb"] = None if remote else _server_peak_mb()
+        return result
+    finally:
+        if not remote:
+            server.stop()
+
+
+def child_bulk(p: dict) -> dict:
+    from graphsleuth import server, store
+    from graphsleuth.evidence import read_evidence
+
+    if server.is_running():
+        server.stop()
+    evidence = read_evidence(p["dir"])
+    summary = store.bulk_load(evidence, quiet=True, start_after=False)
+    rows = int(sum(summary.rows.values()))
+    imported = summary.timings.get("import", summary.seconds)
+    return {
+        "seconds": summary.seconds,
+        "rows": rows,
+        "nodes": summary.nodes_created,
+        "relationships": summary.relationships_created,
+        "import_s": imported,
+        "write_csv_s": summary.timings.get("write_csv"),
+        "rows_per_s": rows / imported,
+        "rows_per_s_end_to_end": rows / summary.seconds,
+    }
+
+
+CHILDREN = {"generate": child_generate, "detect": child_detect, "compare": child_compare, "bolt": child_bolt, "bulk": child_bulk}
+
+
+# --- the parent ------------------------------------------------------------------------------------
+
+
+def run_child(step: str, params: dict, env: dict | None, log: Path) -> dict:
+    """Run one step in a fresh python; its result plus wall seconds and peak RSS (MB) of that process."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", step, "--params", json.dumps(params)]
+    began = time.perf_counter()
+    with open(log, "a") as err:
+        err.write(f"\n=== {step} {json.dumps(params)}\n")
+        err.flush()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env, cwd=REPO)
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - began
+    lines = [ln for ln in out.splitlines() if ln.startswith(RESULT)]
+    if proc.returncode != 0 or not lines:
+        return {"error": f"{step} failed (exit {proc.returncode}); see {log}", "wall_s": wall}
+    result = json.loads(lines[-1][len(RESULT):])
+    result["wall_s"] = wall
+    result["peak_mb"] = usage.ru_maxrss / 1024  # Linux: KiB
+    return result
+
+
+def neo4j_env(out: Path) -> dict:
+    """Environment for the Neo4j children: NEO4J_URI's, or a scratch server home with its own ports."""
+    env = dict(os.environ)
+    if env.get("NEO4J_URI"):
+        return env
+    from graphsleuth import server
+
+    if not server.is_fetched():
+        server.fetch()
+    lib = server.neo4j_home() / "lib"
+    home = (out / "neo4j-home").resolve()
+    (home / "neo4j").mkdir(parents=True, exist_ok=True)
+    link = home / "neo4j" / "lib"
+    if not link.exists():
+        link.symlink_to(lib)
+    env["GRAPHSLEUTH_HOME"] = str(home)
+    for name, port in BENCH_PORTS.items():
+        env[name] = os.environ.get(f"BENCH_{name}", port)
+    return env
+
+
+def fmt(value, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100k,300k,1m", help="comma-separated: 20k, 100k, 300k, 1m (= the full scenario)")
+    parser.add_argument("--skip-neo4j", action="store_true", help="no Neo4j load or bulk import")
+    parser.add_argument("--skip-compare", action="store_true", help="no networkx side-by-side")
+    parser.add_argument("--bolt-max", default="300k", help="Bolt loads only up to this size (1m for all); bulk runs at every size")
+    parser.add_argument("--out", default=str(REPO / "bench-out"), help="scratch folder (populations, results)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--params", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        _done(CHILDREN[args.child](json.loads(args.params)))
+        return 0
+
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "bench.log"
+    log.write_text("")
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    _, bolt_max = parse_size(args.bolt_max)
+    figures: dict = {}
+    rows: list[tuple] = []
+    results: dict = {}
+
+    def record(step: str, label: str, res: dict, headline: str) -> None:
+        results.setdefault(label, {})[step] = res
+        rows.append((step, label, res.get("wall_s"), res.get("peak_mb"), res.get("error") or headline))
+        print(f"  {step:<9} {label:>5}  {fmt(res.get('wall_s')):>8}s  {fmt(res.get('peak_mb'), 0):>7} MB  {res.get('error') or headline}", flush=True)
+
+    print(f"graphsleuth benchmarks: scenario {SCENARIO}, sizes {', '.join(l for l, _ in sizes)}; children log to {log}", flush=True)
+    print(f"  {'step':<9} {'size':>5}  {'wall':>9}  {'peak':>10}  figures", flush=True)
+    env_neo4j = None if args.skip_neo4j else neo4j_env(out)
+    for label, n in sizes:
+        data = out / f"pop-{label}"
+        gen = run_child("generate", {"dir": str(data), "accounts": n}, None, log)
+        if "error" not in gen:
+            gen["rows_per_s"] = gen["rows"] / gen["seconds"]
+            figures[f"generate_{label}_s"] = round(gen["seconds"], 2)
+            figures[f"generate_{label}_peak_mb"] = round(gen["peak_mb"], 1)
+            figures[f"generate_{label}_rows_per_s"] = round(gen["rows_per_s"])
+        record("generate", label, gen, f"{fmt(gen.get('accounts'))} accounts, {fmt(gen.get('rows'))} rows, {fmt(gen.get('rows_per_s'), 0)} rows/s, {fmt((gen.get('bytes') or 0) / 2**20)} MiB")
+        if "error" in gen:
+            continue
+
+        det = run_child("detect", {"dir": str(data), "out": str(out / f"rings-{label}")}, None, log)
+        if "error" not in det:
+            figures[f"detect_{label}_s"] = round(det["seconds"], 2)
+            figures[f"detect_{label}_peak_mb"] = round(det["peak_mb"], 1)
+            for k in ("precision", "recall", "ring_recall", "false_positives_per_100k"):
+                figures[f"{k}_{label}"] = det[k]
+            stages = ", ".join(f"{k} {v:.1f}s" for k, v in det["timings_s"].items())
+            headline = (f"P {det['precision']:.3f} R {det['recall']:.3f} ring-R {det['ring_recall']:.3f} "
+                        f"FP/100k {det['false_positives_per_100k']:.1f} | {stages}")
+        else:
+            headline = ""
+        record("detect", label, det, headline)
+
+        if label == "100k" and not args.skip_compare:
+            cmp_ = run_child("compare", {"dir": str(data)}, None, log)
+            if "error" not in cmp_:
+                figures["networkx_ratio_100k"] = round(cmp_["ratio"], 2)
+                figures["networkx_louvain_100k_s"] = round(cmp_["networkx_louvain_s"], 2)
+                figures["graphsleuth_cluster_100k_s"] = round(cmp_["graphsleuth_cluster_s"], 2)
+                headline = (f"networkx louvain {cmp_['networkx_louvain_s']:.1f}s ({cmp_['networkx_communities']} communities, "
+                            f"+{cmp_['networkx_graph_build_s']:.1f}s to build its graph) vs graphsleuth {cmp_['graphsleuth_cluster_s']:.1f}s "
+                            f"({cmp_['graphsleuth_clusters']} clusters) on {cmp_['accounts']:,} accounts / {cmp_['edges']:,} edges: "
+                            f"ratio {cmp_['ratio']:.1f}x")
+            else:
+                headline = ""
+            record("compare", label, cmp_, headline)
+
+        if env_neo4j is not None:
+            size_accounts = gen.get("accounts") or 0
+            if bolt_max is None or size_accounts <= bolt_max:
+                bolt = run_child("bolt", {"dir": str(data), "reload": label == sizes[0][0]}, env_neo4j, log)
+                if "error" not in bolt:
+                    figures[f"load_{label}_rels_per_s"] = round(bolt["rels_per_s"])
+                    figures[f"load_{label}_s"] = round(bolt["seconds"], 2)
+                    figures["load_rels_per_s"] = round(bolt["rels_per_s"])
+                    figures["load_size"] = label
+                    extra = f", reload {bolt['reload_s']:.1f}s creating {bolt['reload_created']}" if "reload_s" in bolt else ""
+                    cpu = f", server CPU {bolt['server_cpu_s']:.1f}s" if bolt.get("server_cpu_s") is not None else ""
+                    headline = (f"{bolt['method']}: {bolt['relationships']:,} rels + {bolt['nodes']:,} nodes in {bolt['seconds']:.1f}s = "
+                                f"{bolt['rels_per_s']:,.0f} rels/s (prepare {bolt['timings_s'].get('prepare', 0):.1f}s{cpu}){extra}")
+                else:
+                    headline = ""
+                record("bolt", label, bolt, headline)
+            else:
+                note = f"skipped: Bolt load above --bolt-max {args.bolt_max} takes long (bulk below)"
+                rows.append(("bolt", label, None, None, note))
+                print(f"  {'bolt':<9} {label:>5}  {'-':>8}s  {'-':>7} MB  {note}", flush=True)
+            if not os.environ.get("NEO4J_URI"):
+                bulk = run_child("bulk", {"dir": str(data)}, env_neo4j, log)
+                if "error" not in bulk:
+                    figures[f"bulk_{label}_rows_per_s"] = round(bulk["rows_per_s"])
+                    figures[f"bulk_{label}_import_s"] = round(bulk["import_s"], 2)
+                    figures["bulk_rows_per_s"] = round(bulk["rows_per_s"])
+                    figures["bulk_size"] = label
+                    headline = (f"neo4j-admin import of {bulk['rows']:,} rows in {bulk['import_s']:.1f}s = {bulk['rows_per_s']:,.0f} rows/s "
+                                f"(CSV writing {bulk['write_csv_s']:.1f}s; end to end {bulk['rows_per_s_end_to_end']:,.0f} rows/s)")
+                else:
+                    headline = ""
+                record("bulk", label, bulk, headline)
+
+    if "detect_100k_s" in figures and "detect_1m_s" in figures:
+        figures["growth_100k_to_1m"] = round(figures["detect_1m_s"] / figures["detect_100k_s"], 2)
+    (out / "results.json").write_text(json.dumps({"figures": figures, "steps": results}, indent=2, default=str))
+    failed = [r for r in rows if isinstance(r[4], str) and "failed" in r[4]]
+    print(json.dumps(figures, sort_keys=True), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
