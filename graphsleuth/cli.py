@@ -6,7 +6,6 @@ exit code; no traceback reaches the terminal.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
