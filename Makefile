@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO := out/demo
 
-.PHONY: install demo test bench seeds clean neo4j
+.PHONY: install demo test bench seeds clean neo4j audit
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ neo4j: $(STAMP)
 
 test: $(STAMP) neo4j
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Known vulnerabilities in the installed dependencies (pip-audit asks PyPI's per-release JSON API;
+# it fails, rather than passing, when it could audit nothing).
+audit: $(STAMP)
+	$(BIN)/pip-audit --vulnerability-service pypi --skip-editable --progress-spinner off --strict
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

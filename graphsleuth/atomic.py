@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,23 +31,58 @@ def check_output_dir(out: str | Path, force: bool) -> Path:
 
 
 @contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C (SIGINT) back until the block is done, then deliver it.
+
+    Used around the few steps that must not stop half-way: moving the new
+    directory into place (and the old one back on failure) and cleaning up.
+    Python handles signals in the main thread only, so elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous == signal.SIG_DFL:
+                raise KeyboardInterrupt
+
+
+@contextmanager
 def output_directory(out: str | Path, force: bool = False):
-    """Yield a temporary directory whose contents replace ``out`` when the block succeeds."""
+    """Yield a temporary directory whose contents replace ``out`` when the block succeeds.
+
+    On any failure (or Ctrl-C) the temporary directory is removed and ``out``
+    is left as it was: absent, or holding the previous results.
+    """
     out = check_output_dir(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial.", dir=out.parent))
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(tmp, 0o777 & ~mask)  # mkdtemp's directory is private; the result should not be
     try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o777 & ~mask)  # mkdtemp's directory is private; the result should not be
         yield tmp
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / "previous")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        with _interrupts_deferred():
+            if out.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+                os.replace(out, old / "previous")
+                try:
+                    os.replace(tmp, out)
+                except BaseException:
+                    os.replace(old / "previous", out)  # put the previous results back
+                    shutil.rmtree(old, ignore_errors=True)
+                    raise
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, out)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with _interrupts_deferred():
+            shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -7,13 +7,21 @@ message on one line and exits non-zero, without a traceback.
 
 from __future__ import annotations
 
-__all__ = ["GraphsleuthError", "InputError", "ScenarioError", "StoreError"]
+__all__ = ["GraphsleuthError", "InputError", "ScenarioError", "StoreError", "one_line"]
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks written as ``\\n`` / ``\\r``, so a message stays on one line."""
+    return str(text).replace("\r", "\\r").replace("\n", "\\n")
 
 
 class GraphsleuthError(Exception):
-    """Base class for errors whose message is meant for the user as it is."""
+    """Base class for errors whose message is meant for the user as it is (always one line)."""
 
     exit_code = 1
+
+    def __init__(self, message: str = "", *args):
+        super().__init__(one_line(message), *args)
 
 
 class InputError(GraphsleuthError):

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import ipaddress
 import re
 import sys

@@ -28,7 +28,7 @@ from .errors import GraphsleuthError
 from .evidence import Evidence
 from .findings import Findings
 
-__all__ = ["write_findings", "neutralise_formulas", "pseudonymise_findings", "PSEUDONYM_KEY_VARIABLE"]
+__all__ = ["write_findings", "neutralise_formulas", "pseudonymise_findings", "pseudonymise_rejects", "pseudonym_key", "PSEUDONYM_KEY_VARIABLE"]
 
 FORMATS = ("csv", "jsonl", "parquet")
 PSEUDONYM_KEY_VARIABLE = "GRAPHSLEUTH_PSEUDONYM_KEY"
@@ -52,7 +52,7 @@ def _write_table(frame: pd.DataFrame, stem: Path, format: str) -> None:
     elif format == "parquet":
         frame.to_parquet(stem.with_suffix(".parquet"), index=False)
     else:
-        frame.to_json(stem.with_suffix(".jsonl"), orient="records", lines=True, force_ascii=False)
+        frame.to_json(stem.with_suffix(".jsonl"), orient="records", lines=True, force_ascii=False, double_precision=15)
 
 
 def _jsonl(records: list[dict], path: Path) -> None:
@@ -71,27 +71,61 @@ def _pseudonym(key: bytes, value: str, kind: str) -> str:
     return f"{kind}_" + hmac.new(key, f"{kind}\x1f{value}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
+#: Evidence groups of a ring record that hold no personal data (issuer BINs, prompt templates);
+#: every other group (cards, ips, subnets and each link kind: device, phone, email, ...) is pseudonymised.
+_NOT_PERSONAL = frozenset({"bins", "templates"})
+_KIND_OF_GROUP = {"cards": "card", "ips": "ip", "subnets": "subnet"}
+#: Input columns whose values in rejects.csv are not personal data and stay readable.
+_PLAIN_REJECT_COLUMNS = frozenset({
+    "account_id", "template_id", "kind", "created_at", "first_seen", "last_seen", "ts", "requests", "count", "country", "bin",
+})
+
+
+def pseudonym_key(key: bytes | str | None = None) -> bytes:
+    """The pseudonymisation key: ``key`` if given, else GRAPHSLEUTH_PSEUDONYM_KEY; one-line error when neither."""
+    if key is None:
+        key = os.environ.get(PSEUDONYM_KEY_VARIABLE, "")
+        if not key:
+            raise GraphsleuthError(f"--pseudonymise needs a key in the environment variable {PSEUDONYM_KEY_VARIABLE}")
+    return key.encode() if isinstance(key, str) else bytes(key)
+
+
 def pseudonymise_findings(findings: Findings, key: bytes | None = None) -> Findings:
-    """Replace emails, IPs, subnets, phones and payment ids in ring records with keyed hashes.
+    """Replace payment ids, IPs, subnets and link values (devices, phones, emails, ...) in ring records with keyed hashes.
 
     The key comes from ``GRAPHSLEUTH_PSEUDONYM_KEY`` unless given; the same key
     gives the same pseudonyms, so partners can match rings without seeing
-    personal data.
+    personal data. BINs and prompt template ids are kept; account ids are not
+    personal data here and are kept too.
     """
-    if key is None:
-        raw = os.environ.get(PSEUDONYM_KEY_VARIABLE, "")
-        if not raw:
-            raise GraphsleuthError(f"--pseudonymise needs a key in the environment variable {PSEUDONYM_KEY_VARIABLE}")
-        key = raw.encode()
-    personal = {"cards": "card", "ips": "ip", "subnets": "subnet", "phone": "phone", "email": "email"}
+    key = pseudonym_key(key)
     rings = []
     for ring in findings.rings:
         ring = json.loads(json.dumps(ring, default=_plain))
-        for name, kind in personal.items():
-            for item in ring.get("evidence", {}).get(name, {}).get("top", []):
-                item["value"] = _pseudonym(key, item["value"], kind)
+        evidence = ring.get("evidence")
+        for name, group in (evidence.items() if isinstance(evidence, dict) else ()):
+            if name in _NOT_PERSONAL or not isinstance(group, dict):
+                continue
+            kind = _KIND_OF_GROUP.get(name, name)
+            for item in group.get("top", []) or []:
+                if isinstance(item, dict) and item.get("value") is not None:
+                    item["value"] = _pseudonym(key, str(item["value"]), kind)
         rings.append(ring)
     return Findings(findings.members, rings, findings.clusters, findings.run_id, findings.algorithm, findings.seed, dict(findings.stats))
+
+
+def pseudonymise_rejects(rejects: pd.DataFrame, key: bytes | None = None) -> pd.DataFrame:
+    """rejects (file, row, column, reason, value) with the values of personal columns (emails, IPs, ...) hashed."""
+    key = pseudonym_key(key)
+    out = rejects.copy()
+    if len(out) == 0:
+        return out
+    out["value"] = [
+        value if value is None or (isinstance(value, float) and np.isnan(value)) or column in _PLAIN_REJECT_COLUMNS
+        else _pseudonym(key, str(value), str(column))
+        for column, value in zip(out["column"], out["value"])
+    ]
+    return out
 
 
 def write_findings(findings: Findings, out: str | Path, format: str = "csv", evidence: Evidence | None = None, force: bool = False) -> Path:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 import subprocess
 import sys
 import urllib.parse
@@ -17,7 +15,7 @@ from graphsleuth import server, store
 from graphsleuth.errors import InputError, StoreError
 from graphsleuth.evidence import read_evidence
 
-from conftest import EXPECTED_COUNTS, make_findings, write_evidence
+from conftest import EXPECTED_COUNTS, make_findings
 
 pytestmark = pytest.mark.neo4j
 
