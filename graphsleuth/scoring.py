@@ -38,6 +38,12 @@ FLAG_THRESHOLD = 0.4
 FEATURE_WEIGHTS = {"coordination": 0.45, "burst": 0.30, "payment": 0.25}
 #: How far a shared organisation email domain lowers the score.
 ORGANISATION_DISCOUNT = 0.7
+#: Well-known free-mail providers: never an organisation's domain, however their users cluster.
+FREE_MAIL_PROVIDERS = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
+    "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.de", "gmx.net", "web.de",
+    "mail.ru", "yandex.ru", "qq.com", "163.com", "126.com", "naver.com", "zoho.com", "mail.com",
+})
 #: A member of a flagged cluster stays in the ring when its own signals score at least this;
 #: a household pulled in through a residential proxy's IP shows none of the ring's signals.
 MEMBER_THRESHOLD = 0.2
@@ -179,9 +185,12 @@ def _payment_features(payments: pd.DataFrame, member: pd.Series, size: pd.Series
 def _organisation_share(accounts: pd.DataFrame, account_ids: pd.Index, labels: np.ndarray, member: pd.Series, size: pd.Series) -> pd.Series:
     """Per cluster: the largest share of members on one organisation's email domain.
 
-    A domain is an organisation's when its users sit together in few
-    clusters (a company's seats, a university's students); free-mail and ISP
-    domains are spread over as many clusters as they have users.
+    A domain is an organisation's when it is not a well-known free-mail
+    provider and its users sit together: a quarter of them in one cluster, or
+    all of them in few clusters (a company's seats, a university's students).
+    The users of a free-mail or ISP domain are spread over countless clusters;
+    the largest providers are listed because in a small population even their
+    users can look clustered.
     """
     if "email" not in accounts.columns:
         return pd.Series(0.0, index=size.index)
@@ -189,8 +198,12 @@ def _organisation_share(accounts: pd.DataFrame, account_ids: pd.Index, labels: n
     domain = email.str.rsplit("@", n=1).str[1].str.lower().where(email.str.contains("@", regex=False))
     label = labels[account_ids.get_indexer(accounts["account_id"])]
     frame = pd.DataFrame({"domain": domain.to_numpy(), "label": label}).dropna(subset=["domain"])
-    spread = frame.groupby("domain")["label"].agg(["size", "nunique"])
-    organisations = spread.index[(spread["size"] >= 3) & (spread["nunique"] <= 0.7 * spread["size"])]
+    frame = frame[~frame["domain"].isin(FREE_MAIL_PROVIDERS)]
+    per_label = frame.groupby(["domain", "label"]).size()
+    users = per_label.groupby(level="domain").sum()
+    largest = per_label.groupby(level="domain").max()
+    spread = per_label.groupby(level="domain").size() / users
+    organisations = users.index[(users >= 3) & ((largest >= 0.25 * users) | (spread <= 0.7))]
     frame = frame[frame["domain"].isin(organisations) & frame["label"].isin(size.index)]
     counts = frame.groupby(["label", "domain"]).size()
     if len(counts) == 0:
