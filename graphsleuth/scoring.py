@@ -109,18 +109,19 @@ def _template_share(used: pd.DataFrame) -> pd.Series:
     return own / total
 
 
-def _lockstep_share(prompts: pd.DataFrame, member: pd.Series) -> tuple[pd.Series, pd.Index]:
+def _lockstep_share(prompts: pd.DataFrame, member: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Per cluster: share of members' template-hours spent in lockstep with 2+ other members.
 
-    Also returns the ids of the accounts that took part in such lockstep.
+    Also returns the same share per account, so that one member who once sent
+    a popular template in a busy hour is not taken for a ring member.
     """
     tokens = lockstep_tokens(prompts)
     tokens = tokens.assign(cluster=member.reindex(tokens["account_id"]).to_numpy()).dropna(subset=["cluster"]).astype({"cluster": "int64"})
     if "ts" not in prompts.columns or len(tokens) == 0:
-        return pd.Series(dtype=float), pd.Index([])
+        return pd.Series(dtype=float), pd.Series(dtype=float)
     together = tokens.groupby(["cluster", "token"])["account_id"].transform("nunique") >= 3
     in_step = tokens[together.to_numpy()].groupby("cluster").size()
-    stepping = pd.Index(tokens.loc[together.to_numpy(), "account_id"].unique())
+    in_step_by_account = tokens[together.to_numpy()].groupby("account_id").size()
     p = prompts.loc[prompts["ts"].notna(), ["account_id", "template_id", "ts"]]
     hours = pd.DataFrame({
         "account_id": p["account_id"].to_numpy(),
@@ -128,8 +129,11 @@ def _lockstep_share(prompts: pd.DataFrame, member: pd.Series) -> tuple[pd.Series
         "h": p["ts"].astype("int64").to_numpy() // 3_600_000_000_000,
     }).drop_duplicates()
     hours["cluster"] = member.reindex(hours["account_id"]).to_numpy()
-    total = hours.dropna(subset=["cluster"]).astype({"cluster": "int64"}).groupby("cluster").size()
-    return (in_step.reindex(total.index, fill_value=0) / total).clip(0, 1), stepping
+    hours = hours.dropna(subset=["cluster"]).astype({"cluster": "int64"})
+    total = hours.groupby("cluster").size()
+    per_account = hours.groupby("account_id").size()
+    by_account = (in_step_by_account.reindex(per_account.index, fill_value=0) / per_account).clip(0, 1)
+    return (in_step.reindex(total.index, fill_value=0) / total).clip(0, 1), by_account
 
 
 def _member_template_share(prompts: pd.DataFrame, member: pd.Series, own_templates: pd.DataFrame) -> pd.Series:
@@ -236,14 +240,14 @@ def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray,
         used = characteristic_templates(prompts, member, size, len(account_ids))
         own_templates = used[used["characteristic"]]
         features["template_share"] = _template_share(used).reindex(big).fillna(0.0).to_numpy()
-        lockstep, stepping = _lockstep_share(prompts, member)
+        lockstep, member_lockstep = _lockstep_share(prompts, member)
         features["lockstep_share"] = lockstep.reindex(big).fillna(0.0).to_numpy()
         member_template = _member_template_share(prompts, member, own_templates).reindex(member.index).fillna(0.0)
     else:
         own_templates = pd.DataFrame(columns=["cluster", "template_id", "accounts", "requests"])
         features["template_share"] = 0.0
         features["lockstep_share"] = 0.0
-        stepping = pd.Index([])
+        member_lockstep = pd.Series(dtype=float)
         member_template = pd.Series(0.0, index=member.index)
     features["coordination"] = features[["template_share", "lockstep_share"]].max(axis=1)
     created = evidence.accounts.set_index("account_id")["created_at"] if "created_at" in evidence.accounts.columns else None
@@ -271,7 +275,7 @@ def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray,
                + (features["payment"] >= 0.5).astype(int))
     features["flagged"] = (features["score"] >= threshold) & (signals >= 2)
     member_pay = _member_payment(evidence.payments, member, features).reindex(member.index).fillna(0.0)
-    coordination = np.maximum(member_template.to_numpy(), member.index.isin(stepping).astype(float))
+    coordination = np.maximum(member_template.to_numpy(), member_lockstep.reindex(member.index).fillna(0.0).to_numpy())
     member_score = (FEATURE_WEIGHTS["coordination"] * coordination + FEATURE_WEIGHTS["burst"] * burst
                     + FEATURE_WEIGHTS["payment"] * member_pay.to_numpy())
     features.attrs["own_templates"] = own_templates

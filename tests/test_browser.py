@@ -90,6 +90,17 @@ def _run_block(driver, text_start: str) -> None:
     driver.find_element(By.CSS_SELECTOR, "[data-testid='editor-Run']").click()
 
 
+def _clicked(element) -> bool:
+    """Click ``element``; False while something else still lies on top of it."""
+    from selenium.common.exceptions import ElementClickInterceptedException
+
+    try:
+        element.click()
+    except ElementClickInterceptedException:
+        return False
+    return True
+
+
 def test_guide_shows_a_ring_in_the_browser(empty_graph, chromium, tmp_path):
     from conftest import write_evidence
     from selenium.webdriver.common.by import By
@@ -104,12 +115,13 @@ def test_guide_shows_a_ring_in_the_browser(empty_graph, chromium, tmp_path):
     # Connect with the project's credentials.
     password = _wait("the connect form", lambda: driver.find_element(By.CSS_SELECTOR, "input[data-testid='password']"))
     password.send_keys(conn.password)
-    driver.find_element(By.CSS_SELECTOR, "button[data-testid='connect']").click()
+    # A script click: the Browser's first-run banners sometimes lie over the button for a moment.
+    driver.execute_script("arguments[0].click();", driver.find_element(By.CSS_SELECTOR, "button[data-testid='connect']"))
     _wait("the connection", lambda: "You are connected" in driver.find_element(By.TAG_NAME, "body").text)
 
     # Open the guide from the local guide server (localhost is on the Browser's allow-list).
     editor = driver.find_element(By.CSS_SELECTOR, "#monaco-main-editor, .monaco-editor")
-    editor.click()
+    _wait("the editor to take a click", lambda: _clicked(editor))
     driver.switch_to.active_element.send_keys(f":play {server.guide_url()}", Keys.ENTER)
     _wait("the guide's first slide", lambda: "Rings of fake accounts" in driver.find_element(By.TAG_NAME, "body").text)
 
