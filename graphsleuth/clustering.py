@@ -12,6 +12,9 @@ available for comparison.
 from __future__ import annotations
 
 import random
+import signal
+import threading
+from contextlib import contextmanager
 
 import igraph as ig
 import numpy as np
@@ -106,17 +109,36 @@ def split_merged_rings(graph: EvidenceGraph, coarse: np.ndarray, fine: np.ndarra
     return group[part].astype(np.int64)
 
 
+@contextmanager
+def _ctrl_c_deferred():
+    """Hold Ctrl-C back while igraph's C code runs, and deliver it as soon as it returns.
+
+    A SIGINT that lands inside igraph's community detection can abort the
+    process; blocked and delivered afterwards, it becomes the usual clean
+    KeyboardInterrupt ("interrupted; nothing was written").
+    """
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _run(g: ig.Graph, algorithm: str, resolution: float, seed: int) -> np.ndarray:
     previous = ig.set_random_number_generator(random.Random(seed))
     try:
-        if algorithm == "leiden":
-            parts = g.community_leiden(objective_function="CPM", weights="weight", resolution=resolution, n_iterations=1)
-        elif algorithm == "louvain":
-            parts = g.community_multilevel(weights="weight")
-        elif algorithm == "components":
-            parts = g.connected_components()
-        else:
-            parts = g.community_label_propagation(weights="weight")
+        with _ctrl_c_deferred():
+            if algorithm == "leiden":
+                parts = g.community_leiden(objective_function="CPM", weights="weight", resolution=resolution, n_iterations=1)
+            elif algorithm == "louvain":
+                parts = g.community_multilevel(weights="weight")
+            elif algorithm == "components":
+                parts = g.connected_components()
+            else:
+                parts = g.community_label_propagation(weights="weight")
     finally:
         ig.set_random_number_generator(previous if previous is not None else random)
     return np.asarray(parts.membership, dtype=np.int64)

@@ -297,8 +297,6 @@ def test_ctrl_c_during_detect_leaves_no_output(population, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="clustering (leidenalg/igraph) bug, reported: SIGINT during Leiden sometimes aborts the process "
-                          "(free(): invalid pointer, exit -6) instead of the one-line message; nothing is written either way")
 def test_ctrl_c_during_leiden_is_clean(population, tmp_path):
     for attempt in range(3):
         out = tmp_path / f"rings-{attempt}"

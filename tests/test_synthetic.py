@@ -374,12 +374,6 @@ def test_no_single_account_column_separates_rings(seed):
     assert not leaking, f"columns that give the rings away on their own: {leaking}"
 
 
-@pytest.mark.xfail(
-    reason="known leak: each ring takes its accounts' countries from only `countries` (default 3) "
-    "countries (synthetic._Builder._countries), so for some seeds (e.g. 7: 0.82) country alone "
-    "separates the rings with balanced accuracy >= 0.8",
-    strict=False,
-)
 def test_country_does_not_leak_for_any_of_ten_seeds():
     worst = max(_leakage(generate("demo", seed=seed))["country"] for seed in range(10))
     assert worst < 0.8, f"country balanced accuracy up to {worst:.3f}"
