@@ -101,9 +101,9 @@ def split_merged_rings(graph: EvidenceGraph, coarse: np.ndarray, fine: np.ndarra
     frame = pd.DataFrame({"a": a, "b": b, "w": graph.weight[between]}).groupby(["a", "b"], sort=False)["w"].sum().reset_index()
     a, b, w = frame["a"].to_numpy(), frame["b"].to_numpy(), frame["w"].to_numpy()
     cross = w / (size[a] * size[b])
-    sparser = np.minimum(density[a], density[b])
-    sparser = np.where(np.isinf(sparser), 0.0, sparser)  # two lone accounts with an edge belong together
-    merge = cross >= separation * sparser
+    # A lone account joins the part it is tied to as densely as that part's own members are;
+    # two lone accounts are never joined to each other, which would chain strangers together.
+    merge = cross >= separation * np.minimum(density[a], density[b])
     adjacency = coo_matrix((np.ones(merge.sum()), (a[merge], b[merge])), shape=(n_parts, n_parts))
     _, group = connected_components(adjacency, directed=False)
     return group[part].astype(np.int64)

@@ -278,6 +278,10 @@ def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray,
     coordination = np.maximum(member_template.to_numpy(), member_lockstep.reindex(member.index).fillna(0.0).to_numpy())
     member_score = (FEATURE_WEIGHTS["coordination"] * coordination + FEATURE_WEIGHTS["burst"] * burst
                     + FEATURE_WEIGHTS["payment"] * member_pay.to_numpy())
+    # Like a ring, a member needs two kinds of signal, or strong coordination on its own:
+    # a company's seats share their corporate card, and that alone must not keep them in a ring.
+    member_signals = (coordination >= 0.2).astype(int) + (burst > 0).astype(int) + (member_pay.to_numpy() > 0).astype(int)
+    member_score = np.where((member_signals >= 2) | (coordination >= 0.3), member_score, 0.0)
     features.attrs["own_templates"] = own_templates
     features.attrs["member_scores"] = pd.Series(member_score, index=member.index)
     return features.reset_index(drop=True)
