@@ -252,7 +252,7 @@ def _explain(row, record: dict, own_templates) -> str:
     if row.bin_concentration >= 0.5:
         reasons.append((row.bin_concentration, f"their {int(row.cards)} cards come from only {int(row.bins)} issuer BINs"))
     reasons.sort(key=lambda r: -r[0])
-    text = f"{int(row.size)} linked accounts (score {row.score:.2f}): " + "; ".join(r[1] for r in reasons)
+    text = f"{record['size']} linked accounts (score {row.score:.2f}): " + "; ".join(r[1] for r in reasons)
     if row.organisation_share > 0:
         text += f"; {row.organisation_share:.0%} share an organisation's email domain, which lowered the score"
     return text + "."
