@@ -91,13 +91,7 @@ def _kill_local_server() -> None:
 
 
 def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+    return server._port_free(port)
 
 
 def snapshot(connection) -> dict:
