@@ -20,7 +20,6 @@ their names (which come from input) never become property names.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import math
@@ -40,6 +39,7 @@ import pandas as pd
 from . import server
 from .errors import InputError, StoreError
 from .evidence import Evidence, read_evidence
+from .graph import subnet_of
 
 __all__ = [
     "LoadSummary",
@@ -259,13 +259,6 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([None] * len(frame), index=frame.index, dtype=object)
 
 
-def _subnet(ip: str) -> str:
-    """The /24 (IPv4) or /48 (IPv6) network of an address, as CIDR text."""
-    if ":" not in ip:
-        return ip.rsplit(".", 1)[0] + ".0/24"
-    return str(ipaddress.ip_network(f"{ip}/48", strict=False))
-
-
 _ACCOUNT_COLUMNS = ("account_id", "created_at", "email", "country")
 
 
@@ -298,16 +291,6 @@ def _iso_fast(series: pd.Series) -> pd.Series:
     text = np.char.add(np.datetime_as_string(naive, unit="us"), "Z").astype(object)
     text[np.isnat(naive)] = None
     return pd.Series(text, index=series.index, dtype=object)
-
-
-def _subnets(ips: pd.Series) -> pd.Series:
-    """The /24 (IPv4) or /48 (IPv6) network of each address, as CIDR text."""
-    text = ips.astype(str)
-    v6 = text.str.contains(":", regex=False).to_numpy()
-    out = (text.str.rsplit(".", n=1).str[0] + ".0/24").astype(object).to_numpy(copy=True)
-    if v6.any():
-        out[v6] = [_subnet(ip) for ip in text[v6]]
-    return pd.Series(out, index=ips.index, dtype=object)
 
 
 @dataclass
@@ -394,7 +377,7 @@ def _ip_frames(ips: pd.DataFrame) -> dict[str, pd.DataFrame]:
         return empty
     agg = _aggregate_ips(ips)
     unique = pd.Series(np.sort(agg["ip"].unique().astype(object)), dtype=object)
-    addresses = pd.DataFrame({"ip": unique.to_numpy(), "cidr": _subnets(unique).to_numpy()})
+    addresses = pd.DataFrame({"ip": unique.to_numpy(), "cidr": subnet_of(unique).to_numpy()})
     subnets = pd.DataFrame({"cidr": np.array(sorted(set(addresses["cidr"])), dtype=object)})
     connected = pd.DataFrame(
         {
