@@ -24,7 +24,7 @@ from .errors import GraphsleuthError
 from .evidence import Evidence, account_rows, read_evidence
 from .findings import Findings
 from .graph import EvidenceGraph, build_evidence_graph, subnet_of
-from .scoring import FLAG_THRESHOLD, MEMBER_THRESHOLD, MIN_RING_SIZE, ring_id_of, score_clusters
+from .scoring import FLAG_THRESHOLD, MIN_RING_SIZE, ring_id_of, score_clusters
 
 __all__ = ["detect", "find_rings", "Progress"]
 
@@ -137,7 +137,7 @@ def _findings(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, scor
     for row in scores.sort_values(["score", "size"], ascending=False).itertuples(index=False):
         ids = account_ids[members_of[row.cluster]]
         if row.flagged and member_scores is not None:
-            showing = ids[member_scores.reindex(ids).fillna(0).to_numpy() >= MEMBER_THRESHOLD]
+            showing = ids[member_scores.reindex(ids).fillna(0).to_numpy() > 0]
             if len(showing) >= MIN_RING_SIZE:
                 ids = showing
             else:

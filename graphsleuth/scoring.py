@@ -28,7 +28,7 @@ import pandas as pd
 from .evidence import Evidence, account_rows
 from .graph import EvidenceGraph, lockstep_tokens
 
-__all__ = ["score_clusters", "MEMBER_THRESHOLD", "characteristic_templates", "MIN_RING_SIZE", "FLAG_THRESHOLD", "FEATURE_WEIGHTS"]
+__all__ = ["score_clusters", "MEMBER_COORDINATION", "characteristic_templates", "MIN_RING_SIZE", "FLAG_THRESHOLD", "FEATURE_WEIGHTS"]
 
 #: Smallest cluster that can be a suspected ring.
 MIN_RING_SIZE = 10
@@ -44,9 +44,12 @@ FREE_MAIL_PROVIDERS = frozenset({
     "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.de", "gmx.net", "web.de",
     "mail.ru", "yandex.ru", "qq.com", "163.com", "126.com", "naver.com", "zoho.com", "mail.com",
 })
-#: A member of a flagged cluster stays in the ring when its own signals score at least this;
-#: a household pulled in through a residential proxy's IP shows none of the ring's signals.
-MEMBER_THRESHOLD = 0.2
+#: A member of a flagged cluster stays in the ring when it shows two kinds of the ring's
+#: signals, or spends at least this share of its activity coordinated with the ring
+#: (its characteristic templates, or lockstep). A household pulled in through a residential
+#: proxy's IP shows none; a company's seats share their card and little else. A hydra ring's
+#: members hide a third or more of their traffic among ordinary prompts, so the bar is below half.
+MEMBER_COORDINATION = 0.3
 #: Half-width of the window in which an account's creation counts as part of a burst.
 BURST_HALF_WINDOW_S = 12 * 3600
 #: A burst is this many times denser than account creation overall.
@@ -179,7 +182,7 @@ def _payment_features(payments: pd.DataFrame, member: pd.Series, size: pd.Series
     if "bin" in pay.columns and pay["bin"].notna().any():
         out["bins"] = g["bin"].nunique().reindex(size.index, fill_value=0)
         many = out["cards"] >= 10
-        out["bin_concentration"] = np.where(many, 1.0 - out["bins"] / out["cards"].clip(lower=1), 0.0)
+        out["bin_concentration"] = np.where(many, (1.0 - out["bins"] / out["cards"].clip(lower=1)).clip(lower=0.0), 0.0)
     else:
         out["bins"] = 0
         out["bin_concentration"] = 0.0
@@ -281,7 +284,7 @@ def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray,
     # Like a ring, a member needs two kinds of signal, or strong coordination on its own:
     # a company's seats share their corporate card, and that alone must not keep them in a ring.
     member_signals = (coordination >= 0.2).astype(int) + (burst > 0).astype(int) + (member_pay.to_numpy() > 0).astype(int)
-    member_score = np.where((member_signals >= 2) | (coordination >= 0.3), member_score, 0.0)
+    member_score = np.where((member_signals >= 2) | (coordination >= MEMBER_COORDINATION), member_score, 0.0)
     features.attrs["own_templates"] = own_templates
-    features.attrs["member_scores"] = pd.Series(member_score, index=member.index)
+    features.attrs["member_scores"] = pd.Series(member_score, index=member.index)  # 0: not a member
     return features.reset_index(drop=True)

@@ -213,7 +213,11 @@ def prompt_tokens(normal_form: str) -> list[str]:
 _PERMUTATIONS = 128
 _BAND_ROWS = 4
 #: Estimated Jaccard similarity at or above which two normal forms share a template.
-_SIMILARITY = 0.6
+#: Components chain pairs transitively, so a looser bar lets two templates that only
+#: share an opening instruction ("work through the problem below one step at a time")
+#: fuse through their paraphrases: at 0.6 legitimate step-by-step users were joined to a
+#: ring's chain-of-thought template (55.6 false positives per 100k at 200k accounts).
+_SIMILARITY = 0.7
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -303,7 +307,7 @@ def derive_templates(prompts: pd.Series, seed: int = 0) -> pd.Series:
     """Template id for each prompt (same index). Stable ids for the same input and seed.
 
     Prompts whose normal forms are near-duplicates (estimated Jaccard
-    similarity of their content words >= 0.6, chained transitively) share a
+    similarity of their content words >= 0.7, chained transitively) share a
     template. The id digests the group's most frequent normal form.
     """
     prompts = prompts if isinstance(prompts, pd.Series) else pd.Series(prompts, dtype=object)

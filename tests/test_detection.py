@@ -16,6 +16,7 @@ from graphsleuth.clustering import ALGORITHMS, find_clusters, split_merged_rings
 from graphsleuth.detection import detect
 from graphsleuth.evaluation import evaluate, evaluate_members, read_truth
 from graphsleuth.graph import EvidenceGraph, build_evidence_graph, subnet_of
+from graphsleuth.scoring import score_clusters
 
 OPENBOTRISK = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "openbotrisk"
 
@@ -189,3 +190,45 @@ def test_a_small_tight_group_stays_one_cluster(tmp_path):
     labels = find_clusters(graph)
     assert len(set(labels[:12])) == 1
     assert labels[12] not in set(labels[:12])
+
+
+def _ring_with_quiet_members(path: Path) -> None:
+    """1000 accounts; a0-a59 are a ring that sends its 4 templates with about a third of
+    its requests (the rest are ordinary prompts). a0-a39 were created in one burst and pay
+    from two BINs; a40-a59, the quiet ones, were created over a year, each with a card of
+    its own. a60-a69 are a household sharing one card and nothing else."""
+    rng = np.random.default_rng(4)
+    n = 1000
+    ids = [f"a{i}" for i in range(n)]
+    days = rng.uniform(0, 365, n)
+    days[:40] = 243 + rng.uniform(0, 2, 40) / 24
+    created = pd.Timestamp("2025-01-01T00:00:00Z") + pd.to_timedelta(days, unit="D")
+    pd.DataFrame({"account_id": ids, "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "email": [f"user{i}@gmail.com" for i in range(n)]}).to_csv(path / "accounts.csv", index=False)
+    cards = [f"card{i}" for i in range(n)]
+    bins = ["411111", "422222"] * 20 + [f"{500000 + i}" for i in range(40, n)]
+    cards[60:70], bins[60:70] = ["household-card"] * 10, ["499999"] * 10
+    pd.DataFrame({"account_id": ids, "payment_id": cards, "bin": bins}).to_csv(path / "payments.csv", index=False)
+    rows = []
+    for i in range(n):
+        if i < 60:
+            rows += [(ids[i], f"ring-t{t}", 9) for t in range(4)]
+            rows += [(ids[i], f"benign-{b}", 24) for b in rng.choice(20, 3, replace=False)]
+        else:
+            rows += [(ids[i], f"benign-{b}", 10) for b in rng.choice(20, 3, replace=False)]
+    pd.DataFrame(rows, columns=["account_id", "template_id", "count"]).to_csv(path / "prompts.csv", index=False)
+
+
+def test_ring_members_who_hide_most_of_their_traffic_stay_in_the_ring(tmp_path):
+    _ring_with_quiet_members(tmp_path)
+    evidence = read_evidence(tmp_path)
+    graph = build_evidence_graph(evidence)
+    labels = np.arange(graph.n_accounts)
+    labels[:70] = 0  # the ring and the household, as clustering would hand them over
+    scores = score_clusters(evidence, graph, labels)
+    assert bool(scores.set_index("cluster").loc[0, "flagged"])
+    members = scores.attrs["member_scores"]
+    assert (members.reindex([f"a{i}" for i in range(40)]) > 0).all()
+    quiet = [f"a{i}" for i in range(40, 60)]  # 36% of requests on the ring's templates, no other signal
+    assert (members.reindex(quiet) > 0).all()
+    assert (members.reindex([f"a{i}" for i in range(60, 70)]) == 0).all()

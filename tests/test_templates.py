@@ -135,14 +135,30 @@ def test_derived_templates_match_the_true_ones(rendered):
     assert figures["homogeneity"] >= 0.9
 
 
-def test_distillation_templates_are_neither_split_nor_merged(rendered):
+def test_distillation_templates_are_never_merged_and_rarely_split(rendered):
     families, index, _, derived = rendered
     table = pd.DataFrame({"derived": derived.to_numpy(), "true": index, "family": families})
     distill = table[table.family.isin(DISTILLATION)]
-    share_in_main = distill.groupby("true").derived.agg(lambda d: d.value_counts(normalize=True).iloc[0])
-    assert share_in_main.min() >= 0.9
     members = table[table.derived.isin(set(distill.derived))].groupby("derived").true.nunique()
     assert (members == 1).all()
+    # A template whose questions come from different problem banks may split in a few
+    # pieces (every ring member still sends all of them); most stay whole.
+    share_in_main = distill.groupby("true").derived.agg(lambda d: d.value_counts(normalize=True).iloc[0])
+    pieces = distill.groupby("true").derived.nunique()
+    assert share_in_main.min() >= 0.7
+    assert (pieces == 1).mean() >= 0.8 and pieces.max() <= 5
+
+
+def test_chain_of_thought_templates_of_one_family_stay_apart():
+    # Legitimate step-by-step users and rings send templates of the same family that
+    # share whole instructions; a template that fused two of them put legitimate users
+    # into a ring (with a looser similarity bar, one pair in 60 fused on every seed).
+    texts = template_texts(["cot"] * 60, seed=2)
+    index = np.random.default_rng(2).integers(0, 60, size=20_000)
+    derived = derive_templates(pd.Series(render_prompts(index, texts, seed=2)), seed=0)
+    true_per_derived = pd.Series(index).groupby(derived.to_numpy()).nunique()
+    assert true_per_derived.max() == 1
+    assert derived.nunique() <= 3 * 60
 
 
 def test_ids_are_stable_shaped_and_indexed(rendered):
