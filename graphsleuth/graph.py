@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from .evidence import Evidence
 
-__all__ = ["EvidenceGraph", "build_evidence_graph", "subnet_of", "EVIDENCE_KINDS"]
+__all__ = ["EvidenceGraph", "build_evidence_graph", "subnet_of", "template_hours", "lockstep_tokens", "EVIDENCE_KINDS"]
 
 #: Evidence kinds and how much a shared one counts relative to its rarity.
 #: BINs, subnets and email domains follow from a card, an IP or an address,
@@ -72,6 +72,11 @@ class EvidenceGraph:
     source: np.ndarray
     target: np.ndarray
     weight: np.ndarray
+    #: Distinct (account, template, hour) triples of timed prompts and the lockstep tokens
+    #: among them (see :func:`template_hours`, :func:`lockstep_tokens`); kept so that
+    #: scoring does not recompute them. None when the graph was built without prompts.
+    template_hours: pd.DataFrame | None = None
+    lockstep: pd.DataFrame | None = None
 
     @property
     def n_accounts(self) -> int:
@@ -91,9 +96,12 @@ def subnet_of(ips: pd.Series) -> pd.Series:
     return out
 
 
-def _pairs(frame: pd.DataFrame, key, accounts: pd.Index, kind: str) -> pd.DataFrame:
-    """(account, value) pairs of one kind of evidence, values numbered within the kind."""
-    codes = accounts.get_indexer(frame["account_id"])
+def _pairs(frame: pd.DataFrame, key, accounts: pd.Index, kind: str, codes: np.ndarray | None = None) -> pd.DataFrame:
+    """(account, value) pairs of one kind of evidence, values numbered within the kind.
+
+    ``codes`` gives the rows' account node numbers when the frame already has them.
+    """
+    codes = accounts.get_indexer(frame["account_id"]) if codes is None else np.asarray(codes)
     key = pd.Series(np.asarray(key, dtype=object))
     keep = key.notna().to_numpy() & (codes >= 0)
     value_code, values = pd.factorize(key[keep])
@@ -103,29 +111,41 @@ def _pairs(frame: pd.DataFrame, key, accounts: pd.Index, kind: str) -> pd.DataFr
     return pairs
 
 
-def lockstep_tokens(prompts: pd.DataFrame) -> pd.DataFrame:
+def template_hours(prompts: pd.DataFrame, accounts: pd.Index) -> pd.DataFrame:
+    """Distinct (account, template, hour) triples of the prompts that carry a time.
+
+    Columns ``account`` (node number in ``accounts``), ``t`` (template number)
+    and ``h`` (hours since the epoch); prompts of unknown accounts are left out.
+    """
+    if "ts" not in prompts.columns or "template_id" not in prompts.columns or len(prompts) == 0:
+        return pd.DataFrame({"account": np.zeros(0, np.int64), "t": np.zeros(0, np.int64), "h": np.zeros(0, np.int64)})
+    timed = prompts["ts"].notna().to_numpy()
+    account = accounts.get_indexer(prompts["account_id"])[timed]
+    template, _ = pd.factorize(prompts["template_id"].to_numpy()[timed])
+    hour = prompts.loc[timed, "ts"].astype("int64").to_numpy() // 3_600_000_000_000
+    frame = pd.DataFrame({"account": account, "t": template, "h": hour})
+    return frame[frame["account"] >= 0].drop_duplicates().reset_index(drop=True)
+
+
+def lockstep_tokens(hours: pd.DataFrame) -> pd.DataFrame:
     """(account, template-hour) pairs where a template was sent in one hour far above chance.
 
-    Chance is what the template's share of all prompts and the hour's share of
-    all prompts predict together. Returns columns ``account_id``, ``token`` and
-    ``lift`` (observed accounts over expected).
+    ``hours`` is a :func:`template_hours` frame. Chance is what the template's
+    share of all template-hours and the hour's share predict together. Returns
+    columns ``account``, ``token`` and ``lift`` (observed accounts over expected).
     """
-    if "ts" not in prompts.columns or prompts["ts"].isna().all() or len(prompts) == 0:
-        return pd.DataFrame({"account_id": [], "token": [], "lift": []})
-    p = prompts.loc[prompts["ts"].notna(), ["account_id", "template_id", "ts"]]
-    hour = (p["ts"].astype("int64") // 3_600_000_000_000).to_numpy()
-    template_code, _ = pd.factorize(p["template_id"])
-    frame = pd.DataFrame({"account_id": p["account_id"].to_numpy(), "t": template_code, "h": hour}).drop_duplicates()
-    total = len(frame)
-    per_template = frame.groupby("t").size()
-    per_hour = frame.groupby("h").size()
-    token = frame.groupby(["t", "h"]).size().rename("observed").reset_index()
+    if len(hours) == 0:
+        return pd.DataFrame({"account": np.zeros(0, np.int64), "token": np.zeros(0, np.int64), "lift": np.zeros(0)})
+    total = len(hours)
+    per_template = hours.groupby("t").size()
+    per_hour = hours.groupby("h").size()
+    token = hours.groupby(["t", "h"]).size().rename("observed").reset_index()
     expected = per_template.reindex(token["t"]).to_numpy() * per_hour.reindex(token["h"]).to_numpy() / total
     token["lift"] = token["observed"].to_numpy() / np.maximum(expected, 1e-9)
     token = token[(token["observed"] >= 3) & (token["lift"] >= LOCKSTEP_LIFT)]
-    merged = frame.merge(token[["t", "h", "lift"]], on=["t", "h"])
+    merged = hours.merge(token[["t", "h", "lift"]], on=["t", "h"])
     merged["token"] = merged["t"].astype("int64") * 10_000_000 + merged["h"].astype("int64")
-    return merged[["account_id", "token", "lift"]]
+    return merged[["account", "token", "lift"]]
 
 
 def build_evidence_graph(evidence: Evidence, seed: int = 0, hub_share: float = HUB_SHARE) -> EvidenceGraph:
@@ -145,15 +165,17 @@ def build_evidence_graph(evidence: Evidence, seed: int = 0, hub_share: float = H
     parts.append(_pairs(ips, ips["ip"], accounts, "ip"))
     parts.append(_pairs(ips, subnet_of(ips["ip"]) if len(ips) else [], accounts, "subnet"))
     prompts = evidence.prompts
+    hours = tokens = None
     if "template_id" in prompts.columns:
         parts.append(_pairs(prompts, prompts["template_id"], accounts, "template"))
-        tokens = lockstep_tokens(prompts)
-        parts.append(_pairs(tokens, tokens["token"], accounts, "lockstep"))
+        hours = template_hours(prompts, accounts)
+        tokens = lockstep_tokens(hours)
+        parts.append(_pairs(tokens, tokens["token"], accounts, "lockstep", codes=tokens["account"].to_numpy()))
     links = evidence.links
     parts.append(_pairs(links, links["kind"].astype("str") + ":" + links["value"].astype("str"), accounts, "link"))
     links_frame, nodes = _evidence_nodes(parts, len(accounts), hub_share)
     source, target, weight = _project(links_frame, nodes, len(accounts), seed)
-    return EvidenceGraph(accounts, links_frame, nodes, source, target, weight)
+    return EvidenceGraph(accounts, links_frame, nodes, source, target, weight, template_hours=hours, lockstep=tokens)
 
 
 def _evidence_nodes(parts: list[pd.DataFrame], n_accounts: int, hub_share: float):

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .evidence import Evidence, account_rows
-from .graph import EvidenceGraph, lockstep_tokens
+from .graph import EvidenceGraph, lockstep_tokens, template_hours
 
 __all__ = ["score_clusters", "MEMBER_COORDINATION", "characteristic_templates", "MIN_RING_SIZE", "FLAG_THRESHOLD", "FEATURE_WEIGHTS"]
 
@@ -112,31 +112,35 @@ def _template_share(used: pd.DataFrame) -> pd.Series:
     return own / total
 
 
-def _lockstep_share(prompts: pd.DataFrame, member: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _lockstep_share(graph: EvidenceGraph, prompts: pd.DataFrame, cluster_of: np.ndarray) -> tuple[pd.Series, np.ndarray]:
     """Per cluster: share of members' template-hours spent in lockstep with 2+ other members.
 
-    Also returns the same share per account, so that one member who once sent
-    a popular template in a busy hour is not taken for a ring member.
+    ``cluster_of`` gives each account's cluster, or -1 for accounts not scored.
+    Also returns the same share per account (an array over all accounts), so
+    that one member who once sent a popular template in a busy hour is not
+    taken for a ring member.
     """
-    tokens = lockstep_tokens(prompts)
-    tokens = tokens.assign(cluster=member.reindex(tokens["account_id"]).to_numpy()).dropna(subset=["cluster"]).astype({"cluster": "int64"})
-    if "ts" not in prompts.columns or len(tokens) == 0:
-        return pd.Series(dtype=float), pd.Series(dtype=float)
-    together = tokens.groupby(["cluster", "token"])["account_id"].transform("nunique") >= 3
-    in_step = tokens[together.to_numpy()].groupby("cluster").size()
-    in_step_by_account = tokens[together.to_numpy()].groupby("account_id").size()
-    p = prompts.loc[prompts["ts"].notna(), ["account_id", "template_id", "ts"]]
-    hours = pd.DataFrame({
-        "account_id": p["account_id"].to_numpy(),
-        "t": p["template_id"].to_numpy(),
-        "h": p["ts"].astype("int64").to_numpy() // 3_600_000_000_000,
-    }).drop_duplicates()
-    hours["cluster"] = member.reindex(hours["account_id"]).to_numpy()
-    hours = hours.dropna(subset=["cluster"]).astype({"cluster": "int64"})
-    total = hours.groupby("cluster").size()
-    per_account = hours.groupby("account_id").size()
-    by_account = (in_step_by_account.reindex(per_account.index, fill_value=0) / per_account).clip(0, 1)
-    return (in_step.reindex(total.index, fill_value=0) / total).clip(0, 1), by_account
+    hours, tokens = graph.template_hours, graph.lockstep
+    if hours is None:
+        hours = template_hours(prompts, graph.accounts)
+        tokens = lockstep_tokens(hours)
+    n = graph.n_accounts
+    if len(tokens) == 0:
+        return pd.Series(dtype=float), np.zeros(n)
+    account = tokens["account"].to_numpy()
+    cluster = cluster_of[account]
+    scored = cluster >= 0
+    frame = pd.DataFrame({"cluster": cluster[scored], "token": tokens["token"].to_numpy()[scored], "account": account[scored]})
+    # (account, token) pairs are distinct, so a group's size counts its accounts
+    together = (frame.groupby(["cluster", "token"])["account"].transform("size") >= 3).to_numpy()
+    in_step = np.bincount(frame["account"].to_numpy()[together], minlength=n)
+    hour_account = hours["account"].to_numpy()
+    per_account = np.bincount(hour_account, minlength=n)
+    by_account = np.clip(in_step / np.maximum(per_account, 1), 0, 1)
+    hour_cluster = cluster_of[hour_account]
+    total = pd.Series(hour_cluster[hour_cluster >= 0]).value_counts()
+    steps = pd.Series(frame["cluster"].to_numpy()[together]).value_counts().reindex(total.index, fill_value=0)
+    return (steps / total).clip(0, 1), by_account
 
 
 def _member_template_share(prompts: pd.DataFrame, member: pd.Series, own_templates: pd.DataFrame) -> pd.Series:
@@ -243,8 +247,10 @@ def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray,
         used = characteristic_templates(prompts, member, size, len(account_ids))
         own_templates = used[used["characteristic"]]
         features["template_share"] = _template_share(used).reindex(big).fillna(0.0).to_numpy()
-        lockstep, member_lockstep = _lockstep_share(prompts, member)
+        cluster_of = np.where(in_big, labels, -1)
+        lockstep, lockstep_by_account = _lockstep_share(graph, prompts, cluster_of)
         features["lockstep_share"] = lockstep.reindex(big).fillna(0.0).to_numpy()
+        member_lockstep = pd.Series(lockstep_by_account[in_big], index=member.index)
         member_template = _member_template_share(prompts, member, own_templates).reindex(member.index).fillna(0.0)
     else:
         own_templates = pd.DataFrame(columns=["cluster", "template_id", "accounts", "requests"])
