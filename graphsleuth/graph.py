@@ -181,15 +181,21 @@ def build_evidence_graph(evidence: Evidence, seed: int = 0, hub_share: float = H
 def _evidence_nodes(parts: list[pd.DataFrame], n_accounts: int, hub_share: float):
     """Number the evidence, count who shares it, weigh it by rarity, drop hubs and singletons."""
     offset = 0
-    links, kinds, values = [], [], []
+    accounts, evidence, kinds, values = [], [], [], []
     for part in parts:
-        links.append(pd.DataFrame({"account": part["account"].to_numpy(), "evidence": part["value"].to_numpy() + offset}))
+        accounts.append(part["account"].to_numpy().astype(np.int64))
+        evidence.append(part["value"].to_numpy().astype(np.int64) + offset)
         n_values = len(part.attrs["values"])
         kinds.append(np.full(n_values, part.attrs["kind"], dtype=object))
         values.append(part.attrs["values"])
         offset += n_values
-    links = pd.concat(links, ignore_index=True).drop_duplicates()
-    degree = np.bincount(links["evidence"].to_numpy(), minlength=offset)
+    account = np.concatenate(accounts) if accounts else np.zeros(0, np.int64)
+    evidence_of = np.concatenate(evidence) if evidence else np.zeros(0, np.int64)
+    # drop repeated (account, evidence) pairs, keeping first occurrences in their order
+    _, first = np.unique(evidence_of * max(n_accounts, 1) + account, return_index=True)
+    first.sort()
+    account, evidence_of = account[first], evidence_of[first]
+    degree = np.bincount(evidence_of, minlength=offset)
     nodes = pd.DataFrame({"kind": np.concatenate(kinds) if kinds else [], "value": np.concatenate(values) if values else [], "degree": degree})
     log_n = np.log(max(n_accounts, 3))
     rarity = np.log(n_accounts / np.maximum(degree, 1)) / log_n
@@ -198,7 +204,8 @@ def _evidence_nodes(parts: list[pd.DataFrame], n_accounts: int, hub_share: float
     hub_limit = max(50, int(hub_share * n_accounts))
     useful = (degree >= 2) & (degree <= hub_limit)
     nodes["hub"] = degree > hub_limit
-    links = links[useful[links["evidence"].to_numpy()]].reset_index(drop=True)
+    keep = useful[evidence_of]
+    links = pd.DataFrame({"account": account[keep], "evidence": evidence_of[keep]})
     return links, nodes
 
 
