@@ -2,11 +2,12 @@
 
 A ring of tens of thousands of accounts is held together less by any
 identifier than by the templates its members all send. Clustering sees such
-a ring as many dense pieces; each piece is flagged on its own, and its
-characteristic templates (those it sends far more than anybody else) are
-the ring's signature. Pieces whose signatures overlap are one campaign and
-are merged. An account outside every flagged ring that spends a large share
-of its requests on one campaign's signature templates joins that campaign.
+a ring as many dense pieces; each piece is flagged on its own. Pieces whose
+characteristic templates (those a piece sends far more than anybody else)
+overlap are one campaign, and their members are merged. The templates the
+campaign as a whole sends far more than anybody else are its signature; an
+account outside every flagged ring that spends a large share of its requests
+on one campaign's signature templates joins that campaign.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .evidence import Evidence
+from .scoring import characteristic_templates
 
 __all__ = ["merge_campaigns", "SIGNATURE_OVERLAP", "SIGNATURE_SHARE", "SIGNATURE_TEMPLATES"]
 
@@ -45,11 +47,38 @@ def _campaign_of_rings(own: pd.DataFrame) -> pd.Series:
     return pd.Series(campaign, index=rings)
 
 
-def merge_campaigns(evidence: Evidence, accounts: pd.Index, labels: np.ndarray, flagged: np.ndarray, own_templates: pd.DataFrame) -> np.ndarray:
+def _signature_templates(evidence: Evidence, accounts: pd.Index, campaign: np.ndarray, in_campaign: np.ndarray) -> pd.DataFrame:
+    """The templates characteristic of each campaign as a whole (columns template_id, campaign).
+
+    A small piece of a ring can count an ordinary template as its own by
+    chance (4 of its 20 members happen to send it); over thousands of pieces
+    such accidents add up to hundreds of ordinary templates, and their users
+    would join the campaign. A campaign's signature is what its members send
+    as a whole, far more than everybody else. Each template belongs to the
+    campaign with most of its senders.
+    """
+    member = pd.Series(campaign, index=accounts[in_campaign])
+    used = characteristic_templates(evidence.prompts, member, member.value_counts(), len(accounts))
+    own = used[used["characteristic"]].sort_values("accounts", ascending=False, kind="stable")
+    return own.drop_duplicates("template_id").rename(columns={"cluster": "campaign"})[["template_id", "campaign"]]
+
+
+def merge_campaigns(
+    evidence: Evidence,
+    accounts: pd.Index,
+    labels: np.ndarray,
+    flagged: np.ndarray,
+    own_templates: pd.DataFrame,
+    is_member: np.ndarray | None = None,
+) -> np.ndarray:
     """New cluster labels: flagged rings of one campaign merged, signature users added.
 
     ``flagged`` lists the cluster numbers flagged as rings; ``own_templates``
     has their characteristic templates (columns cluster, template_id).
+    ``is_member`` (one flag per account) marks the accounts of flagged rings
+    that show the ring's signals: only they are carried into the campaign, so
+    that households and companies that clustering put next to each piece do
+    not dilute the campaign's features; the others are set apart on their own.
     Accounts of unflagged clusters keep their labels unless they join a campaign.
     """
     own = own_templates[own_templates["cluster"].isin(flagged)][["cluster", "template_id"]]
@@ -58,13 +87,14 @@ def merge_campaigns(evidence: Evidence, accounts: pd.Index, labels: np.ndarray, 
     campaign_of_ring = _campaign_of_rings(own)
     base = int(labels.max()) + 1
     new = labels.copy()
-    in_ring = np.isin(labels, campaign_of_ring.index.to_numpy())
+    in_flagged = np.isin(labels, campaign_of_ring.index.to_numpy())
+    in_ring = in_flagged & (is_member if is_member is not None else True)
+    left_out = np.flatnonzero(in_flagged & ~in_ring)
     new[in_ring] = base + campaign_of_ring.reindex(labels[in_ring]).to_numpy()
-    # Each signature template belongs to the campaign whose members send it most.
-    own = own.assign(campaign=campaign_of_ring.reindex(own["cluster"]).to_numpy())
+    new[left_out] = base + len(campaign_of_ring) + np.arange(len(left_out))
+    signature = _signature_templates(evidence, accounts, campaign_of_ring.reindex(labels[in_ring]).to_numpy(), in_ring)
     prompts = evidence.prompts[["account_id", "template_id", "count"]]
     position = accounts.get_indexer(prompts["account_id"])
-    signature = own.drop_duplicates(["campaign", "template_id"]).drop_duplicates("template_id")[["template_id", "campaign"]]
     rows = prompts.assign(position=position).merge(signature, on="template_id", how="left")
     outside = ~in_ring[rows["position"].to_numpy()]
     rows = rows[outside]

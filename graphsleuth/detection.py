@@ -98,7 +98,9 @@ def find_rings(
     labels = progress.step(f"finding clusters ({algorithm})", lambda: find_clusters(graph, algorithm=algorithm, resolution=resolution, seed=seed))
     scores = progress.step("scoring clusters", lambda: score_clusters(evidence, graph, labels, min_size=min_size, threshold=threshold))
     if scores["flagged"].any():
-        labels = progress.step("joining the pieces of large rings", lambda: merge_campaigns(evidence, graph.accounts, labels, scores.loc[scores["flagged"], "cluster"].to_numpy(), scores.attrs["own_templates"]))
+        is_member = scores.attrs["member_scores"].reindex(graph.accounts).fillna(0.0).to_numpy() > 0
+        flagged = scores.loc[scores["flagged"], "cluster"].to_numpy()
+        labels = progress.step("joining the pieces of large rings", lambda: merge_campaigns(evidence, graph.accounts, labels, flagged, scores.attrs["own_templates"], is_member))
         scores = progress.step("scoring joined rings", lambda: score_clusters(evidence, graph, labels, min_size=min_size, threshold=threshold))
     findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))
     findings.stats.update({"accounts": graph.n_accounts, "edges": int(len(graph.weight)), "clusters_scored": int(len(scores))})
@@ -169,7 +171,7 @@ def _findings(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, scor
 
 
 def _features(row) -> dict:
-    names = ["template_share", "lockstep_share", "burst_share", "accounts_per_card", "bin_concentration", "organisation_share", "cards", "bins"]
+    names = ["template_share", "lockstep_share", "burst_share", "accounts_per_card", "bin_concentration", "organisation_share", "cards", "bins", "ring_bins"]
     return {n: (round(float(getattr(row, n)), 4) if isinstance(getattr(row, n), float) else int(getattr(row, n))) for n in names if hasattr(row, n)}
 
 
@@ -250,7 +252,7 @@ def _explain(row, record: dict, own_templates) -> str:
     if row.accounts_per_card >= 3:
         reasons.append((min(1.0, row.accounts_per_card / 10), f"they pay with {int(row.cards)} cards, {row.accounts_per_card:.1f} accounts per card"))
     if row.bin_concentration >= 0.5:
-        reasons.append((row.bin_concentration, f"their {int(row.cards)} cards come from only {int(row.bins)} issuer BINs"))
+        reasons.append((row.bin_concentration, f"{row.bin_concentration:.0%} of their {int(row.cards)} cards come from {int(row.ring_bins)} issuer BINs that few other accounts use"))
     reasons.sort(key=lambda r: -r[0])
     text = f"{record['size']} linked accounts (score {row.score:.2f}): " + "; ".join(r[1] for r in reasons)
     if row.organisation_share > 0:

@@ -153,44 +153,71 @@ def _member_template_share(prompts: pd.DataFrame, member: pd.Series, own_templat
     return own.groupby(p["account_id"]).sum() / p.groupby("account_id")["count"].sum()
 
 
-def _member_payment(payments: pd.DataFrame, member: pd.Series, features: pd.DataFrame) -> pd.Series:
-    """Per account: 1 when it shares a card with 2+ members, or pays from one of its ring's few BINs."""
+def _ring_bins(payments: pd.DataFrame, member: pd.Series) -> pd.DataFrame:
+    """(cluster, bin) pairs where the cluster's cards come from the BIN far more than everybody's.
+
+    A ring that buys one card per account still buys them from a few issuers;
+    a large legitimate group's cards come from as many BINs as chance gives,
+    however few distinct BINs that is against its number of cards. A BIN is
+    the ring's when 3+ of the cluster's cards use it and its share of them is
+    at least :data:`CHARACTERISTIC_LIFT` times its share of all cards.
+    """
+    cards = payments.dropna(subset=["bin"]).drop_duplicates(["account_id", "payment_id"])
+    everyone = cards.drop_duplicates("payment_id")["bin"].value_counts(normalize=True)
+    mine = cards.assign(cluster=member.reindex(cards["account_id"]).to_numpy()).dropna(subset=["cluster"])
+    mine = mine.astype({"cluster": "int64"}).drop_duplicates(["cluster", "payment_id"])
+    per_bin = mine.groupby(["cluster", "bin"]).size().rename("cards").reset_index()
+    total = mine.groupby("cluster").size()
+    inside = per_bin["cards"].to_numpy() / total.reindex(per_bin["cluster"]).to_numpy()
+    outside = everyone.reindex(per_bin["bin"]).to_numpy()
+    return per_bin[(per_bin["cards"].to_numpy() >= 3) & (inside >= CHARACTERISTIC_LIFT * outside)]
+
+
+def _member_payment(payments: pd.DataFrame, member: pd.Series, ring_bins: pd.DataFrame) -> pd.Series:
+    """Per account: 1 when it shares a card with 2+ members, or pays from one of its ring's BINs."""
     pay = payments.loc[account_rows(payments["account_id"], member.index)]
     pay = pay.assign(cluster=member.reindex(pay["account_id"]).to_numpy())
     if len(pay) == 0:
         return pd.Series(dtype=float)
     card_users = pay.groupby(["cluster", "payment_id"])["account_id"].transform("nunique")
     signal = (card_users >= 3).to_numpy().copy()
-    if "bin" in pay.columns:
-        size = features["size"].reindex(pay["cluster"]).to_numpy()
-        concentrated = features["bin_concentration"].reindex(pay["cluster"]).to_numpy() >= 0.5
-        bin_users = pay.groupby(["cluster", "bin"])["account_id"].transform("nunique").to_numpy()
-        signal |= concentrated & (bin_users >= 0.2 * size)
+    if "bin" in pay.columns and len(ring_bins):
+        marks = ring_bins[["cluster", "bin"]].assign(ring_bin=True)
+        signal |= pay[["cluster", "bin"]].merge(marks, on=["cluster", "bin"], how="left")["ring_bin"].fillna(False).to_numpy(dtype=bool)
     return pd.Series(signal.astype(float)).groupby(pay["account_id"].to_numpy()).max()
 
 
-def _payment_features(payments: pd.DataFrame, member: pd.Series, size: pd.Series) -> pd.DataFrame:
-    """Per cluster: accounts per shared card, and how few BINs its many cards come from."""
+def _payment_features(payments: pd.DataFrame, member: pd.Series, size: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per cluster: accounts per shared card, and the share of its cards from its own few BINs.
+
+    Also returns the clusters' characteristic BINs (see :func:`_ring_bins`).
+    """
     pay = payments.assign(cluster=member.reindex(payments["account_id"]).to_numpy()).dropna(subset=["cluster"]).astype({"cluster": "int64"})
     out = pd.DataFrame(index=size.index)
+    ring_bins = pd.DataFrame({"cluster": [], "bin": [], "cards": []})
     if len(pay) == 0:
         out["cards"] = 0
         out["bins"] = 0
         out["accounts_per_card"] = 0.0
+        out["ring_bins"] = 0
         out["bin_concentration"] = 0.0
-        return out
+        return out, ring_bins
     g = pay.groupby("cluster")
     out["cards"] = g["payment_id"].nunique().reindex(size.index, fill_value=0)
     with_card = g["account_id"].nunique().reindex(size.index, fill_value=0)
     out["accounts_per_card"] = np.where(out["cards"] > 0, with_card / out["cards"].clip(lower=1), 0.0)
     if "bin" in pay.columns and pay["bin"].notna().any():
         out["bins"] = g["bin"].nunique().reindex(size.index, fill_value=0)
+        ring_bins = _ring_bins(payments, member)
+        on_ring_bins = ring_bins.groupby("cluster")["cards"].sum().reindex(size.index, fill_value=0)
+        out["ring_bins"] = ring_bins.groupby("cluster").size().reindex(size.index, fill_value=0)
         many = out["cards"] >= 10
-        out["bin_concentration"] = np.where(many, (1.0 - out["bins"] / out["cards"].clip(lower=1)).clip(lower=0.0), 0.0)
+        out["bin_concentration"] = np.where(many, on_ring_bins / out["cards"].clip(lower=1), 0.0).clip(0.0, 1.0)
     else:
         out["bins"] = 0
+        out["ring_bins"] = 0
         out["bin_concentration"] = 0.0
-    return out
+    return out, ring_bins
 
 
 def _organisation_share(accounts: pd.DataFrame, account_ids: pd.Index, labels: np.ndarray, member: pd.Series, size: pd.Series) -> pd.Series:
@@ -229,7 +256,7 @@ def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray,
     """One row per cluster of at least ``min_size`` accounts: its features, score and flag.
 
     Columns: cluster, size, coordination, template_share, lockstep_share,
-    burst_share, accounts_per_card, cards, bins, bin_concentration,
+    burst_share, accounts_per_card, cards, bins, ring_bins, bin_concentration,
     payment, organisation_share, score, flagged. Clusters are numbered as in
     ``labels``.
     """
@@ -270,7 +297,7 @@ def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray,
     else:
         features["burst_share"] = 0.0
         burst = np.zeros(len(member))
-    pay = _payment_features(evidence.payments, member, size)
+    pay, ring_bins = _payment_features(evidence.payments, member, size)
     for column in pay.columns:
         features[column] = pay[column].reindex(big).fillna(0).to_numpy()
     card_sharing = np.clip((features["accounts_per_card"] - 2.0) / 3.0, 0, 1)
@@ -283,7 +310,7 @@ def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray,
     signals = ((features["coordination"] >= 0.3).astype(int) + (features["burst_share"] >= 0.3).astype(int)
                + (features["payment"] >= 0.5).astype(int))
     features["flagged"] = (features["score"] >= threshold) & (signals >= 2)
-    member_pay = _member_payment(evidence.payments, member, features).reindex(member.index).fillna(0.0)
+    member_pay = _member_payment(evidence.payments, member, ring_bins).reindex(member.index).fillna(0.0)
     coordination = np.maximum(member_template.to_numpy(), member_lockstep.reindex(member.index).fillna(0.0).to_numpy())
     member_score = (FEATURE_WEIGHTS["coordination"] * coordination + FEATURE_WEIGHTS["burst"] * burst
                     + FEATURE_WEIGHTS["payment"] * member_pay.to_numpy())

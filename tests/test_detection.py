@@ -16,7 +16,8 @@ from graphsleuth.clustering import ALGORITHMS, find_clusters, split_merged_rings
 from graphsleuth.detection import detect
 from graphsleuth.evaluation import evaluate, evaluate_members, read_truth
 from graphsleuth.graph import EvidenceGraph, build_evidence_graph, subnet_of
-from graphsleuth.scoring import score_clusters
+from graphsleuth.campaigns import merge_campaigns
+from graphsleuth.scoring import characteristic_templates, score_clusters
 
 OPENBOTRISK = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "openbotrisk"
 
@@ -232,3 +233,67 @@ def test_ring_members_who_hide_most_of_their_traffic_stay_in_the_ring(tmp_path):
     quiet = [f"a{i}" for i in range(40, 60)]  # 36% of requests on the ring's templates, no other signal
     assert (members.reindex(quiet) > 0).all()
     assert (members.reindex([f"a{i}" for i in range(60, 70)]) == 0).all()
+
+
+def test_many_cards_from_common_bins_are_not_a_ring_but_a_few_rare_bins_are(tmp_path):
+    """a0-a599 all use one open-source tool's prompt and pay with cards from the usual mix of
+    issuers: 600 cards come from far fewer BINs than cards, as any large group's do. a600-a699
+    are a ring with one card each from 3 BINs that nobody else uses much."""
+    rng = np.random.default_rng(9)
+    n = 3000
+    ids = [f"a{i}" for i in range(n)]
+    created = pd.Timestamp("2025-01-01T00:00:00Z") + pd.to_timedelta(rng.uniform(0, 365, n), unit="D")
+    pd.DataFrame({"account_id": ids, "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ")}).to_csv(tmp_path / "accounts.csv", index=False)
+    popularity = 1.0 / np.arange(1, 301) ** 1.1
+    bins = [f"{400000 + b}" for b in rng.choice(300, size=n, p=popularity / popularity.sum())]
+    bins[600:700] = [f"{900000 + i % 3}" for i in range(100)]
+    pd.DataFrame({"account_id": ids, "payment_id": [f"card{i}" for i in range(n)], "bin": bins}).to_csv(tmp_path / "payments.csv", index=False)
+    rows = []
+    for i in range(n):
+        if i < 600:
+            rows.append((ids[i], "tool-system-prompt", 30))
+        elif i < 700:
+            rows += [(ids[i], f"ring-t{t}", 10) for t in range(3)]
+        rows += [(ids[i], f"benign-{b}", 10) for b in rng.choice(40, 2, replace=False)]
+    pd.DataFrame(rows, columns=["account_id", "template_id", "count"]).to_csv(tmp_path / "prompts.csv", index=False)
+    evidence = read_evidence(tmp_path)
+    graph = build_evidence_graph(evidence)
+    labels = np.arange(graph.n_accounts) + 2
+    labels[:600], labels[600:700] = 0, 1
+    scores = score_clusters(evidence, graph, labels).set_index("cluster")
+    assert scores.loc[0, "bins"] < 0.5 * scores.loc[0, "cards"]  # few BINs for the number of cards...
+    assert scores.loc[0, "bin_concentration"] < 0.2 and not scores.loc[0, "flagged"]  # ...but the usual ones
+    assert scores.loc[1, "bin_concentration"] == 1.0 and bool(scores.loc[1, "flagged"])
+    assert (scores.attrs["member_scores"].reindex(ids[600:700]) > 0).all()
+
+
+def test_a_campaign_takes_in_nobody_for_its_pieces_chance_templates(tmp_path):
+    """40 pieces of 10 ring accounts send the ring's 3 templates (60% of requests) and ordinary
+    ones; by chance, half of each piece's members send the same two ordinary templates, so each
+    piece counts them as its own. 6,000 legitimate accounts send two of the 200 ordinary templates
+    each; those who send two of the pieces' chance templates must not join the campaign."""
+    rng = np.random.default_rng(5)
+    n_ring, n = 400, 6400
+    ids = [f"a{i}" for i in range(n)]
+    pd.DataFrame({"account_id": ids}).to_csv(tmp_path / "accounts.csv", index=False)
+    rows = []
+    for i in range(n):
+        if i < n_ring:
+            piece = i // 10
+            rows += [(ids[i], f"ring-t{t}", 20) for t in range(3)]
+            rows += [(ids[i], f"benign-{2 * piece + k}", 20) for k in range(2) if i % 2 == 0]
+        else:
+            rows += [(ids[i], f"benign-{b}", 20) for b in rng.choice(200, 2, replace=False)]
+    pd.DataFrame(rows, columns=["account_id", "template_id", "count"]).to_csv(tmp_path / "prompts.csv", index=False)
+    evidence = read_evidence(tmp_path)
+    accounts = pd.Index(ids)
+    labels = np.arange(n) + 40
+    labels[:n_ring] = np.arange(n_ring) // 10
+    member = pd.Series(labels[:n_ring], index=accounts[:n_ring])
+    used = characteristic_templates(evidence.prompts, member, member.value_counts(), n)
+    own = used[used["characteristic"]]
+    assert own["template_id"].str.startswith("benign").sum() == 80  # the pieces' chance templates
+    merged = merge_campaigns(evidence, accounts, labels, np.arange(40), own)
+    campaign = merged[0]
+    assert (merged[:n_ring] == campaign).all()
+    assert not (merged[n_ring:] == campaign).any()
