@@ -1,9 +1,11 @@
 // Writes of the evidence graph (graphsleuth.store.load). Nodes of every kind go
 // first, then relationships between nodes found through the uniqueness
-// constraints. Each kind has two bodies, written for one `row`:
-//   merge_<kind>   MERGE, so loading the same evidence twice creates nothing new;
-//   create_<kind>  CREATE, used only when the database holds nothing of that label
-//                  or type yet (graphsleuth deduplicates the rows; constraints guard keys).
+// constraints. Every write is a MERGE, written for one `row`:
+//   * loading the same evidence twice creates nothing new;
+//   * two loads of the same evidence running at once converge on one graph: a node's
+//     MERGE is guarded by its uniqueness constraint, and a relationship's MERGE between
+//     two bound nodes locks both nodes before it creates (Neo4j's LockingMerge), so the
+//     second writer finds the first one's relationship instead of adding another.
 // A body runs inside one of the two wrappers below, in place of the {{body}} line.
 // Times arrive as ISO-8601 text (or null) and are stored as DATETIME; counts may
 // arrive as text (LOAD CSV), hence toInteger().
@@ -21,22 +23,6 @@ CALL (row) {
 {{body}}
 } IN TRANSACTIONS OF $batch ROWS
 
-// Which kinds the database holds nothing of yet (counts come from the count store).
-// name: kind_counts
-RETURN COUNT { (:Account) } AS Account,
-       COUNT { (:PaymentMethod) } AS PaymentMethod,
-       COUNT { (:Bin) } AS Bin,
-       COUNT { (:IpAddress) } AS IpAddress,
-       COUNT { (:Subnet) } AS Subnet,
-       COUNT { (:PromptTemplate) } AS PromptTemplate,
-       COUNT { (:Link) } AS Link,
-       COUNT { ()-[:ISSUED_UNDER]->() } AS ISSUED_UNDER,
-       COUNT { ()-[:PAID_WITH]->() } AS PAID_WITH,
-       COUNT { ()-[:IN_SUBNET]->() } AS IN_SUBNET,
-       COUNT { ()-[:CONNECTED_FROM]->() } AS CONNECTED_FROM,
-       COUNT { ()-[:SENT]->() } AS SENT,
-       COUNT { ()-[:LINKED_TO]->() } AS LINKED_TO;
-
 // ---- nodes ----
 
 // name: merge_accounts
@@ -46,49 +32,26 @@ SET a.createdAt = datetime(row.created_at),
     a.country = row.country,
     a.extras = row.extras;
 
-// name: create_accounts
-CREATE (:Account {accountId: row.account_id, createdAt: datetime(row.created_at),
-                  email: row.email, country: row.country, extras: row.extras});
-
 // name: merge_payment_methods
 MERGE (p:PaymentMethod {paymentId: row.payment_id})
 SET p.kind = coalesce(row.kind, p.kind);
 
-// name: create_payment_methods
-CREATE (:PaymentMethod {paymentId: row.payment_id, kind: row.kind});
-
 // name: merge_bins
 MERGE (:Bin {bin: row.bin});
-
-// name: create_bins
-CREATE (:Bin {bin: row.bin});
 
 // name: merge_ip_addresses
 MERGE (:IpAddress {ip: row.ip});
 
-// name: create_ip_addresses
-CREATE (:IpAddress {ip: row.ip});
-
 // name: merge_subnets
 MERGE (:Subnet {cidr: row.cidr});
-
-// name: create_subnets
-CREATE (:Subnet {cidr: row.cidr});
 
 // name: merge_prompt_templates
 MERGE (t:PromptTemplate {templateId: row.template_id})
 SET t.text = coalesce(row.text, t.text);
 
-// name: create_prompt_templates
-CREATE (:PromptTemplate {templateId: row.template_id, text: row.text});
-
 // $label is the link kind's label, chosen and checked by graphsleuth (never raw input).
 // name: merge_links
 MERGE (l:Link {kind: row.kind, value: row.value})
-SET l:$($label);
-
-// name: create_links
-CREATE (l:Link {kind: row.kind, value: row.value})
 SET l:$($label);
 
 // ---- relationships ----
@@ -98,30 +61,15 @@ MATCH (p:PaymentMethod {paymentId: row.payment_id})
 MATCH (b:Bin {bin: row.bin})
 MERGE (p)-[:ISSUED_UNDER]->(b);
 
-// name: create_issued_under
-MATCH (p:PaymentMethod {paymentId: row.payment_id})
-MATCH (b:Bin {bin: row.bin})
-CREATE (p)-[:ISSUED_UNDER]->(b);
-
 // name: merge_paid_with
 MATCH (a:Account {accountId: row.account_id})
 MATCH (p:PaymentMethod {paymentId: row.payment_id})
 MERGE (a)-[:PAID_WITH]->(p);
 
-// name: create_paid_with
-MATCH (a:Account {accountId: row.account_id})
-MATCH (p:PaymentMethod {paymentId: row.payment_id})
-CREATE (a)-[:PAID_WITH]->(p);
-
 // name: merge_in_subnet
 MATCH (i:IpAddress {ip: row.ip})
 MATCH (s:Subnet {cidr: row.cidr})
 MERGE (i)-[:IN_SUBNET]->(s);
-
-// name: create_in_subnet
-MATCH (i:IpAddress {ip: row.ip})
-MATCH (s:Subnet {cidr: row.cidr})
-CREATE (i)-[:IN_SUBNET]->(s);
 
 // name: merge_connected_from
 MATCH (a:Account {accountId: row.account_id})
@@ -131,12 +79,6 @@ SET c.requests = toInteger(row.requests),
     c.firstSeen = datetime(row.first_seen),
     c.lastSeen = datetime(row.last_seen);
 
-// name: create_connected_from
-MATCH (a:Account {accountId: row.account_id})
-MATCH (i:IpAddress {ip: row.ip})
-CREATE (a)-[:CONNECTED_FROM {requests: toInteger(row.requests), firstSeen: datetime(row.first_seen),
-                             lastSeen: datetime(row.last_seen)}]->(i);
-
 // name: merge_sent
 MATCH (a:Account {accountId: row.account_id})
 MATCH (t:PromptTemplate {templateId: row.template_id})
@@ -145,21 +87,10 @@ SET s.count = toInteger(row.count),
     s.firstTs = datetime(row.first_ts),
     s.lastTs = datetime(row.last_ts);
 
-// name: create_sent
-MATCH (a:Account {accountId: row.account_id})
-MATCH (t:PromptTemplate {templateId: row.template_id})
-CREATE (a)-[:SENT {count: toInteger(row.count), firstTs: datetime(row.first_ts),
-                   lastTs: datetime(row.last_ts)}]->(t);
-
 // name: merge_linked_to
 MATCH (a:Account {accountId: row.account_id})
 MATCH (l:Link {kind: row.kind, value: row.value})
 MERGE (a)-[:LINKED_TO]->(l);
-
-// name: create_linked_to
-MATCH (a:Account {accountId: row.account_id})
-MATCH (l:Link {kind: row.kind, value: row.value})
-CREATE (a)-[:LINKED_TO]->(l);
 
 // ---- reading the evidence back (graphsleuth.store.read_evidence_from_neo4j) ----
 

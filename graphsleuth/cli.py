@@ -52,6 +52,39 @@ def _quiet_option(f):
     return click.option("--quiet", "-q", is_flag=True, help="No progress or summary on the terminal.")(f)
 
 
+class _Steps:
+    """The command's own progress lines on stderr ("graphsleuth: reading evidence…").
+
+    A step that fails leaves nothing on stderr but its one-line error. On a
+    terminal the line shows while the step runs, and is erased when the step
+    fails or is interrupted; anywhere else (a pipe, a log file) a written line
+    cannot be taken back, so it is written only once the step has succeeded.
+    """
+
+    def __init__(self, quiet: bool, stream=None):
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+
+    def step(self, name: str, action):
+        if self.quiet:
+            return action()
+        line = f"graphsleuth: {name}…"
+        live = self.stream.isatty()
+        if live:
+            self.stream.write(line)
+            self.stream.flush()
+        try:
+            result = action()
+        except BaseException:
+            if live:
+                self.stream.write("\r\x1b[2K")  # back to the line's start, and erase it
+                self.stream.flush()
+            raise
+        self.stream.write("\n" if live else line + "\n")
+        self.stream.flush()
+        return result
+
+
 @main.command()
 @click.option("--scenario", default="demo", show_default=True, help="Scenario file, or the name of a bundled one (demo, hydra-2026).")
 @_seed_option
@@ -154,31 +187,36 @@ def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudon
     """Find suspected rings in DATA_DIR and write them to --out."""
     from .atomic import check_output_dir
     from .clustering import DEFAULT_RESOLUTION
-    from .detection import Progress, detect as run
+    from .detection import detect as run
     from .evidence import read_evidence
     from .export import pseudonym_key, pseudonymise_findings, pseudonymise_rejects, write_findings
-    from .store import browser_link, read_evidence_from_neo4j, write_findings as write_to_neo4j
+    from .store import CtrlC, browser_link, read_evidence_from_neo4j, write_findings as write_to_neo4j
 
     key = pseudonym_key() if pseudonymise else None  # a missing key fails before any work
     check_output_dir(out, force)
-    progress = Progress(quiet)
-    if from_neo4j:
-        evidence = progress.step("reading the evidence graph from Neo4j", read_evidence_from_neo4j)
-    else:
-        evidence = progress.step("reading evidence", lambda: read_evidence(data_dir, lenient=lenient))
-    findings = run(evidence, out=None, algorithm=algorithm, seed=seed,
-                   resolution=DEFAULT_RESOLUTION if resolution is None else resolution,
-                   lenient=lenient, quiet=quiet)
-    for ring in findings.rings:
-        ring["browser_link"] = browser_link(ring["ring_id"])
-    if to_neo4j:
-        summary = progress.step("writing rings to Neo4j", lambda: write_to_neo4j(findings, quiet=quiet))
-        if not quiet:
-            click.echo(summary.describe())
-    if pseudonymise:
-        evidence.rejects = pseudonymise_rejects(evidence.rejects, key)
-        findings = pseudonymise_findings(findings, key)
-    write_findings(findings, out, format=format_, evidence=evidence, force=force)
+    progress = _Steps(quiet)
+    # A Ctrl-C that library code swallowed still stops the run before anything is written.
+    with CtrlC() as ctrl_c:
+        if from_neo4j:
+            evidence = progress.step("reading the evidence graph from Neo4j", read_evidence_from_neo4j)
+        else:
+            evidence = progress.step("reading evidence", lambda: read_evidence(data_dir, lenient=lenient))
+        ctrl_c.check()
+        findings = run(evidence, out=None, algorithm=algorithm, seed=seed,
+                       resolution=DEFAULT_RESOLUTION if resolution is None else resolution,
+                       lenient=lenient, quiet=quiet)
+        for ring in findings.rings:
+            ring["browser_link"] = browser_link(ring["ring_id"])
+        ctrl_c.check()
+        if to_neo4j:
+            summary = progress.step("writing rings to Neo4j", lambda: write_to_neo4j(findings, quiet=True))
+            if not quiet:
+                click.echo(summary.describe())
+        if pseudonymise:
+            evidence.rejects = pseudonymise_rejects(evidence.rejects, key)
+            findings = pseudonymise_findings(findings, key)
+        ctrl_c.check()
+        write_findings(findings, out, format=format_, evidence=evidence, force=force)
     if not quiet:
         click.echo(rings_table(findings))
         if lenient:

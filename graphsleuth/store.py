@@ -25,7 +25,9 @@ import logging
 import math
 import re
 import shutil
+import signal
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -152,6 +154,62 @@ def _store_errors(conn: server.Connection):
         raise StoreError(f"lost the connection to Neo4j at {conn.uri}{hint}: {first}") from None
     except nx.Neo4jError as exc:
         raise StoreError(f"Neo4j refused the operation: {exc.code}: {(exc.message or '').splitlines()[0] if exc.message else ''}") from None
+
+
+@contextmanager
+def _session(driver, database: str):
+    """A session that, when the block fails or is interrupted, closes without raising again.
+
+    Ctrl-C can land while the driver reads a reply; the connection is then cut
+    mid-message and the session's own close (which drains it) fails with an
+    unrelated error (BufferError) that would hide the interrupt. The block's
+    exception is the one that counts; the connection is dropped with the driver.
+    """
+    session = driver.session(database=database)
+    try:
+        yield session
+    except BaseException:
+        try:
+            session.close()
+        except Exception:  # noqa: BLE001 - secondary to the exception being raised
+            pass
+        raise
+    session.close()
+
+
+class CtrlC:
+    """Ctrl-C, reliably: it stops the work at once, or at the next :meth:`check` at the latest.
+
+    Python delivers SIGINT as a KeyboardInterrupt wherever the main thread is;
+    raised inside library code that swallows it (pandas building an index
+    engine does), it is lost and the work carries on. The handler raises it as
+    usual and also remembers it, and :meth:`check` raises it again: before each
+    write of a load, before ``detect`` writes its results. Installed only in the
+    main thread, and only over Python's default handler (an application's own
+    is left alone).
+    """
+
+    def __init__(self):
+        self.received = False
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.received = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.received:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
 
 
 def _write(session, cypher: str, **params):
@@ -297,8 +355,8 @@ def _iso_fast(series: pd.Series) -> pd.Series:
 class _Step:
     """One write of a load: a table of rows and the Cypher body that writes one ``row``.
 
-    ``body`` names ``merge_<body>`` and ``create_<body>`` in cypher/load.cypher;
-    ``kind`` is the label or relationship type whose absence allows CREATE.
+    ``body`` names ``merge_<body>`` in cypher/load.cypher; ``kind`` is the label
+    or relationship type it writes.
     """
 
     what: str
@@ -509,17 +567,11 @@ def _frame_rows(frame: pd.DataFrame, start: int, stop: int) -> list[dict]:
     return _records(columns)
 
 
-def _statement_for(step: _Step, create: bool, source: str) -> str:
-    """The Cypher of ``step``: its merge/create body inside the ``source`` wrapper of load.cypher."""
-    body = _statement("load", f"{'create' if create else 'merge'}_{step.body}")
+def _statement_for(step: _Step, source: str) -> str:
+    """The Cypher of ``step``: its MERGE body inside the ``source`` wrapper of load.cypher."""
+    body = _statement("load", f"merge_{step.body}")
     wrapper = _statement("load", source)
     return wrapper.replace("{{body}}", body)
-
-
-def _empty_kinds(session) -> set[str]:
-    """The labels and relationship types the database holds nothing of (so CREATE is safe)."""
-    counts = _read(session, _statement("load", "kind_counts"))[0]
-    return {kind for kind, n in counts.items() if int(n) == 0}
 
 
 def apply_schema(session) -> None:
@@ -541,10 +593,14 @@ def load(
     """Load an evidence directory (or :class:`Evidence`) into Neo4j; idempotent.
 
     Creates the schema first, then every kind of node, then the relationships,
-    ``batch_size`` rows per transaction. A kind the database holds nothing of
-    yet is written with CREATE (its rows are deduplicated here and the
-    uniqueness constraints guard the keys); any other with MERGE, so a second
-    load of the same evidence creates nothing.
+    ``batch_size`` rows per transaction. Every write is a MERGE: a second load
+    of the same evidence creates nothing, and two loads running at the same
+    time (two ``graphsleuth load`` commands, or threads) converge on the graph
+    one load builds, without duplicates. Nodes are kept unique by the
+    constraints of cypher/schema.cypher; a relationship's MERGE locks its two
+    nodes before it creates, so a concurrent writer of the same relationship
+    waits and then finds it. Deadlocks between two such loads are transient
+    errors and are retried.
 
     ``via`` chooses how rows travel: ``params`` sends them as query parameters
     (any server); ``csv`` writes them as CSV files into the local server's
@@ -556,29 +612,29 @@ def load(
     """
     if via not in ("auto", "params", "csv"):
         raise StoreError(f"via must be auto, params or csv, got {via!r}")
-    evidence = _as_evidence(evidence_or_dir, lenient=lenient)
-    if bulk:
-        return bulk_load(evidence, quiet=quiet)
-    if batch_size < 1:
-        raise StoreError("batch size must be at least 1")
-    summary = LoadSummary()
-    began = time.monotonic()
-    steps = _steps(evidence, summary)
-    summary.timings["prepare"] = time.monotonic() - began
-    with open_driver(connection) as (driver, conn), _store_errors(conn):
-        use_csv = via == "csv" or (via == "auto" and conn.local)
-        if use_csv and not conn.local:
-            raise StoreError("load via csv needs the local server (it reads the files itself); use via='params'")
-        summary.method = "bolt (LOAD CSV)" if use_csv else "bolt"
-        with driver.session(database=conn.database) as session:
-            apply_schema(session)
-            empty = _empty_kinds(session)
-            writing = time.monotonic()
-            if use_csv:
-                _load_csv(session, steps, empty, summary, batch_size, quiet)
-            else:
-                _load_params(session, steps, empty, summary, batch_size, quiet)
-            summary.timings["write"] = time.monotonic() - writing
+    with CtrlC() as ctrl_c:
+        evidence = _as_evidence(evidence_or_dir, lenient=lenient)
+        if bulk:
+            return bulk_load(evidence, quiet=quiet)
+        if batch_size < 1:
+            raise StoreError("batch size must be at least 1")
+        summary = LoadSummary()
+        began = time.monotonic()
+        steps = _steps(evidence, summary)
+        summary.timings["prepare"] = time.monotonic() - began
+        with open_driver(connection) as (driver, conn), _store_errors(conn):
+            use_csv = via == "csv" or (via == "auto" and conn.local)
+            if use_csv and not conn.local:
+                raise StoreError("load via csv needs the local server (it reads the files itself); use via='params'")
+            summary.method = "bolt (LOAD CSV)" if use_csv else "bolt"
+            with _session(driver, conn.database) as session:
+                apply_schema(session)
+                writing = time.monotonic()
+                if use_csv:
+                    _load_csv(session, steps, summary, batch_size, quiet, ctrl_c)
+                else:
+                    _load_params(session, steps, summary, batch_size, quiet, ctrl_c)
+                summary.timings["write"] = time.monotonic() - writing
     summary.seconds = time.monotonic() - began
     if not quiet:
         for table, why in summary.skipped.items():
@@ -587,14 +643,15 @@ def load(
     return summary
 
 
-def _load_params(session, steps: list[_Step], empty: set[str], summary: LoadSummary, batch_size: int, quiet: bool) -> None:
+def _load_params(session, steps: list[_Step], summary: LoadSummary, batch_size: int, quiet: bool, ctrl_c: CtrlC) -> None:
     for step in steps:
-        cypher = _statement_for(step, step.kind in empty, "unwind_rows")
+        cypher = _statement_for(step, "unwind_rows")
         total = len(step.frame)
         summary.rows[step.what] = total
         step_began = time.monotonic()
         for start in range(0, total, batch_size):
             rows = _frame_rows(step.frame, start, start + batch_size)
+            ctrl_c.check()
             summary.add(_write(session, cypher, rows=rows, **step.extra))
             if not quiet:
                 print(f"{step.what}: {min(start + batch_size, total)}/{total}", file=sys.stderr, flush=True)
@@ -605,30 +662,38 @@ def _load_params(session, steps: list[_Step], empty: set[str], summary: LoadSumm
 RETRY_SECONDS = 30.0
 
 
-def _run_csv_step(session, step: _Step, create: bool, **params):
+def _run_csv_step(session, step: _Step, **params):
     """Run one ``CALL {} IN TRANSACTIONS`` step, retried on transient errors and lost connections.
 
     Such a statement cannot run inside a managed transaction (execute_write), so
-    the retry is done here. Batches committed before the failure stay, hence a
-    retry always uses MERGE, which is idempotent, even when the step began with CREATE.
+    the retry is done here: the whole step runs again, and batches committed
+    before the failure are matched by its MERGEs, not written twice.
+
+    Failures in a row are retried for up to :data:`RETRY_SECONDS`. An attempt
+    that ran that long before it failed (a deadlock with a concurrent load late
+    in a big step, say) has committed batches, so the retry starts a new budget:
+    a long step is never given up on for one late transient error.
     """
     import neo4j.exceptions as nx
 
-    deadline = time.monotonic() + RETRY_SECONDS
+    cypher = _statement_for(step, "csv_rows")
+    budget_began = time.monotonic()
     delay = 0.5
     while True:
-        cypher = _statement_for(step, create, "csv_rows")
+        attempt_began = time.monotonic()
         try:
             return session.run(cypher, **params).consume().counters
         except (nx.Neo4jError, nx.DriverError) as exc:
-            if not exc.is_retryable() or time.monotonic() + delay > deadline:
+            now = time.monotonic()
+            if now - attempt_began >= RETRY_SECONDS:
+                budget_began, delay = now, 0.5
+            if not exc.is_retryable() or now + delay > budget_began + RETRY_SECONDS:
                 raise
-        create = False
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
 
 
-def _load_csv(session, steps: list[_Step], empty: set[str], summary: LoadSummary, batch_size: int, quiet: bool) -> None:
+def _load_csv(session, steps: list[_Step], summary: LoadSummary, batch_size: int, quiet: bool, ctrl_c: CtrlC) -> None:
     import uuid
 
     folder_name = f"load-{uuid.uuid4().hex[:12]}"
@@ -643,7 +708,8 @@ def _load_csv(session, steps: list[_Step], empty: set[str], summary: LoadSummary
                 name = f"{index:02d}-{step.body}.csv"
                 _write_frame_csv(step.frame, folder / name)
                 url = f"file:///{folder_name}/{name}"
-                summary.add(_run_csv_step(session, step, step.kind in empty, url=url, batch=int(batch_size), **step.extra))
+                ctrl_c.check()
+                summary.add(_run_csv_step(session, step, url=url, batch=int(batch_size), **step.extra))
             summary.timings[f"step {step.what}"] = time.monotonic() - step_began
             if not quiet:
                 print(f"{step.what}: {total}/{total}", file=sys.stderr, flush=True)

@@ -53,13 +53,9 @@ def cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess
                           env={**os.environ, **(env or {})}, timeout=timeout, cwd=REPO)
 
 
-#: A progress line ("graphsleuth: reading evidence…"); the CLI prints these on stderr before each step.
-PROGRESS = re.compile(r"^graphsleuth: [^:]*…$")
-
-
 def error_lines(stderr: str) -> list[str]:
-    """The stderr lines that are not progress lines (a failed run must leave exactly one)."""
-    return [line for line in stderr.strip().splitlines() if not PROGRESS.match(line)]
+    """Every line on stderr: a run stopped by bad input must leave exactly one, its error (no progress line)."""
+    return stderr.splitlines()
 
 
 def _leftovers(parent: Path) -> list[str]:
@@ -190,6 +186,102 @@ def test_cli_bad_input_is_one_line_non_zero_and_writes_nothing(cli_runs):
             problems.append(f"{case}: {failed}: rc={done.returncode} stderr={done.stderr[-300:]!r}")
     assert not problems, "\n".join(problems)
     assert len(cli_runs) == len(BAD) + 3
+
+
+#: Bad inputs found at different points of reading: a missing file, a missing column, a bad value, an
+#: account unknown to accounts (checked across tables), a binary file, a damaged gzip, a wrong Parquet schema.
+ONE_LINE_CASES = ["missing_accounts_file", "missing_column", "bad_timestamp", "unknown_account", "binary_garbage",
+                  "gzip_truncated", "parquet_wrong_schema"]
+
+
+@pytest.mark.parametrize("quiet", [False, True], ids=["with-progress", "quiet"])
+@pytest.mark.parametrize("command", ["detect", "load"])
+def test_cli_bad_input_leaves_exactly_one_stderr_line(tmp_path, command, quiet):
+    """Not a progress line and then the error: the error alone, with or without -q, for detect and load."""
+
+    def run(case):
+        out = tmp_path / case / "rings"
+        args = [command, str(CORPUS / case), *(["--out", str(out)] if command == "detect" else []), *(["-q"] if quiet else [])]
+        return case, cli(*args), out
+
+    with ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2))) as pool:
+        results = list(pool.map(run, ONE_LINE_CASES))
+    problems = []
+    for case, done, out in results:
+        lines = done.stderr.splitlines()
+        if not (done.returncode == 2 and len(lines) == 1 and lines[0].startswith("graphsleuth: error: ")
+                and _expect(case)["file"] in lines[0] and done.stdout == "" and not out.exists()):
+            problems.append(f"{case}: rc={done.returncode} stdout={done.stdout[-200:]!r} stderr={done.stderr[-400:]!r}")
+    assert not problems, "\n".join(problems)
+
+
+def _screen(text: str) -> list[str]:
+    """The lines a terminal shows for ``text``: \\r goes back to the line's start, ESC[2K erases the line."""
+    lines: list[str] = []
+    line: list[str] = []
+    col = 0
+    i = 0
+    while i < len(text):
+        if text.startswith("\x1b[2K", i):
+            line = [" "] * len(line)
+            i += 4
+            continue
+        char = text[i]
+        assert char == "\n" or char == "\r" or char.isprintable(), f"unexpected control character {char!r} in {text!r}"
+        if char == "\n":
+            lines.append("".join(line).rstrip())
+            line, col = [], 0
+        elif char == "\r":
+            col = 0
+        else:
+            if col < len(line):
+                line[col] = char
+            else:
+                line.append(char)
+            col += 1
+        i += 1
+    if "".join(line).strip():
+        lines.append("".join(line).rstrip())
+    return [ln for ln in lines if ln]
+
+
+def _stderr_on_a_terminal(*args: str) -> tuple[int, str]:
+    """Run ``graphsleuth ARGS`` with stderr on a pseudo-terminal; its exit code and everything it wrote there."""
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "graphsleuth", *args], stdout=subprocess.DEVNULL, stderr=slave,
+                                cwd=REPO, env=dict(os.environ))
+    finally:
+        os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed its side
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return proc.wait(timeout=120), b"".join(chunks).decode("utf-8")
+
+
+def test_cli_bad_input_on_a_terminal_shows_one_line(tmp_path):
+    """On a terminal the progress line shows while the evidence is read, and is erased when it is bad."""
+    code, written = _stderr_on_a_terminal("detect", str(CORPUS / "bad_timestamp"), "--out", str(tmp_path / "rings"))
+    assert code == 2
+    assert "graphsleuth: reading evidence…" in written  # it was shown while reading
+    screen = _screen(written)
+    assert len(screen) == 1 and screen[0].startswith("graphsleuth: error: accounts.csv"), written
+    assert not (tmp_path / "rings").exists()
+
+    # Good input: the line stays, and the next step follows on its own line.
+    code, written = _stderr_on_a_terminal("detect", str(_with_payments(tmp_path, "ok_crlf")), "--out", str(tmp_path / "ok"))
+    assert code == 0, written
+    screen = _screen(written)
+    assert screen[:2] == ["graphsleuth: reading evidence…", "graphsleuth: building the evidence graph…"], written
 
 
 def _with_payments(tmp_path: Path, case: str) -> Path:

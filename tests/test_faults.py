@@ -4,11 +4,17 @@
 * an unreachable server gives a one-line StoreError through the CLI;
 * SIGKILL of the Neo4j server in the middle of a load, restart, load again:
   the graph is identical to a clean load (counts and a checksum over ids);
-* two loads of the same data at once leave no duplicates;
+* two loads of the same data at once leave no duplicates (tests/test_concurrent_load.py);
 * Ctrl-C during detect or load leaves no half-written output.
 
 The kill test stops and restarts the session's local server; it always leaves
 it running for the tests that follow.
+
+A fault is injected at a chosen point of a running command without sleeping
+and hoping: the command is paused (SIGSTOP) once its stderr shows the point
+was reached, the fault (SIGINT, or the server killed) is injected while it
+cannot move on, and then it is resumed (SIGCONT). A paused command cannot
+finish before the fault, however fast the machine.
 """
 
 from __future__ import annotations
@@ -19,14 +25,12 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from graphsleuth import server, store
-from graphsleuth.errors import StoreError
 from graphsleuth.synthetic import generate
 
 from conftest import EXPECTED_COUNTS, write_evidence
@@ -41,8 +45,73 @@ def _cli(*args: str, env: dict | None = None, timeout: float = 120) -> subproces
 
 
 def _popen(*args: str) -> subprocess.Popen:
+    """``graphsleuth ARGS`` in a subprocess; read its stderr through :class:`Paused`."""
     return subprocess.Popen([sys.executable, "-m", "graphsleuth", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=REPO, env=dict(os.environ))
+                            cwd=REPO, env=dict(os.environ))
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+class Paused:
+    """A command paused (SIGSTOP) once a line holding ``marker`` shows on its stderr.
+
+    ``text`` is all it wrote before it stopped. Stderr is read from the pipe's
+    file descriptor, unbuffered, so nothing it wrote stays hidden in a buffer:
+    :meth:`wrote` tells exactly whether the paused command had got past a point.
+    """
+
+    def __init__(self, proc: subprocess.Popen, marker: str, after: float = 0.0):
+        self.proc = proc
+        self.fd = proc.stderr.fileno()
+        self.raw = b""
+        while not any(marker.encode() in line for line in self.raw.split(b"\n")[:-1]):  # a whole line holds it
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                proc.wait()
+                raise AssertionError(f"exit {proc.returncode} before {marker!r}: {self.text[-800:]}")
+            self.raw += chunk
+        if after:
+            time.sleep(after)  # where in the step to pause; what was reached is checked, not assumed
+        os.kill(proc.pid, signal.SIGSTOP)  # a command that has already exited is a zombie until waited for
+        while (state := _state(proc.pid)) not in ("T", "t", "Z"):
+            os.sched_yield()
+        #: Whether the command had finished before it could be paused (only possible with ``after``).
+        self.finished = state == "Z"
+        os.set_blocking(self.fd, False)
+        try:
+            while chunk := os.read(self.fd, 65536):  # what it wrote before it stopped
+                self.raw += chunk
+        except BlockingIOError:
+            pass
+        os.set_blocking(self.fd, True)
+
+    @property
+    def text(self) -> str:
+        return self.raw.decode("utf-8", errors="replace")
+
+    def wrote(self, text: str) -> bool:
+        return text in self.text
+
+    def resume(self, send: signal.Signals | None = None) -> "Paused":
+        """Send ``send`` (held until the command runs again, then delivered), and resume it."""
+        if self.proc.poll() is None:
+            if send is not None:
+                os.kill(self.proc.pid, send)
+            os.kill(self.proc.pid, signal.SIGCONT)
+        return self
+
+    def wait(self) -> tuple[str, str]:
+        """Wait for the command to end: (its stdout, all its stderr)."""
+        out, err = self.proc.communicate(timeout=180)
+        return out.decode("utf-8", errors="replace"), self.text + err.decode("utf-8", errors="replace")
+
+    def abandon(self) -> None:
+        """Kill the command (paused or not) and reap it."""
+        if self.proc.poll() is None:
+            self.proc.kill()  # SIGKILL ends a stopped process too
+        self.wait()
 
 
 def _free_port() -> int:
@@ -150,6 +219,35 @@ def test_transient_errors_in_writes_are_retried(empty_graph, evidence_dir, monke
     assert {k: v for k, v in counts.items() if k in EXPECTED_COUNTS} == EXPECTED_COUNTS
 
 
+@pytest.mark.neo4j
+def test_a_late_transient_error_in_a_long_load_step_is_retried(empty_graph, evidence_dir, monkeypatch):
+    """A LOAD CSV step that fails after running longer than the retry budget (a deadlock with a
+    concurrent load near the end of a big step) is run again, not given up on."""
+    import neo4j
+    import neo4j.exceptions as nx
+
+    if not empty_graph.local:
+        pytest.skip("LOAD CSV steps need the local server")
+    monkeypatch.setattr(store, "RETRY_SECONDS", 1.0)
+    original = neo4j.Session.run
+    late = {"failures": 0}
+
+    def run(this, query, *args, **kwargs):
+        if "LOAD CSV" in str(query) and "SENT" in str(query) and not late["failures"]:
+            late["failures"] += 1
+            original(this, query, *args, **kwargs).consume()  # the step runs, and takes longer than the budget
+            time.sleep(1.2)
+            raise nx.TransientError("simulated: Neo.TransientError.Transaction.DeadlockDetected")
+        return original(this, query, *args, **kwargs)
+
+    monkeypatch.setattr(neo4j.Session, "run", run)
+    store.load(evidence_dir, connection=empty_graph, quiet=True)
+    monkeypatch.undo()
+    assert late["failures"] == 1
+    counts = store.graph_counts(connection=empty_graph)
+    assert {k: v for k, v in counts.items() if k in EXPECTED_COUNTS} == EXPECTED_COUNTS
+
+
 def test_store_writes_use_managed_transactions():
     source = Path(store.__file__).read_text(encoding="utf-8")
     assert "session.execute_write(work)" in source and "session.execute_read(work)" in source
@@ -187,18 +285,13 @@ def test_server_killed_mid_load_then_load_again_gives_the_clean_graph(neo4j_conn
     loading = _popen("load", str(population))
     killed = False
     try:
-        # Wait until the load is writing (its first progress line), then give it a moment more.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and loading.poll() is None:
-            line = loading.stderr.readline()
-            if ": " in line and "/" in line:  # "accounts: 12000/12000"
-                break
-        time.sleep(0.5)
-        assert loading.poll() is None, "the load finished before the server could be killed: use a bigger population"
+        # Paused once it has written its accounts: the rest of the load is still to come.
+        paused = Paused(loading, "accounts: ")
         _kill_local_server()
         killed = True
-        server.start(quiet=True)  # the load may still be retrying: it either finishes or fails in one line
-        out, err = loading.communicate(timeout=180)
+        paused.resume()  # against a dead server: it retries, then finishes once the server is back or fails in one line
+        server.start(quiet=True)
+        out, err = paused.wait()
         err_lines = [ln for ln in err.strip().splitlines() if not (ln.count("/") == 1 and ": " in ln)]
         assert "Traceback" not in err, err[-800:]
         if loading.returncode == 0:
@@ -215,61 +308,14 @@ def test_server_killed_mid_load_then_load_again_gives_the_clean_graph(neo4j_conn
     assert snapshot(neo4j_connection) == clean_graph
 
 
-# --- concurrent loads ------------------------------------------------------------------------------------------
-
-
-@pytest.mark.neo4j
-def test_two_loads_at_once_leave_no_duplicates(neo4j_connection, tmp_path):
-    data = tmp_path / "evidence"
-    generate("demo", seed=3, out=data, accounts=1_000)
-    store.clear(connection=neo4j_connection)
-    store.load(data, connection=neo4j_connection, quiet=True)
-    clean = snapshot(neo4j_connection)
-    store.clear(connection=neo4j_connection)
-
-    outcome: dict[int, object] = {}
-    barrier = threading.Barrier(2)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            outcome[index] = store.load(data, connection=neo4j_connection, quiet=True)
-        except StoreError as exc:  # a clear one-line refusal is acceptable; a duplicate is not
-            outcome[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert len(outcome) == 2 and any(not isinstance(o, Exception) for o in outcome.values()), outcome
-    for result in outcome.values():
-        if isinstance(result, StoreError):
-            assert "\n" not in str(result)
-    assert snapshot(neo4j_connection) == clean
-    # Whatever happened, loading again changes nothing.
-    again = store.load(data, connection=neo4j_connection, quiet=True)
-    assert again.nodes_created == 0 and again.relationships_created == 0
-    assert snapshot(neo4j_connection) == clean
-
-
 # --- Ctrl-C ----------------------------------------------------------------------------------------------------
 
 
-def _interrupt_after_progress(proc: subprocess.Popen, marker: str, delay: float) -> tuple[str, str]:
-    """Send SIGINT once ``marker`` shows in stderr (plus ``delay`` seconds); the rest of both streams."""
-    seen = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        line = proc.stderr.readline()
-        seen.append(line)
-        if marker in line:
-            break
-    time.sleep(delay)
-    assert proc.poll() is None, "finished before it could be interrupted: " + "".join(seen)[-500:]
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    return out, "".join(seen) + err
+def _interrupt_after_progress(proc: subprocess.Popen, marker: str) -> tuple[str, str]:
+    """Pause ``proc`` once ``marker`` shows on its stderr, send SIGINT, resume it: (stdout, whole stderr)."""
+    paused = Paused(proc, marker)
+    assert not paused.finished
+    return paused.resume(signal.SIGINT).wait()
 
 
 def _only_progress_and(err: str, message: str) -> None:
@@ -283,21 +329,51 @@ def _only_progress_and(err: str, message: str) -> None:
 def test_ctrl_c_during_detect_leaves_no_output(population, tmp_path):
     out = tmp_path / "results" / "rings"
     proc = _popen("detect", str(population), "--out", str(out))
-    _, err = _interrupt_after_progress(proc, "building the evidence graph", 0.1)
+    _, err = _interrupt_after_progress(proc, "building the evidence graph")
     assert proc.returncode == 130
     _only_progress_and(err, "graphsleuth: interrupted; nothing was written")
     assert not out.exists()
     assert not out.parent.exists() or not [p for p in out.parent.iterdir() if ".partial." in p.name]
 
 
+def _step_seconds(proc: subprocess.Popen, step: str, next_step: str) -> float:
+    """How long ``proc`` took from its progress line for ``step`` to the one for ``next_step``."""
+    began = None
+    for line in proc.stderr:
+        if step.encode() in line:
+            began = time.monotonic()
+        elif next_step.encode() in line and began is not None:
+            took = time.monotonic() - began
+            proc.communicate(timeout=180)
+            return took
+    raise AssertionError(f"no {step!r} then {next_step!r} (exit {proc.wait()})")
+
+
 @pytest.mark.slow
 def test_ctrl_c_during_leiden_is_clean(population, tmp_path):
-    for attempt in range(3):
+    """Ctrl-C while the clusters are found (igraph's C code): exit 130, nothing written, never a crash.
+
+    Each run is paused at the clustering step's start or some way into it (the
+    step's length is measured on an uninterrupted run first), and interrupted
+    only if it was still inside the step when it stopped: it had not written
+    the next step's line. A run paused past the step is killed and not counted;
+    at least three must have been interrupted inside the step.
+    """
+    length = _step_seconds(_popen("detect", str(population), "--out", str(tmp_path / "timing")), "finding clusters", "scoring clusters")
+    inside = 0
+    for attempt, share in enumerate([0.0, 0.2, 0.4, 0.6, 0.8] * 2):
         out = tmp_path / f"rings-{attempt}"
-        proc = _popen("detect", str(population), "--out", str(out))
-        _, err = _interrupt_after_progress(proc, "finding clusters", 0.15 * attempt)
-        assert not out.exists() and not [p for p in tmp_path.iterdir() if ".partial." in p.name]
-        assert proc.returncode == 130, err[-300:]
+        paused = Paused(_popen("detect", str(population), "--out", str(out)), "finding clusters", after=share * length)
+        if paused.finished or paused.wrote("scoring clusters"):
+            paused.abandon()
+            continue
+        _, err = paused.resume(signal.SIGINT).wait()
+        where = f"interrupted {share * length:.3f}s into the clustering step (of {length:.3f}s)"
+        assert paused.proc.returncode == 130, f"{where}: exit {paused.proc.returncode}: {err[-600:]}"
+        _only_progress_and(err, "graphsleuth: interrupted; nothing was written")
+        assert not out.exists() and not [p for p in tmp_path.iterdir() if ".partial." in p.name], where
+        inside += 1
+    assert inside >= 3, f"only {inside} runs could be paused inside the clustering step"
 
 
 def test_interrupt_while_writing_leaves_nothing_or_the_previous_results(tmp_path, monkeypatch, evidence_dir):
@@ -333,12 +409,29 @@ def test_interrupt_while_writing_leaves_nothing_or_the_previous_results(tmp_path
 @pytest.mark.slow
 @pytest.mark.neo4j
 def test_ctrl_c_during_load_is_one_line_and_loading_again_completes(neo4j_connection, population, clean_graph):
+    """Ctrl-C while the load prepares rows (pandas, pyarrow) or waits on the server: one line, exit 130.
+
+    Paused as it finishes one step, or some way into the next, longest one
+    (the server writing the SENT relationships, the driver waiting for its
+    reply); a run that had finished that step too when it stopped is killed
+    and not counted. Loading again afterwards gives the clean graph.
+    """
     if not neo4j_connection.local:
         pytest.skip("uses the local server's default connection in a subprocess")
     store.clear(connection=neo4j_connection)
-    proc = _popen("load", str(population))
-    _, err = _interrupt_after_progress(proc, "/", 0.5)
-    assert proc.returncode == 130
-    _only_progress_and(err, "graphsleuth: interrupted; the graph may be partly loaded (load again to complete it)")
+    length = _step_seconds(_popen("load", str(population)), "accounts connected from: ", "accounts sent: ")
+    interrupted = 0
+    for share in (0.0, 0.0, 0.2, 0.4, 0.6, 0.8):
+        store.clear(connection=neo4j_connection)
+        paused = Paused(_popen("load", str(population)), "accounts connected from: ", after=share * length)
+        if paused.finished or paused.wrote("accounts sent: "):
+            paused.abandon()
+            continue
+        _, err = paused.resume(signal.SIGINT).wait()
+        where = f"interrupted {share * length:.3f}s into the step writing SENT (of {length:.3f}s)"
+        assert paused.proc.returncode == 130, f"{where}: exit {paused.proc.returncode}: {err[-800:]}"
+        _only_progress_and(err, "graphsleuth: interrupted; the graph may be partly loaded (load again to complete it)")
+        interrupted += 1
+    assert interrupted >= 3, f"only {interrupted} loads could be paused before they had written SENT"
     store.load(population, connection=neo4j_connection, quiet=True)
     assert snapshot(neo4j_connection) == clean_graph
