@@ -71,11 +71,12 @@ def find_clusters(
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
-    g = _igraph(graph)
-    coarse = _run(g, algorithm, resolution, seed)
-    if algorithm != "leiden" or not split_resolution:
-        return coarse
-    fine = _finer(g, coarse, split_resolution, seed)
+    with _ctrl_c_deferred():  # igraph's C code throughout: building the graph, Leiden, subgraphs
+        g = _igraph(graph)
+        coarse = _run(g, algorithm, resolution, seed)
+        if algorithm != "leiden" or not split_resolution:
+            return coarse
+        fine = _finer(g, coarse, split_resolution, seed)
     return split_merged_rings(graph, coarse, fine)
 
 
@@ -123,18 +124,27 @@ def split_merged_rings(graph: EvidenceGraph, coarse: np.ndarray, fine: np.ndarra
 def _ctrl_c_deferred():
     """Hold Ctrl-C back while igraph's C code runs, and deliver it as soon as it returns.
 
-    A SIGINT that lands inside igraph's community detection can abort the
-    process; blocked and delivered afterwards, it becomes the usual clean
-    KeyboardInterrupt ("interrupted; nothing was written").
+    A KeyboardInterrupt raised inside igraph's community detection (igraph polls
+    for pending signals and stops half-way) can abort the process. Python runs
+    signal handlers in the main thread whichever thread the kernel delivered
+    SIGINT to, so a handler that only takes note holds it back reliably
+    (blocking SIGINT with pthread_sigmask does not: it covers the calling thread
+    only, and the kernel hands the signal to another one).
     """
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.signal(signal.SIGINT, previous)
+        if received:  # delivered as graphsleuth.atomic._interrupts_deferred does
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous == signal.SIG_DFL:
+                raise KeyboardInterrupt
 
 
 def _run(g: ig.Graph, algorithm: str, resolution: float, seed: int) -> np.ndarray:
