@@ -1056,6 +1056,7 @@ def clear(*, connection: server.Connection | None = None) -> None:
     with open_driver(connection) as (driver, conn), _store_errors(conn):
         with driver.session(database=conn.database) as session:
             # CALL { } IN TRANSACTIONS commits batches itself: it runs in an auto-commit transaction.
+            session.run(_statement("load", "clear_relationships")).consume()
             session.run(_statement("load", "clear_graph")).consume()
 
 
