@@ -52,6 +52,39 @@ def _quiet_option(f):
     return click.option("--quiet", "-q", is_flag=True, help="No progress or summary on the terminal.")(f)
 
 
+class _Steps:
+    """The command's own progress lines on stderr ("graphsleuth: reading evidence…").
+
+    A step that fails leaves nothing on stderr but its one-line error. On a
+    terminal the line shows while the step runs, and is erased when the step
+    fails or is interrupted; anywhere else (a pipe, a log file) a written line
+    cannot be taken back, so it is written only once the step has succeeded.
+    """
+
+    def __init__(self, quiet: bool, stream=None):
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+
+    def step(self, name: str, action):
+        if self.quiet:
+            return action()
+        line = f"graphsleuth: {name}…"
+        live = self.stream.isatty()
+        if live:
+            self.stream.write(line)
+            self.stream.flush()
+        try:
+            result = action()
+        except BaseException:
+            if live:
+                self.stream.write("\r\x1b[2K")  # back to the line's start, and erase it
+                self.stream.flush()
+            raise
+        self.stream.write("\n" if live else line + "\n")
+        self.stream.flush()
+        return result
+
+
 @main.command()
 @click.option("--scenario", default="demo", show_default=True, help="Scenario file, or the name of a bundled one (demo, hydra-2026).")
 @_seed_option
@@ -154,14 +187,14 @@ def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudon
     """Find suspected rings in DATA_DIR and write them to --out."""
     from .atomic import check_output_dir
     from .clustering import DEFAULT_RESOLUTION
-    from .detection import Progress, detect as run
+    from .detection import detect as run
     from .evidence import read_evidence
     from .export import pseudonym_key, pseudonymise_findings, pseudonymise_rejects, write_findings
     from .store import CtrlC, browser_link, read_evidence_from_neo4j, write_findings as write_to_neo4j
 
     key = pseudonym_key() if pseudonymise else None  # a missing key fails before any work
     check_output_dir(out, force)
-    progress = Progress(quiet)
+    progress = _Steps(quiet)
     # A Ctrl-C that library code swallowed still stops the run before anything is written.
     with CtrlC() as ctrl_c:
         if from_neo4j:

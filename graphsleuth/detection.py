@@ -30,14 +30,7 @@ __all__ = ["detect", "find_rings", "Progress"]
 
 
 class Progress:
-    """Reports the steps of a run on stderr ("graphsleuth: reading evidence…") with their durations.
-
-    Silent when quiet. A step that fails leaves nothing on stderr but its
-    one-line error: on a terminal the line shows while the step runs and is
-    erased when the step fails or is interrupted; anywhere else (a pipe, a log
-    file) a written line cannot be taken back, so it is written once the step
-    has succeeded.
-    """
+    """Reports the steps of a run on stderr with their durations (silent when quiet)."""
 
     def __init__(self, quiet: bool = True, stream=None):
         self.quiet = quiet
@@ -47,22 +40,10 @@ class Progress:
     def step(self, name: str, action: Callable):
         """Run ``action``, time it, and report it as step ``name``."""
         start = time.perf_counter()
-        live = not self.quiet and self.stream.isatty()
-        line = f"graphsleuth: {name}…"
-        if live:
-            self.stream.write(line)
-            self.stream.flush()
-        try:
-            result = action()
-        except BaseException:
-            if live:
-                self.stream.write("\r\x1b[2K")  # back to the line's start, and erase it
-                self.stream.flush()
-            raise
-        self.timings[name] = round(time.perf_counter() - start, 3)
         if not self.quiet:
-            self.stream.write("\n" if live else line + "\n")
-            self.stream.flush()
+            print(f"graphsleuth: {name}…", file=self.stream, flush=True)
+        result = action()
+        self.timings[name] = round(time.perf_counter() - start, 3)
         return result
 
 
