@@ -184,7 +184,8 @@ class CtrlC:
     raised inside library code that swallows it (pandas building an index
     engine does), it is lost and the work carries on. The handler raises it as
     usual and also remembers it, and :meth:`check` raises it again: before each
-    write of a load, before ``detect`` writes its results. Installed only in the
+    write of a load, before ``detect`` writes its results, and when the block
+    ends (an interrupt swallowed in the last piece of work). Installed only in the
     main thread, and only over Python's default handler (an application's own
     is left alone).
     """
@@ -206,9 +207,12 @@ class CtrlC:
         if self.received:
             raise KeyboardInterrupt
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
+        if self.received and exc_type is None:
+            # swallowed during the last piece of work, after the last check
+            raise KeyboardInterrupt
         return False
 
 
