@@ -44,10 +44,17 @@ def _cli(*args: str, env: dict | None = None, timeout: float = 120) -> subproces
                           env={**os.environ, **(env or {})}, timeout=timeout, cwd=REPO)
 
 
+def _interruptible() -> None:
+    # A shell without job control starts background jobs (`make test &`, some CI runners)
+    # with SIGINT ignored, and the child would inherit that: Ctrl-C as a user's terminal
+    # delivers it must reach the command under test.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _popen(*args: str) -> subprocess.Popen:
     """``graphsleuth ARGS`` in a subprocess; read its stderr through :class:`Paused`."""
     return subprocess.Popen([sys.executable, "-m", "graphsleuth", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=REPO, env=dict(os.environ))
+                            cwd=REPO, env=dict(os.environ), preexec_fn=_interruptible)
 
 
 def _state(pid: int) -> str:
