@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import GraphsleuthError
 
-__all__ = ["check_output_dir", "output_directory"]
+__all__ = ["check_output_dir", "output_directory", "interrupts_deferred"]
 
 
 def check_output_dir(out: str | Path, force: bool) -> Path:
@@ -31,12 +31,16 @@ def check_output_dir(out: str | Path, force: bool) -> Path:
 
 
 @contextmanager
-def _interrupts_deferred():
+def interrupts_deferred():
     """Hold Ctrl-C (SIGINT) back until the block is done, then deliver it.
 
     Used around the few steps that must not stop half-way: moving the new
-    directory into place (and the old one back on failure) and cleaning up.
-    Python handles signals in the main thread only, so elsewhere this does nothing.
+    directory into place (and the old one back on failure) and cleaning up,
+    and igraph's C code, which a KeyboardInterrupt raised inside can abort.
+    Python runs signal handlers in the main thread whichever thread the kernel
+    delivered SIGINT to, so a handler that only takes note holds it back
+    reliably (blocking SIGINT with pthread_sigmask covers one thread only).
+    Elsewhere than the main thread this does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -69,7 +73,7 @@ def output_directory(out: str | Path, force: bool = False):
         os.umask(mask)
         os.chmod(tmp, 0o777 & ~mask)  # mkdtemp's directory is private; the result should not be
         yield tmp
-        with _interrupts_deferred():
+        with interrupts_deferred():
             if out.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
                 os.replace(out, old / "previous")
@@ -83,6 +87,6 @@ def output_directory(out: str | Path, force: bool = False):
             else:
                 os.replace(tmp, out)
     except BaseException:
-        with _interrupts_deferred():
+        with interrupts_deferred():
             shutil.rmtree(tmp, ignore_errors=True)
         raise

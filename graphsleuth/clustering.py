@@ -12,9 +12,6 @@ available for comparison.
 from __future__ import annotations
 
 import random
-import signal
-import threading
-from contextlib import contextmanager
 
 import igraph as ig
 import numpy as np
@@ -22,6 +19,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .atomic import interrupts_deferred
 from .graph import EvidenceGraph
 
 __all__ = ["ALGORITHMS", "DEFAULT_RESOLUTION", "find_clusters"]
@@ -71,7 +69,7 @@ def find_clusters(
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
-    with _ctrl_c_deferred():  # igraph's C code throughout: building the graph, Leiden, subgraphs
+    with interrupts_deferred():  # igraph's C code throughout: building the graph, Leiden, subgraphs
         g = _igraph(graph)
         coarse = _run(g, algorithm, resolution, seed)
         if algorithm != "leiden" or not split_resolution:
@@ -120,45 +118,17 @@ def split_merged_rings(graph: EvidenceGraph, coarse: np.ndarray, fine: np.ndarra
     return group[part].astype(np.int64)
 
 
-@contextmanager
-def _ctrl_c_deferred():
-    """Hold Ctrl-C back while igraph's C code runs, and deliver it as soon as it returns.
-
-    A KeyboardInterrupt raised inside igraph's community detection (igraph polls
-    for pending signals and stops half-way) can abort the process. Python runs
-    signal handlers in the main thread whichever thread the kernel delivered
-    SIGINT to, so a handler that only takes note holds it back reliably
-    (blocking SIGINT with pthread_sigmask does not: it covers the calling thread
-    only, and the kernel hands the signal to another one).
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:  # delivered as graphsleuth.atomic._interrupts_deferred does
-            if callable(previous):
-                previous(signal.SIGINT, None)
-            elif previous == signal.SIG_DFL:
-                raise KeyboardInterrupt
-
-
 def _run(g: ig.Graph, algorithm: str, resolution: float, seed: int) -> np.ndarray:
     previous = ig.set_random_number_generator(random.Random(seed))
     try:
-        with _ctrl_c_deferred():
-            if algorithm == "leiden":
-                parts = g.community_leiden(objective_function="CPM", weights="weight", resolution=resolution, n_iterations=1)
-            elif algorithm == "louvain":
-                parts = g.community_multilevel(weights="weight")
-            elif algorithm == "components":
-                parts = g.connected_components()
-            else:
-                parts = g.community_label_propagation(weights="weight")
+        if algorithm == "leiden":
+            parts = g.community_leiden(objective_function="CPM", weights="weight", resolution=resolution, n_iterations=1)
+        elif algorithm == "louvain":
+            parts = g.community_multilevel(weights="weight")
+        elif algorithm == "components":
+            parts = g.connected_components()
+        else:
+            parts = g.community_label_propagation(weights="weight")
     finally:
         ig.set_random_number_generator(previous if previous is not None else random)
     return np.asarray(parts.membership, dtype=np.int64)
