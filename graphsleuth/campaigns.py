@@ -58,7 +58,11 @@ def _signature_templates(evidence: Evidence, accounts: pd.Index, campaign: np.nd
     campaign with most of its senders.
     """
     member = pd.Series(campaign, index=accounts[in_campaign])
-    used = characteristic_templates(evidence.prompts, member, member.value_counts(), len(accounts))
+    campaign_of = np.full(len(accounts), -1, dtype=np.int64)
+    campaign_of[in_campaign] = campaign
+    positions = evidence.account_positions("prompts")
+    row_campaign = np.where(positions >= 0, campaign_of[positions], -1)
+    used = characteristic_templates(evidence.prompts, member, member.value_counts(), len(accounts), row_cluster=row_campaign)
     own = used[used["characteristic"]].sort_values("accounts", ascending=False, kind="stable")
     return own.drop_duplicates("template_id").rename(columns={"cluster": "campaign"})[["template_id", "campaign"]]
 
@@ -94,7 +98,7 @@ def merge_campaigns(
     new[left_out] = base + len(campaign_of_ring) + np.arange(len(left_out))
     signature = _signature_templates(evidence, accounts, campaign_of_ring.reindex(labels[in_ring]).to_numpy(), in_ring)
     prompts = evidence.prompts[["account_id", "template_id", "count"]]
-    position = accounts.get_indexer(prompts["account_id"])
+    position = evidence.account_positions("prompts")
     rows = prompts.assign(position=position).merge(signature, on="template_id", how="left")
     outside = ~in_ring[rows["position"].to_numpy()]
     rows = rows[outside]

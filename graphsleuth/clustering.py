@@ -96,7 +96,9 @@ def split_merged_rings(graph: EvidenceGraph, coarse: np.ndarray, fine: np.ndarra
     them reaches ``separation`` times the density inside the sparser of the
     two (a single account counts as dense as the part it joins).
     """
-    part, _ = pd.factorize(pd.MultiIndex.from_arrays([coarse, fine]))
+    # (coarse, fine) pairs as one integer each: fine labels run from -1 - max(coarse) up
+    offset = int(coarse.max(initial=0)) + 1
+    part, _ = pd.factorize(coarse.astype(np.int64) * (offset + int(fine.max(initial=0)) + 1) + (fine + offset))
     n_parts = part.max() + 1
     size = np.bincount(part, minlength=n_parts).astype(float)
     pu, pv = part[graph.source], part[graph.target]

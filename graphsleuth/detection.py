@@ -100,8 +100,9 @@ def find_rings(
     if scores["flagged"].any():
         is_member = scores.attrs["member_scores"].reindex(graph.accounts).fillna(0.0).to_numpy() > 0
         flagged = scores.loc[scores["flagged"], "cluster"].to_numpy()
-        labels = progress.step("joining the pieces of large rings", lambda: merge_campaigns(evidence, graph.accounts, labels, flagged, scores.attrs["own_templates"], is_member))
-        scores = progress.step("scoring joined rings", lambda: score_clusters(evidence, graph, labels, min_size=min_size, threshold=threshold))
+        pieces = labels
+        labels = progress.step("joining the pieces of large rings", lambda: merge_campaigns(evidence, graph.accounts, pieces, flagged, scores.attrs["own_templates"], is_member))
+        scores = progress.step("scoring joined rings", lambda: score_clusters(evidence, graph, labels, min_size=min_size, threshold=threshold, previous=scores, previous_labels=pieces))
     findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))
     findings.stats.update({"accounts": graph.n_accounts, "edges": int(len(graph.weight)), "clusters_scored": int(len(scores))})
     return findings
@@ -132,12 +133,13 @@ def _run_id(evidence: Evidence, algorithm: str, seed: int) -> str:
 def _findings(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, scores: pd.DataFrame, algorithm: str, seed: int) -> Findings:
     run_id = _run_id(evidence, algorithm, seed)
     account_ids = graph.accounts.to_numpy()
-    members_of = pd.Series(np.arange(len(labels))).groupby(labels).apply(lambda s: s.to_numpy()) if len(scores) else pd.Series(dtype=object)
+    by_cluster = np.argsort(labels, kind="stable")  # accounts grouped by cluster, in account order within each
+    starts = np.searchsorted(labels[by_cluster], np.arange(int(labels.max(initial=0)) + 2))
     rings, clusters, member_frames = [], [], []
     own_templates = scores.attrs.get("own_templates")
     member_scores = scores.attrs.get("member_scores")
     for row in scores.sort_values(["score", "size"], ascending=False).itertuples(index=False):
-        ids = account_ids[members_of[row.cluster]]
+        ids = account_ids[by_cluster[starts[row.cluster]:starts[row.cluster + 1]]]
         if row.flagged and member_scores is not None:
             showing = ids[member_scores.reindex(ids).fillna(0).to_numpy() > 0]
             if len(showing) >= MIN_RING_SIZE:

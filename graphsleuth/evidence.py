@@ -29,6 +29,7 @@ import csv
 import gzip
 import ipaddress
 import re
+import socket
 import sys
 import zlib
 from contextlib import contextmanager
@@ -138,10 +139,26 @@ class Evidence:
     files: dict[str, Path]
     derived_templates: bool = False
     prompt_rows: np.ndarray | None = None
+    _positions: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def table(self, name: str) -> pd.DataFrame:
         """The table called ``name`` (one of :data:`TABLES`)."""
         return getattr(self, name)
+
+    def account_positions(self, name: str) -> np.ndarray:
+        """For each row of table ``name``, the position of its account in ``accounts`` (-1: unknown).
+
+        A hash lookup of millions of ids, so it is done once per table and kept
+        (until the table or the accounts table is replaced).
+        """
+        frame = self.table(name)
+        key = (name, id(frame), len(frame), id(self.accounts), len(self.accounts))
+        if key not in self._positions:
+            for old in [k for k in self._positions if k[0] == name]:
+                del self._positions[old]
+            positions = pd.Index(self.accounts["account_id"]).get_indexer(frame["account_id"])
+            self._positions[key] = positions.astype(np.int64)
+        return self._positions[key]
 
     @property
     def raw_prompts(self) -> bool:
@@ -586,8 +603,7 @@ def _convert(values: pd.Series, kind: str, default, required: bool):
     if kind == "time":
         return _convert_time(text, empty, required)
     if kind == "count":
-        numbers = pd.to_numeric(text.where(~empty, other=None), errors="coerce")
-        numeric = numbers.to_numpy(dtype="float64", na_value=np.nan)
+        numeric = _whole_numbers(text, empty)
         bad = ~empty & (np.isnan(numeric) | (numeric < 0) | (numeric != np.floor(numeric)) | (numeric > 2**53))
         if default is not None:
             filled = np.where(empty | bad, default, np.nan_to_num(numeric)).astype("int64")
@@ -600,20 +616,24 @@ def _convert(values: pd.Series, kind: str, default, required: bool):
     raise ValueError(f"unknown column kind {kind}")  # a bug in TABLES, not bad input
 
 
+def _whole_numbers(text: pd.Series, empty: np.ndarray) -> np.ndarray:
+    """The column as float64 (NaN where it is not a number); a column of plain integers is cast by Arrow at once."""
+    if not empty.any():
+        try:
+            return pc.cast(pa.array(text), pa.int64()).to_numpy().astype("float64")
+        except pa.ArrowInvalid:
+            pass  # some value is not a plain integer: judge each one below
+    numbers = pd.to_numeric(text.where(~empty, other=None), errors="coerce")
+    return numbers.to_numpy(dtype="float64", na_value=np.nan)
+
+
 def _convert_time(text: pd.Series, empty: np.ndarray, required: bool):
-    """Parse ISO-8601 times to UTC; the common ``...Z`` form takes a fast path."""
-    arr = pa.array(text.to_numpy(dtype=object), type=pa.string())
-    fast = pc.strptime(arr, format="%Y-%m-%dT%H:%M:%SZ", unit="s", error_is_null=True)
-    # Times are kept in nanoseconds: years outside about 1678-2261 do not fit and are bad values.
-    seconds = fast.cast(pa.int64())
-    fits = pc.and_(pc.greater_equal(seconds, _MIN_SECONDS), pc.less_equal(seconds, _MAX_SECONDS))
-    # strptime rolls impossible dates over (Feb 30 -> Mar 2); only values that print back the same pass here.
-    fits = pc.and_(fits, pc.equal(pc.strftime(fast, format="%Y-%m-%dT%H:%M:%SZ"), arr))
-    fast = pc.if_else(fits, fast, pa.scalar(None, type=fast.type))
-    parsed = pd.Series(fast.to_pandas(), index=text.index)
-    parsed = parsed.dt.tz_localize("UTC") if parsed.dt.tz is None else parsed
-    parsed = parsed.astype("datetime64[ns, UTC]")
-    slow = parsed.isna().to_numpy() & ~empty
+    """Parse ISO-8601 times to UTC; the common ``YYYY-MM-DDTHH:MM:SSZ`` form takes a fast path."""
+    seconds, fast = _iso_z_seconds(pa.array(text))
+    stamps = np.where(fast, seconds, 0).astype("datetime64[s]").astype("datetime64[ns]")
+    stamps[~fast] = np.datetime64("NaT")
+    parsed = pd.Series(stamps, index=text.index).dt.tz_localize("UTC").astype("datetime64[ns, UTC]")
+    slow = ~fast & ~empty
     if slow.any():
         again = pd.to_datetime(text[slow], utc=True, format="ISO8601", errors="coerce")
         again = again.where((again >= _MIN_TIME) & (again <= _MAX_TIME))
@@ -627,10 +647,70 @@ def _convert_time(text: pd.Series, empty: np.ndarray, required: bool):
     return parsed, bad, reason
 
 
+#: Byte positions of the digits and separators in ``YYYY-MM-DDTHH:MM:SSZ``.
+_ISO_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
+_ISO_SEPARATORS = {4: ord("-"), 7: ord("-"), 10: ord("T"), 13: ord(":"), 16: ord(":"), 19: ord("Z")}
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+_ISO_CHUNK = 1 << 20
+
+
+def _iso_z_seconds(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch seconds of the values written exactly ``YYYY-MM-DDTHH:MM:SSZ``, and a mask of which are.
+
+    Works on the Arrow string buffers with numpy (tens of millions of times per
+    run). A value passes only if it is a real date and time in years 1678 to
+    2261, so impossible dates (Feb 30, 24:00, second 60) go to the slow path and
+    are judged there.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    values = values.cast(pa.large_string())
+    n = len(values)
+    seconds = np.zeros(n, dtype=np.int64)
+    passes = np.zeros(n, dtype=bool)
+    if n == 0 or values.buffers()[2] is None:
+        return seconds, passes
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[values.offset : values.offset + n + 1]
+    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)
+    rows = np.flatnonzero((np.diff(offsets) == 20) & values.is_valid().to_numpy(zero_copy_only=False))
+    for start in range(0, len(rows), _ISO_CHUNK):
+        chunk = rows[start : start + _ISO_CHUNK]
+        first = offsets[chunk]
+        if first[-1] - first[0] == 20 * (len(chunk) - 1):  # rows stored back to back: a plain slice
+            text = data[first[0] : first[0] + 20 * len(chunk)].reshape(-1, 20)
+        else:
+            text = data[first[:, None] + np.arange(20)]
+        chunk_seconds, chunk_passes = _iso_z_fields(text)
+        seconds[chunk] = chunk_seconds
+        passes[chunk] = chunk_passes
+    return seconds, passes
+
+
+def _iso_z_fields(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds and validity of rows of 20 bytes, each meant to read ``YYYY-MM-DDTHH:MM:SSZ``."""
+    digits = text[:, _ISO_DIGITS] - np.uint8(ord("0"))  # bytes below "0" wrap round to large values
+    ok = (digits <= 9).all(axis=1)
+    digits = digits.astype(np.int32)
+    for position, byte in _ISO_SEPARATORS.items():
+        ok &= text[:, position] == byte
+    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    month, day, hour, minute, second = (digits[:, i] * 10 + digits[:, i + 1] for i in (4, 6, 8, 10, 12))
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    ok &= (hour <= 23) & (minute <= 59) & (second <= 59) & (year >= _MIN_TIME.year) & (year <= _MAX_TIME.year)
+    # Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+    y = year - (month <= 2)
+    era = y // 400
+    year_of_era = y - era * 400
+    day_of_year = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days = (era * 146097 + day_of_era - 719468).astype(np.int64)
+    return days * 86400 + hour * 3600 + minute * 60 + second, ok
+
+
 _MIN_TIME = pd.Timestamp("1678-01-01T00:00:00Z")
 _MAX_TIME = pd.Timestamp("2261-12-31T23:59:59Z")
-_MIN_SECONDS = int(_MIN_TIME.timestamp())
-_MAX_SECONDS = int(_MAX_TIME.timestamp())
 
 
 def _convert_ip(text: pd.Series, empty: np.ndarray):
@@ -642,18 +722,31 @@ def _convert_ip(text: pd.Series, empty: np.ndarray):
     bad = np.zeros(len(text), dtype=bool)
     if other.any():
         candidates = pd.unique(text[other])
-        canonical = {}
-        for value in candidates:  # only the non-IPv4 values, usually a small share
-            try:
-                address = ipaddress.ip_address(value)
-            except ValueError:
-                canonical[value] = None
-            else:
-                canonical[value] = str(address) if address.version == 6 else None
+        canonical = {value: _canonical_ipv6(value) for value in candidates}  # only the non-IPv4 values, a small share
         mapped = text[other].map(canonical)
         bad[other] = mapped.isna().to_numpy()
         out.loc[other] = mapped.fillna("")
     return out, bad, "expected an IPv4 or IPv6 address"
+
+
+def _canonical_ipv6(value: str) -> str | None:
+    """``value`` as an IPv6 address in canonical short form, or None if it is not one.
+
+    The C inet_pton/inet_ntop pair gives the same text as :mod:`ipaddress` four
+    times faster; the forms where they differ (scope ids, embedded IPv4) are left
+    to :mod:`ipaddress`.
+    """
+    try:
+        short = socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, value))
+    except (OSError, ValueError):
+        short = None
+    if short is not None and "." not in short:
+        return short
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    return str(address) if address.version == 6 else None
 
 
 def _check_accounts(frames: dict[str, pd.DataFrame], files: dict[str, Path], problems: _Problems) -> None:

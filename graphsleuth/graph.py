@@ -18,6 +18,7 @@ linear in the number of account-evidence links.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,40 +101,70 @@ def subnet_of(ips: pd.Series) -> pd.Series:
     out = pd.Series(v4.to_pandas(types_mapper=pd.ArrowDtype).astype("str").to_numpy(dtype=object), index=ips.index)
     if is_v6.any():
         six = ips[is_v6].astype("str")
-        nets = {u: str(ipaddress.ip_network(f"{u}/48", strict=False)) for u in pd.unique(six)}
+        nets = {u: _ipv6_48(u) for u in pd.unique(six)}
         out[is_v6] = six.map(nets).to_numpy()
     return out
 
 
-def _pairs(frame: pd.DataFrame, key, accounts: pd.Index, kind: str, codes: np.ndarray | None = None) -> pd.DataFrame:
-    """(account, value) pairs of one kind of evidence, values numbered within the kind.
+def _ipv6_48(address: str) -> str:
+    """The /48 network of an IPv6 address as CIDR text, as :mod:`ipaddress` writes it."""
+    try:
+        prefix = socket.inet_pton(socket.AF_INET6, address)[:6] + bytes(10)
+        short = socket.inet_ntop(socket.AF_INET6, prefix)
+    except (OSError, ValueError):  # a scope id or another form only ipaddress reads
+        return str(ipaddress.ip_network(f"{address}/48", strict=False))
+    return f"{short}/48"
 
-    ``codes`` gives the rows' account node numbers when the frame already has them.
-    """
-    codes = accounts.get_indexer(frame["account_id"]) if codes is None else np.asarray(codes)
-    key = pd.Series(np.asarray(key, dtype=object))
+
+@dataclass
+class _Shared:
+    """One kind of evidence as (account, value) pairs, values numbered within the kind."""
+
+    kind: str
+    account: np.ndarray
+    value: np.ndarray
+    #: The value of each number, as text (lockstep tokens: integers).
+    values: np.ndarray
+
+
+def _shared(kind: str, codes: np.ndarray, key) -> _Shared:
+    """Pairs of accounts (node numbers ``codes``, -1 for unknown) and the ``key`` they carry."""
+    key = key if isinstance(key, pd.Series) else pd.Series(np.asarray(key, dtype=object))
     keep = key.notna().to_numpy() & (codes >= 0)
     value_code, values = pd.factorize(key[keep])
-    pairs = pd.DataFrame({"account": codes[keep], "value": value_code})
-    pairs.attrs["kind"] = kind
-    pairs.attrs["values"] = np.asarray(values, dtype=object)
-    return pairs
+    return _Shared(kind, codes[keep].astype(np.int64), value_code.astype(np.int64), np.asarray(values, dtype=object))
 
 
-def template_hours(prompts: pd.DataFrame, accounts: pd.Index) -> pd.DataFrame:
+def _first_occurrences(keys: np.ndarray) -> np.ndarray:
+    """Positions of the first occurrence of each distinct key, in order (a hash, not a sort)."""
+    return np.flatnonzero(~pd.Series(keys).duplicated().to_numpy())
+
+
+def template_hours(prompts: pd.DataFrame, accounts: pd.Index, codes: np.ndarray | None = None) -> pd.DataFrame:
     """Distinct (account, template, hour) triples of the prompts that carry a time.
 
     Columns ``account`` (node number in ``accounts``), ``t`` (template number)
     and ``h`` (hours since the epoch); prompts of unknown accounts are left out.
+    ``codes`` gives the prompts' account node numbers when they are known already.
     """
     if "ts" not in prompts.columns or "template_id" not in prompts.columns or len(prompts) == 0:
         return pd.DataFrame({"account": np.zeros(0, np.int64), "t": np.zeros(0, np.int64), "h": np.zeros(0, np.int64)})
     timed = prompts["ts"].notna().to_numpy()
-    account = accounts.get_indexer(prompts["account_id"])[timed]
-    template, _ = pd.factorize(prompts["template_id"].to_numpy()[timed])
-    hour = prompts.loc[timed, "ts"].astype("int64").to_numpy() // 3_600_000_000_000
+    codes = accounts.get_indexer(prompts["account_id"]) if codes is None else codes
+    account = codes[timed].astype(np.int64)
+    template, _ = pd.factorize(prompts["template_id"][timed])
+    template = template.astype(np.int64)
+    hour = prompts["ts"][timed].astype("int64").to_numpy() // 3_600_000_000_000
+    known = account >= 0
+    account, template, hour = account[known], template[known], hour[known]
+    first_hour = hour.min() if len(hour) else 0
+    span = np.array([account.max(initial=0) + 1, template.max(initial=0) + 1, hour.max(initial=0) - first_hour + 1], dtype=object)
+    if span.prod() < 2**62:  # one integer per triple: a hash of int64s instead of a three-column drop_duplicates
+        packed = (account * int(span[1]) + template) * int(span[2]) + (hour - first_hour)
+        first = _first_occurrences(packed)
+        return pd.DataFrame({"account": account[first], "t": template[first], "h": hour[first]})
     frame = pd.DataFrame({"account": account, "t": template, "h": hour})
-    return frame[frame["account"] >= 0].drop_duplicates().reset_index(drop=True)
+    return frame.drop_duplicates().reset_index(drop=True)
 
 
 def lockstep_tokens(hours: pd.DataFrame) -> pd.DataFrame:
@@ -167,48 +198,49 @@ def build_evidence_graph(evidence: Evidence, seed: int = 0, hub_share: float = H
     accounts = pd.Index(evidence.accounts["account_id"])
     parts = []
     pay = evidence.payments
-    parts.append(_pairs(pay, pay["payment_id"], accounts, "card"))
+    codes = evidence.account_positions("payments")
+    parts.append(_shared("card", codes, pay["payment_id"]))
     if "bin" in pay.columns:
-        parts.append(_pairs(pay, pay["bin"], accounts, "bin"))
+        parts.append(_shared("bin", codes, pay["bin"]))
     ips = evidence.ips
-    parts.append(_pairs(ips, ips["ip"], accounts, "ip"))
-    parts.append(_pairs(ips, subnet_of(ips["ip"]) if len(ips) else [], accounts, "subnet"))
+    codes = evidence.account_positions("ips")
+    parts.append(_shared("ip", codes, ips["ip"]))
+    parts.append(_shared("subnet", codes, subnet_of(ips["ip"]) if len(ips) else pd.Series([], dtype=object)))
     prompts = evidence.prompts
     hours = tokens = None
     if "template_id" in prompts.columns:
-        parts.append(_pairs(prompts, prompts["template_id"], accounts, "template"))
-        hours = template_hours(prompts, accounts)
+        codes = evidence.account_positions("prompts")
+        parts.append(_shared("template", codes, prompts["template_id"]))
+        hours = template_hours(prompts, accounts, codes)
         tokens = lockstep_tokens(hours)
-        parts.append(_pairs(tokens, tokens["token"], accounts, "lockstep", codes=tokens["account"].to_numpy()))
+        parts.append(_shared("lockstep", tokens["account"].to_numpy(), tokens["token"]))
     links = evidence.links
-    parts.append(_pairs(links, links["kind"].astype("str") + ":" + links["value"].astype("str"), accounts, "link"))
+    parts.append(_shared("link", evidence.account_positions("links"), links["kind"].astype("str") + ":" + links["value"].astype("str")))
     links_frame, nodes = _evidence_nodes(parts, len(accounts), hub_share)
     source, target, weight = _project(links_frame, nodes, len(accounts), seed)
     return EvidenceGraph(accounts, links_frame, nodes, source, target, weight, template_hours=hours, lockstep=tokens)
 
 
-def _evidence_nodes(parts: list[pd.DataFrame], n_accounts: int, hub_share: float):
+def _evidence_nodes(parts: list[_Shared], n_accounts: int, hub_share: float):
     """Number the evidence, count who shares it, weigh it by rarity, drop hubs and singletons."""
-    offset = 0
-    accounts, evidence, kinds, values = [], [], [], []
-    for part in parts:
-        accounts.append(part["account"].to_numpy().astype(np.int64))
-        evidence.append(part["value"].to_numpy().astype(np.int64) + offset)
-        n_values = len(part.attrs["values"])
-        kinds.append(np.full(n_values, part.attrs["kind"], dtype=object))
-        values.append(part.attrs["values"])
-        offset += n_values
-    account = np.concatenate(accounts) if accounts else np.zeros(0, np.int64)
-    evidence_of = np.concatenate(evidence) if evidence else np.zeros(0, np.int64)
+    sizes = np.array([len(part.values) for part in parts], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    n_evidence = int(offsets[-1])
+    account = np.concatenate([part.account for part in parts]) if parts else np.zeros(0, np.int64)
+    evidence_of = np.concatenate([part.value + offsets[i] for i, part in enumerate(parts)]) if parts else np.zeros(0, np.int64)
     # drop repeated (account, evidence) pairs, keeping first occurrences in their order
-    _, first = np.unique(evidence_of * max(n_accounts, 1) + account, return_index=True)
-    first.sort()
+    first = _first_occurrences(evidence_of * max(n_accounts, 1) + account)
     account, evidence_of = account[first], evidence_of[first]
-    degree = np.bincount(evidence_of, minlength=offset)
-    nodes = pd.DataFrame({"kind": np.concatenate(kinds) if kinds else [], "value": np.concatenate(values) if values else [], "degree": degree})
+    degree = np.bincount(evidence_of, minlength=n_evidence)
+    kind_names = np.array([part.kind for part in parts], dtype=object)
+    nodes = pd.DataFrame({
+        "kind": pd.Series(np.repeat(kind_names, sizes), dtype=object),
+        "value": pd.Series(np.concatenate([part.values for part in parts]) if parts else [], dtype=object),
+        "degree": degree,
+    })
     log_n = np.log(max(n_accounts, 3))
     rarity = np.log(n_accounts / np.maximum(degree, 1)) / log_n
-    factor = nodes["kind"].map(EVIDENCE_KINDS).fillna(1.0).to_numpy()
+    factor = np.repeat([EVIDENCE_KINDS.get(part.kind, 1.0) for part in parts], sizes)
     nodes["weight"] = np.clip(rarity, 0, 1) * factor
     hub_limit = max(50, int(min(hub_share * n_accounts, max(LARGE_HUB_FLOOR, LARGE_HUB_SHARE * n_accounts))))
     useful = (degree >= 2) & (degree <= hub_limit)

@@ -24,8 +24,10 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from .evidence import Evidence, account_rows
+from .evidence import Evidence
 from .graph import EvidenceGraph, lockstep_tokens, template_hours
 
 __all__ = ["score_clusters", "MEMBER_COORDINATION", "characteristic_templates", "MIN_RING_SIZE", "FLAG_THRESHOLD", "FEATURE_WEIGHTS"]
@@ -69,10 +71,13 @@ def _burst_share(created: np.ndarray, cluster: np.ndarray, size: np.ndarray, glo
     if ok.sum() == 0:
         return out
     idx = np.flatnonzero(ok)
-    t = created[idx] - np.nanmin(created)
-    key = cluster[idx].astype(np.float64) * 1e10 + t
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
+    t = created[idx] - created[idx].min()
+    order = np.lexsort((t, cluster[idx]))
+    # One line of time per cluster, each far enough from the next that windows never cross:
+    # clusters in rank order, not by number, so the keys stay small enough to be exact.
+    sorted_cluster = cluster[idx][order]
+    rank = np.cumsum(np.r_[0, sorted_cluster[1:] != sorted_cluster[:-1]])
+    sorted_key = rank * (t.max() + 4.0 * BURST_HALF_WINDOW_S) + t[order]
     left = np.searchsorted(sorted_key, sorted_key - BURST_HALF_WINDOW_S, side="left")
     right = np.searchsorted(sorted_key, sorted_key + BURST_HALF_WINDOW_S, side="right")
     neighbours = right - left - 1
@@ -86,17 +91,25 @@ def _burst_share(created: np.ndarray, cluster: np.ndarray, size: np.ndarray, glo
 CHARACTERISTIC_LIFT = 10.0
 
 
-def characteristic_templates(prompts: pd.DataFrame, member: pd.Series, size: pd.Series, n_accounts: int) -> pd.DataFrame:
+def characteristic_templates(prompts: pd.DataFrame, member: pd.Series, size: pd.Series, n_accounts: int,
+                             row_cluster: np.ndarray | None = None) -> pd.DataFrame:
     """Templates that a cluster uses far more than everybody else, one row per (cluster, template).
 
     A template is characteristic of a cluster when at least 3 members and 20%
     of them send it, and the share of members who send it is at least
     :data:`CHARACTERISTIC_LIFT` times the share of all accounts who do. Columns:
     cluster, template_id, accounts, requests, characteristic (bool).
+
+    ``member`` maps account ids to clusters; ``row_cluster``, when given, is
+    the same per prompt row already (-1: no cluster), which saves looking up
+    millions of ids again.
     """
     p = prompts[["account_id", "template_id", "count"]]
     users = p.groupby("template_id")["account_id"].nunique()
-    mine = p.assign(cluster=member.reindex(p["account_id"]).to_numpy()).dropna(subset=["cluster"]).astype({"cluster": "int64"})
+    if row_cluster is None:
+        row_cluster = member.reindex(p["account_id"]).fillna(-1).to_numpy().astype(np.int64)
+    inside_any = row_cluster >= 0
+    mine = p[inside_any].assign(cluster=row_cluster[inside_any])
     used = mine.groupby(["cluster", "template_id"]).agg(accounts=("account_id", "nunique"), requests=("count", "sum")).reset_index()
     n = size.reindex(used["cluster"]).to_numpy()
     inside = used["accounts"].to_numpy() / n
@@ -143,17 +156,19 @@ def _lockstep_share(graph: EvidenceGraph, prompts: pd.DataFrame, cluster_of: np.
     return (steps / total).clip(0, 1), by_account
 
 
-def _member_template_share(prompts: pd.DataFrame, member: pd.Series, own_templates: pd.DataFrame) -> pd.Series:
-    """Per account: share of its requests on its own cluster's characteristic templates."""
-    p = prompts.loc[account_rows(prompts["account_id"], member.index), ["account_id", "template_id", "count"]]
-    p = p.assign(cluster=member.reindex(p["account_id"]).to_numpy())
+def _member_template_share(prompts: pd.DataFrame, positions: np.ndarray, row_cluster: np.ndarray, own_templates: pd.DataFrame, n_accounts: int) -> np.ndarray:
+    """Per account position: share of its requests on its own cluster's characteristic templates (0 outside clusters)."""
+    scored = row_cluster >= 0
+    p = prompts.loc[scored, ["template_id", "count"]].assign(cluster=row_cluster[scored])
     marks = own_templates[["cluster", "template_id"]].assign(own=True)
     p = p.merge(marks, on=["cluster", "template_id"], how="left")
-    own = p["count"].where(p["own"].fillna(False).astype(bool), 0)
-    return own.groupby(p["account_id"]).sum() / p.groupby("account_id")["count"].sum()
+    count = p["count"].to_numpy(dtype=np.float64)
+    own = np.where(p["own"].fillna(False).astype(bool).to_numpy(), count, 0.0)
+    total = np.bincount(positions[scored], weights=count, minlength=n_accounts)
+    return np.divide(np.bincount(positions[scored], weights=own, minlength=n_accounts), total, out=np.zeros(n_accounts), where=total > 0)
 
 
-def _ring_bins(payments: pd.DataFrame, member: pd.Series) -> pd.DataFrame:
+def _ring_bins(payments: pd.DataFrame, row_cluster: np.ndarray) -> pd.DataFrame:
     """(cluster, bin) pairs where the cluster's cards come from the BIN far more than everybody's.
 
     A ring that buys one card per account still buys them from a few issuers;
@@ -162,10 +177,9 @@ def _ring_bins(payments: pd.DataFrame, member: pd.Series) -> pd.DataFrame:
     the ring's when 3+ of the cluster's cards use it and its share of them is
     at least :data:`CHARACTERISTIC_LIFT` times its share of all cards.
     """
-    cards = payments.dropna(subset=["bin"]).drop_duplicates(["account_id", "payment_id"])
+    cards = payments.assign(cluster=row_cluster).dropna(subset=["bin"]).drop_duplicates(["account_id", "payment_id"])
     everyone = cards.drop_duplicates("payment_id")["bin"].value_counts(normalize=True)
-    mine = cards.assign(cluster=member.reindex(cards["account_id"]).to_numpy()).dropna(subset=["cluster"])
-    mine = mine.astype({"cluster": "int64"}).drop_duplicates(["cluster", "payment_id"])
+    mine = cards[cards["cluster"].to_numpy() >= 0].drop_duplicates(["cluster", "payment_id"])
     per_bin = mine.groupby(["cluster", "bin"]).size().rename("cards").reset_index()
     total = mine.groupby("cluster").size()
     inside = per_bin["cards"].to_numpy() / total.reindex(per_bin["cluster"]).to_numpy()
@@ -173,26 +187,26 @@ def _ring_bins(payments: pd.DataFrame, member: pd.Series) -> pd.DataFrame:
     return per_bin[(per_bin["cards"].to_numpy() >= 3) & (inside >= CHARACTERISTIC_LIFT * outside)]
 
 
-def _member_payment(payments: pd.DataFrame, member: pd.Series, ring_bins: pd.DataFrame) -> pd.Series:
-    """Per account: 1 when it shares a card with 2+ members, or pays from one of its ring's BINs."""
-    pay = payments.loc[account_rows(payments["account_id"], member.index)]
-    pay = pay.assign(cluster=member.reindex(pay["account_id"]).to_numpy())
+def _member_payment(payments: pd.DataFrame, positions: np.ndarray, row_cluster: np.ndarray, ring_bins: pd.DataFrame, n_accounts: int) -> np.ndarray:
+    """Per account position: 1 when it shares a card with 2+ members, or pays from one of its ring's BINs."""
+    scored = row_cluster >= 0
+    pay = payments.loc[scored].assign(cluster=row_cluster[scored])
     if len(pay) == 0:
-        return pd.Series(dtype=float)
+        return np.zeros(n_accounts)
     card_users = pay.groupby(["cluster", "payment_id"])["account_id"].transform("nunique")
     signal = (card_users >= 3).to_numpy().copy()
     if "bin" in pay.columns and len(ring_bins):
         marks = ring_bins[["cluster", "bin"]].assign(ring_bin=True)
         signal |= pay[["cluster", "bin"]].merge(marks, on=["cluster", "bin"], how="left")["ring_bin"].fillna(False).to_numpy(dtype=bool)
-    return pd.Series(signal.astype(float)).groupby(pay["account_id"].to_numpy()).max()
+    return (np.bincount(positions[scored][signal], minlength=n_accounts) > 0).astype(float)
 
 
-def _payment_features(payments: pd.DataFrame, member: pd.Series, size: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _payment_features(payments: pd.DataFrame, row_cluster: np.ndarray, size: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per cluster: accounts per shared card, and the share of its cards from its own few BINs.
 
     Also returns the clusters' characteristic BINs (see :func:`_ring_bins`).
     """
-    pay = payments.assign(cluster=member.reindex(payments["account_id"]).to_numpy()).dropna(subset=["cluster"]).astype({"cluster": "int64"})
+    pay = payments[row_cluster >= 0].assign(cluster=row_cluster[row_cluster >= 0])
     out = pd.DataFrame(index=size.index)
     ring_bins = pd.DataFrame({"cluster": [], "bin": [], "cards": []})
     if len(pay) == 0:
@@ -208,7 +222,7 @@ def _payment_features(payments: pd.DataFrame, member: pd.Series, size: pd.Series
     out["accounts_per_card"] = np.where(out["cards"] > 0, with_card / out["cards"].clip(lower=1), 0.0)
     if "bin" in pay.columns and pay["bin"].notna().any():
         out["bins"] = g["bin"].nunique().reindex(size.index, fill_value=0)
-        ring_bins = _ring_bins(payments, member)
+        ring_bins = _ring_bins(payments, row_cluster)
         on_ring_bins = ring_bins.groupby("cluster")["cards"].sum().reindex(size.index, fill_value=0)
         out["ring_bins"] = ring_bins.groupby("cluster").size().reindex(size.index, fill_value=0)
         many = out["cards"] >= 10
@@ -220,7 +234,15 @@ def _payment_features(payments: pd.DataFrame, member: pd.Series, size: pd.Series
     return out, ring_bins
 
 
-def _organisation_share(accounts: pd.DataFrame, account_ids: pd.Index, labels: np.ndarray, member: pd.Series, size: pd.Series) -> pd.Series:
+def _email_domains(email: pd.Series) -> np.ndarray:
+    """The lower-cased part after the last @ of each address (None where there is no @)."""
+    text = pa.array(email.astype("str"))
+    has_at = pc.match_substring(text, "@")
+    after = pc.replace_substring_regex(text, r"(?s)^.*@", "")
+    return pc.if_else(has_at, pc.utf8_lower(after), pa.scalar(None, pa.string())).to_numpy(zero_copy_only=False)
+
+
+def _organisation_share(accounts: pd.DataFrame, positions: np.ndarray, labels: np.ndarray, size: pd.Series) -> pd.Series:
     """Per cluster: the largest share of members on one organisation's email domain.
 
     A domain is an organisation's when it is not a well-known free-mail
@@ -232,10 +254,9 @@ def _organisation_share(accounts: pd.DataFrame, account_ids: pd.Index, labels: n
     """
     if "email" not in accounts.columns:
         return pd.Series(0.0, index=size.index)
-    email = accounts["email"].astype("str")
-    domain = email.str.rsplit("@", n=1).str[1].str.lower().where(email.str.contains("@", regex=False))
-    label = labels[account_ids.get_indexer(accounts["account_id"])]
-    frame = pd.DataFrame({"domain": domain.to_numpy(), "label": label}).dropna(subset=["domain"])
+    domain = _email_domains(accounts["email"])
+    label = labels[positions]
+    frame = pd.DataFrame({"domain": domain, "label": label}).dropna(subset=["domain"])
     frame = frame[~frame["domain"].isin(FREE_MAIL_PROVIDERS)]
     per_label = frame.groupby(["domain", "label"]).size()
     users = per_label.groupby(level="domain").sum()
@@ -252,57 +273,50 @@ def _organisation_share(accounts: pd.DataFrame, account_ids: pd.Index, labels: n
     return share.reindex(size.index, fill_value=0.0)
 
 
-def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, min_size: int = MIN_RING_SIZE, threshold: float = FLAG_THRESHOLD) -> pd.DataFrame:
+#: The columns of :func:`score_clusters` that depend only on a cluster's own members.
+_MEASURED = ["cluster", "size", "template_share", "lockstep_share", "coordination", "burst_share",
+             "cards", "accounts_per_card", "bins", "ring_bins", "bin_concentration", "payment"]
+
+
+def score_clusters(
+    evidence: Evidence,
+    graph: EvidenceGraph,
+    labels: np.ndarray,
+    min_size: int = MIN_RING_SIZE,
+    threshold: float = FLAG_THRESHOLD,
+    previous: pd.DataFrame | None = None,
+    previous_labels: np.ndarray | None = None,
+) -> pd.DataFrame:
     """One row per cluster of at least ``min_size`` accounts: its features, score and flag.
 
     Columns: cluster, size, coordination, template_share, lockstep_share,
     burst_share, accounts_per_card, cards, bins, ring_bins, bin_concentration,
     payment, organisation_share, score, flagged. Clusters are numbered as in
-    ``labels``.
+    ``labels``. ``attrs`` holds ``own_templates`` (each cluster's characteristic
+    templates) and ``member_scores`` (per account; 0: not a member).
+
+    ``previous`` is an earlier result for ``previous_labels`` (before rings were
+    joined, say): a cluster whose members are the same in both keeps its
+    measured features and member scores, which depend on its members alone;
+    the organisation share, score and flag of every cluster are worked out
+    again, since which domains are an organisation's depends on all labels.
     """
     sizes = np.bincount(labels)
     big = np.flatnonzero(sizes >= min_size)
-    account_ids = graph.accounts
-    in_big = np.isin(labels, big)
-    member = pd.Series(labels[in_big], index=account_ids[in_big])
-    size = pd.Series(sizes[big], index=big)
     if len(big) == 0:
         return pd.DataFrame(columns=["cluster", "size", "score", "flagged"])
-    features = pd.DataFrame({"cluster": big, "size": sizes[big]}).set_index("cluster", drop=False)
-    prompts = evidence.prompts
-    if "template_id" in prompts.columns and len(prompts):
-        used = characteristic_templates(prompts, member, size, len(account_ids))
-        own_templates = used[used["characteristic"]]
-        features["template_share"] = _template_share(used).reindex(big).fillna(0.0).to_numpy()
-        cluster_of = np.where(in_big, labels, -1)
-        lockstep, lockstep_by_account = _lockstep_share(graph, prompts, cluster_of)
-        features["lockstep_share"] = lockstep.reindex(big).fillna(0.0).to_numpy()
-        member_lockstep = pd.Series(lockstep_by_account[in_big], index=member.index)
-        member_template = _member_template_share(prompts, member, own_templates).reindex(member.index).fillna(0.0)
-    else:
-        own_templates = pd.DataFrame(columns=["cluster", "template_id", "accounts", "requests"])
-        features["template_share"] = 0.0
-        features["lockstep_share"] = 0.0
-        member_lockstep = pd.Series(dtype=float)
-        member_template = pd.Series(0.0, index=member.index)
-    features["coordination"] = features[["template_share", "lockstep_share"]].max(axis=1)
-    created = evidence.accounts.set_index("account_id")["created_at"] if "created_at" in evidence.accounts.columns else None
-    if created is not None and created.notna().any():
-        seconds = created.reindex(member.index).astype("int64").to_numpy() / 1e9
-        seconds[created.reindex(member.index).isna().to_numpy()] = np.nan
-        all_s = created.dropna().astype("int64").to_numpy() / 1e9
-        span = max(np.percentile(all_s, 95) - np.percentile(all_s, 5), 30 * 86400.0)
-        burst = _burst_share(seconds, member.to_numpy(), sizes[member.to_numpy()], span)
-        features["burst_share"] = pd.Series(burst).groupby(member.to_numpy()).mean().reindex(big).fillna(0).to_numpy()
-    else:
-        features["burst_share"] = 0.0
-        burst = np.zeros(len(member))
-    pay, ring_bins = _payment_features(evidence.payments, member, size)
-    for column in pay.columns:
-        features[column] = pay[column].reindex(big).fillna(0).to_numpy()
-    card_sharing = np.clip((features["accounts_per_card"] - 2.0) / 3.0, 0, 1)
-    features["payment"] = np.maximum(card_sharing, features["bin_concentration"])
-    features["organisation_share"] = _organisation_share(evidence.accounts, account_ids, labels, member, size).reindex(big).to_numpy()
+    kept = _unchanged_clusters(labels, big, previous, previous_labels)
+    measured, own_templates, member_scores = _measure_clusters(evidence, graph, labels, sizes, big[~np.isin(big, kept)])
+    if len(kept):
+        old = previous.set_index("cluster", drop=False).loc[kept, _MEASURED]
+        measured = pd.concat([old, measured]).sort_index()
+        old_own = previous.attrs["own_templates"]
+        own_templates = pd.concat([old_own[old_own["cluster"].isin(kept)], own_templates], ignore_index=True)
+        old_members = previous.attrs["member_scores"]
+        member_scores = pd.concat([old_members[np.isin(labels[graph.accounts.get_indexer(old_members.index)], kept)], member_scores])
+    features = measured
+    size = features["size"]
+    features["organisation_share"] = _organisation_share(evidence.accounts, evidence.account_positions("accounts"), labels, size).to_numpy()
     raw = (FEATURE_WEIGHTS["coordination"] * features["coordination"]
            + FEATURE_WEIGHTS["burst"] * features["burst_share"]
            + FEATURE_WEIGHTS["payment"] * features["payment"])
@@ -310,14 +324,83 @@ def score_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray,
     signals = ((features["coordination"] >= 0.3).astype(int) + (features["burst_share"] >= 0.3).astype(int)
                + (features["payment"] >= 0.5).astype(int))
     features["flagged"] = (features["score"] >= threshold) & (signals >= 2)
-    member_pay = _member_payment(evidence.payments, member, ring_bins).reindex(member.index).fillna(0.0)
-    coordination = np.maximum(member_template.to_numpy(), member_lockstep.reindex(member.index).fillna(0.0).to_numpy())
+    features.attrs["own_templates"] = own_templates
+    features.attrs["member_scores"] = member_scores
+    return features.reset_index(drop=True)
+
+
+def _row_clusters(cluster_of: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The cluster of each table row's account (-1: unknown account, or not in a scored cluster)."""
+    return np.where(positions >= 0, cluster_of[positions], -1)
+
+
+def _by_position(evidence: Evidence, column: str) -> pd.Series:
+    """A column of the accounts table, one value per account position (as in the graph)."""
+    values = evidence.accounts[column]
+    positions = evidence.account_positions("accounts")
+    if np.array_equal(positions, np.arange(len(positions))):
+        return values.reset_index(drop=True)
+    return pd.Series(values.to_numpy(), index=positions).sort_index().reset_index(drop=True)
+
+
+def _unchanged_clusters(labels: np.ndarray, big: np.ndarray, previous: pd.DataFrame | None, previous_labels: np.ndarray | None) -> np.ndarray:
+    """The clusters in ``big`` with the same number and members in ``previous_labels``, scored in ``previous``."""
+    if previous is None or previous_labels is None or len(previous) == 0:
+        return np.zeros(0, dtype=np.int64)
+    moved = labels != previous_labels
+    touched = np.union1d(labels[moved], previous_labels[moved])
+    return big[~np.isin(big, touched) & np.isin(big, previous["cluster"].to_numpy())]
+
+
+def _measure_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, sizes: np.ndarray, clusters: np.ndarray):
+    """The features of ``clusters`` that depend on their members alone, their own templates and member scores."""
+    account_ids = graph.accounts
+    n = graph.n_accounts
+    in_scope = np.isin(labels, clusters)
+    member = pd.Series(labels[in_scope], index=account_ids[in_scope])
+    size = pd.Series(sizes[clusters], index=clusters)
+    cluster_of = np.where(in_scope, labels, -1)
+    features = pd.DataFrame({"cluster": clusters, "size": sizes[clusters]}).set_index("cluster", drop=False)
+    prompts = evidence.prompts
+    member_lockstep = member_template = np.zeros(n)
+    if "template_id" in prompts.columns and len(prompts) and len(clusters):
+        positions = evidence.account_positions("prompts")
+        row_cluster = _row_clusters(cluster_of, positions)
+        used = characteristic_templates(prompts, member, size, n, row_cluster=row_cluster)
+        own_templates = used[used["characteristic"]]
+        features["template_share"] = _template_share(used).reindex(clusters).fillna(0.0).to_numpy()
+        lockstep, member_lockstep = _lockstep_share(graph, prompts, cluster_of)
+        features["lockstep_share"] = lockstep.reindex(clusters).fillna(0.0).to_numpy()
+        member_template = _member_template_share(prompts, positions, row_cluster, own_templates, n)
+    else:
+        own_templates = pd.DataFrame(columns=["cluster", "template_id", "accounts", "requests", "characteristic"])
+        features["template_share"] = 0.0
+        features["lockstep_share"] = 0.0
+    features["coordination"] = features[["template_share", "lockstep_share"]].max(axis=1)
+    created = _by_position(evidence, "created_at") if "created_at" in evidence.accounts.columns else None
+    if created is not None and created.notna().any():
+        seconds = created[in_scope].astype("int64").to_numpy() / 1e9
+        seconds[created[in_scope].isna().to_numpy()] = np.nan
+        all_s = created.dropna().astype("int64").to_numpy() / 1e9
+        span = max(np.percentile(all_s, 95) - np.percentile(all_s, 5), 30 * 86400.0)
+        burst = _burst_share(seconds, member.to_numpy(), sizes[member.to_numpy()], span)
+        features["burst_share"] = pd.Series(burst).groupby(member.to_numpy()).mean().reindex(clusters).fillna(0).to_numpy()
+    else:
+        features["burst_share"] = 0.0
+        burst = np.zeros(len(member))
+    pay_positions = evidence.account_positions("payments")
+    pay_clusters = _row_clusters(cluster_of, pay_positions)
+    pay, ring_bins = _payment_features(evidence.payments, pay_clusters, size)
+    for column in pay.columns:
+        features[column] = pay[column].reindex(clusters).fillna(0).to_numpy()
+    card_sharing = np.clip((features["accounts_per_card"] - 2.0) / 3.0, 0, 1)
+    features["payment"] = np.maximum(card_sharing, features["bin_concentration"])
+    member_pay = _member_payment(evidence.payments, pay_positions, pay_clusters, ring_bins, n)[in_scope]
+    coordination = np.maximum(member_template[in_scope], member_lockstep[in_scope])
     member_score = (FEATURE_WEIGHTS["coordination"] * coordination + FEATURE_WEIGHTS["burst"] * burst
-                    + FEATURE_WEIGHTS["payment"] * member_pay.to_numpy())
+                    + FEATURE_WEIGHTS["payment"] * member_pay)
     # Like a ring, a member needs two kinds of signal, or strong coordination on its own:
     # a company's seats share their corporate card, and that alone must not keep them in a ring.
-    member_signals = (coordination >= 0.2).astype(int) + (burst > 0).astype(int) + (member_pay.to_numpy() > 0).astype(int)
+    member_signals = (coordination >= 0.2).astype(int) + (burst > 0).astype(int) + (member_pay > 0).astype(int)
     member_score = np.where((member_signals >= 2) | (coordination >= MEMBER_COORDINATION), member_score, 0.0)
-    features.attrs["own_templates"] = own_templates
-    features.attrs["member_scores"] = pd.Series(member_score, index=member.index)  # 0: not a member
-    return features.reset_index(drop=True)
+    return features[_MEASURED], own_templates, pd.Series(member_score, index=member.index)

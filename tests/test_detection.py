@@ -17,7 +17,7 @@ from graphsleuth.detection import detect
 from graphsleuth.evaluation import evaluate, evaluate_members, read_truth
 from graphsleuth.graph import EvidenceGraph, build_evidence_graph, subnet_of
 from graphsleuth.campaigns import merge_campaigns
-from graphsleuth.scoring import characteristic_templates, score_clusters
+from graphsleuth.scoring import _unchanged_clusters, characteristic_templates, score_clusters
 
 OPENBOTRISK = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "openbotrisk"
 
@@ -297,3 +297,26 @@ def test_a_campaign_takes_in_nobody_for_its_pieces_chance_templates(tmp_path):
     campaign = merged[0]
     assert (merged[:n_ring] == campaign).all()
     assert not (merged[n_ring:] == campaign).any()
+
+
+def test_rescoring_joined_rings_reuses_only_what_did_not_change(graphsleuth_population):
+    """After pieces of rings are joined, scoring with the earlier scores at hand gives exactly
+    what scoring from scratch gives: features, flags, own templates and member scores."""
+    evidence = read_evidence(graphsleuth_population.path)
+    graph = build_evidence_graph(evidence)
+    labels = find_clusters(graph)
+    first = score_clusters(evidence, graph, labels)
+    flagged = first.loc[first["flagged"], "cluster"].to_numpy()
+    is_member = first.attrs["member_scores"].reindex(graph.accounts).fillna(0.0).to_numpy() > 0
+    joined = merge_campaigns(evidence, graph.accounts, labels, flagged, first.attrs["own_templates"], is_member)
+    assert (joined != labels).any()
+    sizes = np.bincount(joined)
+    kept = _unchanged_clusters(joined, np.flatnonzero(sizes >= 10), first, labels)
+    assert 0 < len(kept) < (sizes >= 10).sum()  # some clusters are reused, the joined ones are not
+    scratch = score_clusters(evidence, graph, joined)
+    reused = score_clusters(evidence, graph, joined, previous=first, previous_labels=labels)
+    pd.testing.assert_frame_equal(reused, scratch)
+    key = ["cluster", "template_id"]
+    own = [s.attrs["own_templates"].sort_values(key).reset_index(drop=True) for s in (reused, scratch)]
+    pd.testing.assert_frame_equal(own[0], own[1])
+    pd.testing.assert_series_equal(reused.attrs["member_scores"].sort_index(), scratch.attrs["member_scores"].sort_index())

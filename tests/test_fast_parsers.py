@@ -1,0 +1,97 @@
+"""The vectorised parsers behind reading a million accounts give what the reference libraries give.
+
+Times in the common ``YYYY-MM-DDTHH:MM:SSZ`` form are parsed from Arrow's bytes
+with numpy, IPv6 addresses and their /48 networks with inet_pton/inet_ntop;
+each must agree with pandas or :mod:`ipaddress` on every value, or a user's
+evidence would silently change meaning.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graphsleuth.evidence import _canonical_ipv6, _convert
+from graphsleuth.graph import subnet_of
+
+# Dates near the edges of what fits in nanoseconds, leap days, and impossible fields.
+_FIELDS = st.tuples(
+    st.sampled_from([1677, 1678, 1900, 1970, 2000, 2024, 2100, 2261, 2262]) | st.integers(0, 9999),
+    st.integers(0, 13), st.integers(0, 32), st.integers(0, 25), st.integers(0, 61), st.integers(0, 61),
+)
+
+
+def _reference_time(text: str):
+    """What pandas makes of one value, under the rules evidence reading states (years 1678 to 2261)."""
+    if text.strip().lower() in ("now", "today", ""):
+        return None
+    value = pd.to_datetime(pd.Series([text]), utc=True, format="ISO8601", errors="coerce").iloc[0]
+    if pd.isna(value) or not pd.Timestamp("1678-01-01T00:00:00Z") <= value <= pd.Timestamp("2261-12-31T23:59:59Z"):
+        return None
+    return value
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FIELDS.map(lambda f: "%04d-%02d-%02dT%02d:%02d:%02dZ" % f) | st.text(max_size=25), min_size=1, max_size=30))
+def test_times_read_as_pandas_reads_them(values):
+    text = pd.Series(values, dtype="str")
+    empty = (text.str.len() == 0).to_numpy()
+    parsed, bad, _ = _convert(text, "time", None, required=False)
+    for value, got, is_bad in zip(values, parsed, bad):
+        expected = _reference_time(value)
+        if expected is None:
+            assert pd.isna(got) and (is_bad or value == "")
+        else:
+            assert got == expected and not is_bad
+    assert not bad[empty].any()
+
+
+def test_times_of_a_sliced_column_are_read_from_the_right_bytes():
+    stamps = pd.Series(pd.date_range("1999-12-31T23:00:00Z", periods=50, freq="37min").strftime("%Y-%m-%dT%H:%M:%SZ"), dtype="str")
+    mixed = pd.concat([stamps, pd.Series(["2026-02-30T00:00:00Z", "x"], dtype="str")]).iloc[::-2]
+    parsed, bad, _ = _convert(mixed, "time", None, required=True)
+    expected = pd.to_datetime(mixed, utc=True, errors="coerce", format="%Y-%m-%dT%H:%M:%SZ")
+    assert parsed.equals(expected.astype("datetime64[ns, UTC]"))
+    assert list(bad) == list(expected.isna())
+
+
+def _reference_ipv6(value: str):
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    return str(address) if address.version == 6 else None
+
+
+_HEXTETS = st.lists(st.sampled_from([0, 0, 1, 0xFFFF]) | st.integers(0, 0xFFFF), min_size=8, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(groups=_HEXTETS, style=st.sampled_from(["short", "full", "upper", "scoped", "mapped", "junk"]))
+def test_ipv6_addresses_are_written_as_ipaddress_writes_them(groups, style):
+    address = ipaddress.IPv6Address(":".join(f"{g:x}" for g in groups))
+    value = {
+        "short": str(address),
+        "full": address.exploded,
+        "upper": str(address).upper(),
+        "scoped": f"{address}%eth0",
+        "mapped": f"::ffff:{groups[0] % 256}.{groups[1] % 300}.2.3",
+        "junk": str(address).replace(":", ":::", 1),
+    }[style]
+    assert _canonical_ipv6(value) == _reference_ipv6(value)
+    if _reference_ipv6(value) is not None and "%" not in value:
+        assert subnet_of(pd.Series([value])).iloc[0] == str(ipaddress.ip_network(f"{value}/48", strict=False))
+
+
+def test_counts_keep_their_rules_when_cast_at_once():
+    whole = pd.Series(["1", "0", "+7", "9007199254740993"], dtype="str")
+    values, bad, _ = _convert(whole, "count", 0, required=False)
+    assert list(values) == [1, 0, 7, 9007199254740992] and not bad.any()
+    mixed = pd.Series(["1", "-2", "3.5", "x", " 4"], dtype="str")
+    values, bad, _ = _convert(mixed, "count", 0, required=False)
+    assert list(bad) == [False, True, True, True, False]
+    assert values.iloc[4] == 4 and np.issubdtype(values.dtype, np.integer)
