@@ -753,18 +753,47 @@ def _has_newlines(frame: pd.DataFrame) -> bool:
     return False
 
 
+class _NodeNumbers:
+    """Node ids for ``neo4j-admin import --id-type=actual``: every node numbered once, from 0.
+
+    Relationships then name their nodes by number, so the importer looks nothing
+    up (with string ids it sorts and searches millions of them: most of its time).
+    """
+
+    def __init__(self):
+        self.count = 0
+        self.keys: dict[str, tuple[pd.Index, int]] = {}
+
+    def number(self, group: str, keys) -> np.ndarray:
+        """Number the nodes of ``group`` (keys unique within it) after every node numbered before."""
+        keys = pd.Index(keys)
+        self.keys[group] = (keys, self.count)
+        self.count += len(keys)
+        return np.arange(self.count - len(keys), self.count, dtype=np.int64)
+
+    def of(self, group: str, keys) -> np.ndarray:
+        """The numbers of the nodes of ``group`` with these keys (every key must be a node)."""
+        index, offset = self.keys[group]
+        found = index.get_indexer(keys)
+        if (found < 0).any():  # the frames come from one Evidence: a miss is a bug, not bad input
+            raise StoreError(f"bulk import: a relationship names a {group} that is not a node")
+        return found.astype(np.int64) + offset
+
+
 def bulk_files(evidence: Evidence, folder: Path, summary: LoadSummary | None = None) -> tuple[list[str], list[str]]:
     """Write neo4j-admin import CSV files for ``evidence`` into ``folder`` (pyarrow, column-wise).
 
     Returns the ``--nodes`` and ``--relationships`` arguments (labels and types
-    given in the arguments, not as columns). Same graph as :func:`load` builds
-    through Bolt; link nodes are keyed by kind and value. ``summary.multiline``
-    tells whether any text field holds a line break.
+    given in the arguments, not as columns), for ``--id-type=actual``: nodes
+    are numbered by :class:`_NodeNumbers` and their own ids are properties.
+    Same graph as :func:`load` builds through Bolt; link nodes are keyed by kind
+    and value. ``summary.multiline`` tells whether any text field holds a line break.
     """
     summary = summary or LoadSummary()
     folder.mkdir(parents=True, exist_ok=True)
     steps = {s.body + ("" if "label" not in s.extra else ":" + s.extra["label"]): s for s in _steps(evidence, summary)}
     nodes, rels = [], []
+    numbers = _NodeNumbers()
     summary.multiline = False
 
     def write(name: str, frame: pd.DataFrame, header: list[str]) -> Path:
@@ -773,35 +802,46 @@ def bulk_files(evidence: Evidence, folder: Path, summary: LoadSummary | None = N
         summary.multiline = summary.multiline or _has_newlines(frame)
         return path
 
-    def node_file(name, frame, header, labels):
-        nodes.append(f"--nodes={labels}={write(name, frame, header)}")
+    def node_file(name: str, frame: pd.DataFrame, key, header: list[str], labels: str) -> None:
+        numbered = frame.copy()
+        numbered.insert(0, "node", numbers.number(name, key))
+        nodes.append(f"--nodes={labels}={write(name, numbered, [':ID', *header])}")
 
-    def rel_file(name, frame, header, rel_type):
-        rels.append(f"--relationships={rel_type}={write(name, frame, header)}")
+    def rel_file(name: str, props: pd.DataFrame, start: tuple[str, object], end: tuple[str, object], header: list[str], rel_type: str) -> None:
+        """``props`` holds the relationship's property columns (matching ``header``), one row per relationship."""
+        ends = pd.DataFrame({"start": numbers.of(*start), "end": numbers.of(*end)})
+        frame = pd.concat([ends, props.reset_index(drop=True)], axis=1)
+        rels.append(f"--relationships={rel_type}={write(name, frame, [':START_ID', ':END_ID', *header])}")
 
-    node_file("accounts", steps["accounts"].frame, ["accountId:ID(Account)", "createdAt:datetime", "email", "country", "extras"], "Account")
-    node_file("payment_methods", steps["payment_methods"].frame, ["paymentId:ID(PaymentMethod)", "kind"], "PaymentMethod")
-    node_file("bins", steps["bins"].frame, ["bin:ID(Bin)"], "Bin")
-    node_file("ip_addresses", steps["ip_addresses"].frame[["ip"]], ["ip:ID(IpAddress)"], "IpAddress")
-    node_file("subnets", steps["subnets"].frame, ["cidr:ID(Subnet)"], "Subnet")
-    node_file("prompt_templates", steps["prompt_templates"].frame, ["templateId:ID(PromptTemplate)", "text"], "PromptTemplate")
-    rel_file("issued_under", steps["issued_under"].frame, [":START_ID(PaymentMethod)", ":END_ID(Bin)"], "ISSUED_UNDER")
-    rel_file("paid_with", steps["paid_with"].frame, [":START_ID(Account)", ":END_ID(PaymentMethod)"], "PAID_WITH")
-    rel_file("in_subnet", steps["in_subnet"].frame, [":START_ID(IpAddress)", ":END_ID(Subnet)"], "IN_SUBNET")
-    rel_file("connected_from", steps["connected_from"].frame,
-             [":START_ID(Account)", ":END_ID(IpAddress)", "requests:long", "firstSeen:datetime", "lastSeen:datetime"], "CONNECTED_FROM")
-    rel_file("sent", steps["sent"].frame,
-             [":START_ID(Account)", ":END_ID(PromptTemplate)", "count:long", "firstTs:datetime", "lastTs:datetime"], "SENT")
+    accounts = steps["accounts"].frame
+    node_file("accounts", accounts, accounts["account_id"], ["accountId", "createdAt:datetime", "email", "country", "extras"], "Account")
+    methods = steps["payment_methods"].frame
+    node_file("payment_methods", methods, methods["payment_id"], ["paymentId", "kind"], "PaymentMethod")
+    bins = steps["bins"].frame
+    node_file("bins", bins, bins["bin"], ["bin"], "Bin")
+    addresses = steps["ip_addresses"].frame
+    node_file("ip_addresses", addresses[["ip"]], addresses["ip"], ["ip"], "IpAddress")
+    subnets = steps["subnets"].frame
+    node_file("subnets", subnets, subnets["cidr"], ["cidr"], "Subnet")
+    templates = steps["prompt_templates"].frame
+    node_file("prompt_templates", templates, templates["template_id"], ["templateId", "text"], "PromptTemplate")
+    issued = steps["issued_under"].frame
+    rel_file("issued_under", issued.iloc[:, :0], ("payment_methods", issued["payment_id"]), ("bins", issued["bin"]), [], "ISSUED_UNDER")
+    paid = steps["paid_with"].frame
+    rel_file("paid_with", paid.iloc[:, :0], ("accounts", paid["account_id"]), ("payment_methods", paid["payment_id"]), [], "PAID_WITH")
+    rel_file("in_subnet", addresses.iloc[:, :0], ("ip_addresses", addresses["ip"]), ("subnets", addresses["cidr"]), [], "IN_SUBNET")
+    connected = steps["connected_from"].frame
+    rel_file("connected_from", connected[["requests", "first_seen", "last_seen"]], ("accounts", connected["account_id"]), ("ip_addresses", connected["ip"]),
+             ["requests:long", "firstSeen:datetime", "lastSeen:datetime"], "CONNECTED_FROM")
+    sent = steps["sent"].frame
+    rel_file("sent", sent[["count", "first_ts", "last_ts"]], ("accounts", sent["account_id"]), ("prompt_templates", sent["template_id"]),
+             ["count:long", "firstTs:datetime", "lastTs:datetime"], "SENT")
     labels = sorted(s.extra["label"] for s in steps.values() if s.body == "links")
     for index, label in enumerate(labels):
         link_nodes = steps[f"links:{label}"].frame
         linked = steps[f"linked_to:{label}"].frame
-        node_frame = pd.DataFrame({"key": (link_nodes["kind"] + "\x1f" + link_nodes["value"]).to_numpy(dtype=object),
-                                   "kind": link_nodes["kind"].to_numpy(), "value": link_nodes["value"].to_numpy()})
-        rel_frame = pd.DataFrame({"account_id": linked["account_id"].to_numpy(),
-                                  "key": (linked["kind"] + "\x1f" + linked["value"]).to_numpy(dtype=object)})
-        node_file(f"links_{index}", node_frame, [":ID(Link)", "kind", "value"], f"Link:{label}")
-        rel_file(f"linked_to_{index}", rel_frame, [":START_ID(Account)", ":END_ID(Link)"], "LINKED_TO")
+        node_file(f"links_{index}", link_nodes[["kind", "value"]], link_nodes["kind"] + "\x1f" + link_nodes["value"], ["kind", "value"], f"Link:{label}")
+        rel_file(f"linked_to_{index}", linked.iloc[:, :0], ("accounts", linked["account_id"]), (f"links_{index}", linked["kind"] + "\x1f" + linked["value"]), [], "LINKED_TO")
     return nodes, rels
 
 
@@ -835,7 +875,7 @@ def bulk_load(evidence_or_dir, *, quiet: bool = False, start_after: bool = True)
     report = server.neo4j_home() / "logs" / "import.report"
     importing = time.monotonic()
     done = server.admin(
-        ["database", "import", "full", "neo4j", "--overwrite-destination=true", "--id-type=string",
+        ["database", "import", "full", "neo4j", "--overwrite-destination=true", "--id-type=actual",
          f"--multiline-fields={'true' if summary.multiline else 'false'}", f"--report-file={report}", *nodes, *rels],
         heap=server.IMPORT_HEAP,
     )
