@@ -9,6 +9,7 @@ evidence would silently change meaning.
 from __future__ import annotations
 
 import ipaddress
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from graphsleuth.evidence import _canonical_ipv6, _convert
 from graphsleuth.graph import subnet_of
+from graphsleuth.store import _iso_fast
 
 # Dates near the edges of what fits in nanoseconds, leap days, and impossible fields.
 _FIELDS = st.tuples(
@@ -95,3 +97,13 @@ def test_counts_keep_their_rules_when_cast_at_once():
     values, bad, _ = _convert(mixed, "count", 0, required=False)
     assert list(bad) == [False, True, True, True, False]
     assert values.iloc[4] == 4 and np.issubdtype(values.dtype, np.integer)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.datetimes(min_value=datetime(1678, 1, 1), max_value=datetime(2261, 12, 31)) | st.none(), min_size=1, max_size=40))
+def test_times_are_written_for_neo4j_as_numpy_writes_them(moments):
+    """The load and bulk files carry times as ISO text; assembling it digit by digit must not change one."""
+    times = pd.Series(pd.to_datetime(pd.Series(moments, dtype=object)), dtype="datetime64[ns]").dt.tz_localize("UTC")
+    naive = times.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    expected = [None if np.isnat(t) else np.datetime_as_string(t, unit="us") + "Z" for t in naive]
+    assert _iso_fast(times).tolist() == expected
