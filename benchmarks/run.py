@@ -14,8 +14,8 @@ Neo4j: unless NEO4J_URI is set, a local server with its own home under
 ``--out`` (``neo4j-home/``, the jars linked from the project's) and its own
 ports is started and stopped here, so the benchmark never touches the
 project's database. Per size: a Bolt load into the empty database
-(``graphsleuth.store.load``; sizes up to ``--bolt-max``, because a Bolt load of
-the full scenario takes long), then the bulk path (``neo4j-admin database
+(``graphsleuth.store.load``, every size unless ``--bolt-max`` stops earlier: at
+1m it takes about 8 minutes), then the bulk path (``neo4j-admin database
 import full``, server stopped) whose import step is timed on its own.
 With NEO4J_URI set the Bolt load goes there (its database is CLEARED first:
 point it only at a throwaway database) and the bulk path is skipped.
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100k,300k,1m", help="comma-separated: 20k, 100k, 300k, 1m (= the full scenario)")
     parser.add_argument("--skip-neo4j", action="store_true", help="no Neo4j load or bulk import")
     parser.add_argument("--skip-compare", action="store_true", help="no networkx side-by-side")
-    parser.add_argument("--bolt-max", default="300k", help="Bolt loads only up to this size (1m for all); bulk runs at every size")
+    parser.add_argument("--bolt-max", default="1m", help="Bolt loads only up to this size (default: all); bulk runs at every size")
     parser.add_argument("--out", default=str(REPO / "bench-out"), help="scratch folder (populations, results)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)
