@@ -30,7 +30,9 @@ import os
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -76,6 +78,19 @@ def _load_command(evidence: Path) -> subprocess.Popen:
                             stderr=subprocess.PIPE, cwd=REPO, env=dict(os.environ))
 
 
+@contextmanager
+def _load_commands(evidence: Path, count: int) -> Iterator[list[subprocess.Popen]]:
+    """``count`` `graphsleuth load` processes of ``evidence``; any still running at the end is killed."""
+    procs = [_load_command(evidence) for _ in range(count)]
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
 def _finish(paused: Paused) -> None:
     """Resume a paused load, wait for it, and check that it loaded."""
     _, err = paused.resume().wait()
@@ -92,8 +107,7 @@ def _assert_clean(connection, clean: dict, evidence: Path) -> None:
 
 def test_two_load_commands_at_once_build_one_clean_graph(local_server, evidence, clean):
     store.clear(connection=local_server)
-    procs = [_load_command(evidence), _load_command(evidence)]
-    try:
+    with _load_commands(evidence, 2) as procs:
         paused = [Paused(proc, "accounts: ") for proc in procs]
         # Both have written their accounts and are paused; from here every other node and
         # every relationship is written by both loads at the same time.
@@ -101,28 +115,18 @@ def test_two_load_commands_at_once_build_one_clean_graph(local_server, evidence,
             each.resume()
         for each in paused:
             _finish(each)
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
     _assert_clean(local_server, clean, evidence)
 
 
 def test_load_started_while_another_is_in_its_relationship_phase(local_server, evidence, clean):
     store.clear(connection=local_server)
-    first = _load_command(evidence)
-    try:
+    with _load_commands(evidence, 1) as (first,):
         paused = Paused(first, RELATIONSHIP_STEP)
         # The first load has written every node and begun its relationships. A second load
         # of the same data runs from start to end, then the first one resumes.
         second = store.load(evidence, connection=local_server, quiet=True)
         assert second.nodes_created == 0
         _finish(paused)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
     _assert_clean(local_server, clean, evidence)
 
 
