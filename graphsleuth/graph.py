@@ -44,15 +44,15 @@ EVIDENCE_KINDS = {
 }
 #: Evidence shared by more than this share of all accounts is a hub and glues nothing...
 HUB_SHARE = 0.05
-#: ...and so is evidence shared by more than this share and more than LARGE_HUB_FLOOR accounts.
-#: A VPN exit, a carrier's CGNAT address or an everyday template shared by thousands cannot
-#: say who belongs together; projected onto accounts it only adds heavy edges between
-#: strangers (a third of the edges at 1M accounts, and as much of Leiden's time). Large rings
-#: are held together by their lockstep tokens and identifiers in the graph, and joined by
-#: their templates afterwards (graphsleuth.campaigns). Small populations keep HUB_SHARE alone,
-#: or a small ring's own templates would become hubs.
-LARGE_HUB_SHARE = 0.002
-LARGE_HUB_FLOOR = 500
+#: ...and so is evidence shared by more than this many accounts, whatever the population's
+#: size. A VPN exit, a carrier's CGNAT address or an everyday template shared by hundreds of
+#: strangers cannot say who belongs together; projected onto accounts it only adds heavy edges
+#: between strangers, and a limit that grew with the population (it was 0.2% of it) let such
+#: evidence in at 1M accounts that 100k kept out: a quarter of the edges and a third of
+#: Leiden's time, with no gain in recall. Large rings are held together by their lockstep
+#: tokens and identifiers in the graph, and joined by their templates afterwards
+#: (graphsleuth.campaigns). Below 10,000 accounts HUB_SHARE is the tighter limit.
+HUB_LIMIT = 500
 #: Up to this many accounts, shared evidence becomes a full clique.
 CLIQUE_LIMIT = 24
 #: Neighbours on each side in the circulant graph that stands in for larger cliques.
@@ -242,7 +242,7 @@ def _evidence_nodes(parts: list[_Shared], n_accounts: int, hub_share: float):
     rarity = np.log(n_accounts / np.maximum(degree, 1)) / log_n
     factor = np.repeat([EVIDENCE_KINDS.get(part.kind, 1.0) for part in parts], sizes)
     nodes["weight"] = np.clip(rarity, 0, 1) * factor
-    hub_limit = max(50, int(min(hub_share * n_accounts, max(LARGE_HUB_FLOOR, LARGE_HUB_SHARE * n_accounts))))
+    hub_limit = max(50, int(min(hub_share * n_accounts, HUB_LIMIT)))
     useful = (degree >= 2) & (degree <= hub_limit)
     nodes["hub"] = degree > hub_limit
     keep = useful[evidence_of]

@@ -122,6 +122,19 @@ def test_rare_evidence_weighs_more_and_hubs_are_dropped(tmp_path):
     assert not (graph.links["evidence"] == hub).any()
 
 
+@pytest.mark.parametrize("n", [20_000, 400_000])
+def test_evidence_shared_by_over_500_accounts_is_a_hub_in_any_large_population(tmp_path, n):
+    # An IP shared by 600 accounts (a carrier's CGNAT address, a VPN exit) ties strangers
+    # together whether the population holds 20,000 or 400,000 accounts; 400 sharers is not a hub.
+    accounts = pd.DataFrame({"account_id": [f"a{i}" for i in range(n)]})
+    ips = pd.DataFrame({"account_id": [f"a{i}" for i in range(1000)], "ip": ["9.9.9.9"] * 600 + ["8.8.4.4"] * 400})
+    accounts.to_csv(tmp_path / "accounts.csv", index=False)
+    ips.to_csv(tmp_path / "ips.csv", index=False)
+    nodes = build_evidence_graph(read_evidence(tmp_path)).evidence.set_index("value")
+    assert bool(nodes.loc["9.9.9.9", "hub"])
+    assert not bool(nodes.loc["8.8.4.4", "hub"])
+
+
 def _two_cliques(bridge_weight: float) -> EvidenceGraph:
     src, dst, w = [], [], []
     for block in (range(0, 10), range(10, 20)):
