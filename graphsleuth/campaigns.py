@@ -47,7 +47,8 @@ def _campaign_of_rings(own: pd.DataFrame) -> pd.Series:
     return pd.Series(campaign, index=rings)
 
 
-def _signature_templates(evidence: Evidence, accounts: pd.Index, campaign: np.ndarray, in_campaign: np.ndarray) -> pd.DataFrame:
+def _signature_templates(evidence: Evidence, accounts: pd.Index, campaign: np.ndarray, in_campaign: np.ndarray,
+                         template_users: pd.Series | None = None) -> pd.DataFrame:
     """The templates characteristic of each campaign as a whole (columns template_id, campaign).
 
     A small piece of a ring can count an ordinary template as its own by
@@ -62,7 +63,7 @@ def _signature_templates(evidence: Evidence, accounts: pd.Index, campaign: np.nd
     campaign_of[in_campaign] = campaign
     positions = evidence.account_positions("prompts")
     row_campaign = np.where(positions >= 0, campaign_of[positions], -1)
-    used = characteristic_templates(evidence.prompts, member, member.value_counts(), len(accounts), row_cluster=row_campaign)
+    used = characteristic_templates(evidence.prompts, member, member.value_counts(), len(accounts), row_cluster=row_campaign, users=template_users)
     own = used[used["characteristic"]].sort_values("accounts", ascending=False, kind="stable")
     return own.drop_duplicates("template_id").rename(columns={"cluster": "campaign"})[["template_id", "campaign"]]
 
@@ -74,6 +75,7 @@ def merge_campaigns(
     flagged: np.ndarray,
     own_templates: pd.DataFrame,
     is_member: np.ndarray | None = None,
+    template_users: pd.Series | None = None,
 ) -> np.ndarray:
     """New cluster labels: flagged rings of one campaign merged, signature users added.
 
@@ -84,6 +86,8 @@ def merge_campaigns(
     that households and companies that clustering put next to each piece do
     not dilute the campaign's features; the others are set apart on their own.
     Accounts of unflagged clusters keep their labels unless they join a campaign.
+    ``template_users`` (how many accounts send each template, as the evidence
+    graph counted them) saves counting them again over every prompt row.
     """
     own = own_templates[own_templates["cluster"].isin(flagged)][["cluster", "template_id"]]
     if len(own) == 0:
@@ -96,7 +100,7 @@ def merge_campaigns(
     left_out = np.flatnonzero(in_flagged & ~in_ring)
     new[in_ring] = base + campaign_of_ring.reindex(labels[in_ring]).to_numpy()
     new[left_out] = base + len(campaign_of_ring) + np.arange(len(left_out))
-    signature = _signature_templates(evidence, accounts, campaign_of_ring.reindex(labels[in_ring]).to_numpy(), in_ring)
+    signature = _signature_templates(evidence, accounts, campaign_of_ring.reindex(labels[in_ring]).to_numpy(), in_ring, template_users)
     prompts = evidence.prompts[["account_id", "template_id", "count"]]
     position = evidence.account_positions("prompts")
     rows = prompts.assign(position=position).merge(signature, on="template_id", how="left")

@@ -101,7 +101,9 @@ def find_rings(
         is_member = scores.attrs["member_scores"].reindex(graph.accounts).fillna(0.0).to_numpy() > 0
         flagged = scores.loc[scores["flagged"], "cluster"].to_numpy()
         pieces = labels
-        labels = progress.step("joining the pieces of large rings", lambda: merge_campaigns(evidence, graph.accounts, pieces, flagged, scores.attrs["own_templates"], is_member))
+        own = scores.attrs["own_templates"]
+        labels = progress.step("joining the pieces of large rings",
+                               lambda: merge_campaigns(evidence, graph.accounts, pieces, flagged, own, is_member, graph.sharers("template")))
         scores = progress.step("scoring joined rings", lambda: score_clusters(evidence, graph, labels, min_size=min_size, threshold=threshold, previous=scores, previous_labels=pieces))
     findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))
     findings.stats.update({"accounts": graph.n_accounts, "edges": int(len(graph.weight)), "clusters_scored": int(len(scores))})

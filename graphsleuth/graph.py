@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -87,10 +87,23 @@ class EvidenceGraph:
     #: scoring does not recompute them. None when the graph was built without prompts.
     template_hours: pd.DataFrame | None = None
     lockstep: pd.DataFrame | None = None
+    _sharers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def n_accounts(self) -> int:
         return len(self.accounts)
+
+    def sharers(self, kind: str) -> pd.Series:
+        """How many accounts share each piece of evidence of ``kind`` (hubs included), by its value.
+
+        Scoring and campaigns both ask how many accounts send each template;
+        the graph counted them already, so nobody counts millions of prompt rows again.
+        """
+        if kind not in self._sharers:
+            nodes = self.evidence
+            mine = (nodes["kind"].to_numpy() == kind) if len(nodes) else np.zeros(0, dtype=bool)
+            self._sharers[kind] = pd.Series(nodes["degree"].to_numpy()[mine], index=pd.Index(nodes["value"].to_numpy()[mine]))
+        return self._sharers[kind]
 
 
 def subnet_of(ips: pd.Series) -> pd.Series:

@@ -92,7 +92,7 @@ CHARACTERISTIC_LIFT = 10.0
 
 
 def characteristic_templates(prompts: pd.DataFrame, member: pd.Series, size: pd.Series, n_accounts: int,
-                             row_cluster: np.ndarray | None = None) -> pd.DataFrame:
+                             row_cluster: np.ndarray | None = None, users: pd.Series | None = None) -> pd.DataFrame:
     """Templates that a cluster uses far more than everybody else, one row per (cluster, template).
 
     A template is characteristic of a cluster when at least 3 members and 20%
@@ -102,10 +102,12 @@ def characteristic_templates(prompts: pd.DataFrame, member: pd.Series, size: pd.
 
     ``member`` maps account ids to clusters; ``row_cluster``, when given, is
     the same per prompt row already (-1: no cluster), which saves looking up
-    millions of ids again.
+    millions of ids again. ``users``, when given, is the number of accounts
+    that send each template (by template id), as the evidence graph counted it.
     """
     p = prompts[["account_id", "template_id", "count"]]
-    users = p.groupby("template_id")["account_id"].nunique()
+    if users is None:
+        users = p.groupby("template_id")["account_id"].nunique()
     if row_cluster is None:
         row_cluster = member.reindex(p["account_id"]).fillna(-1).to_numpy().astype(np.int64)
     inside_any = row_cluster >= 0
@@ -366,7 +368,7 @@ def _measure_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarr
     if "template_id" in prompts.columns and len(prompts) and len(clusters):
         positions = evidence.account_positions("prompts")
         row_cluster = _row_clusters(cluster_of, positions)
-        used = characteristic_templates(prompts, member, size, n, row_cluster=row_cluster)
+        used = characteristic_templates(prompts, member, size, n, row_cluster=row_cluster, users=graph.sharers("template"))
         own_templates = used[used["characteristic"]]
         features["template_share"] = _template_share(used).reindex(clusters).fillna(0.0).to_numpy()
         lockstep, member_lockstep = _lockstep_share(graph, prompts, cluster_of)

@@ -135,6 +135,15 @@ def test_evidence_shared_by_over_500_accounts_is_a_hub_in_any_large_population(t
     assert not bool(nodes.loc["8.8.4.4", "hub"])
 
 
+def test_the_graph_counts_each_templates_senders_as_the_prompts_do(graphsleuth_population):
+    # Scoring compares a cluster's share of a template's senders with everybody's, from these counts.
+    evidence = read_evidence(graphsleuth_population.path)
+    counted = build_evidence_graph(evidence).sharers("template")
+    expected = evidence.prompts.groupby("template_id")["account_id"].nunique()
+    assert len(counted) == len(expected)
+    assert (counted.reindex(expected.index).to_numpy() == expected.to_numpy()).all()
+
+
 def _two_cliques(bridge_weight: float) -> EvidenceGraph:
     src, dst, w = [], [], []
     for block in (range(0, 10), range(10, 20)):
