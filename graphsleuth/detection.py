@@ -21,7 +21,7 @@ from .atomic import check_output_dir
 from .campaigns import merge_campaigns
 from .clustering import ALGORITHMS, DEFAULT_RESOLUTION, find_clusters
 from .errors import GraphsleuthError
-from .evidence import Evidence, account_rows, read_evidence
+from .evidence import Evidence, read_evidence
 from .findings import Findings
 from .graph import EvidenceGraph, build_evidence_graph, subnet_of
 from .scoring import FLAG_THRESHOLD, MIN_RING_SIZE, ring_id_of, score_clusters
@@ -140,27 +140,29 @@ def _findings(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, scor
     rings, clusters, member_frames = [], [], []
     own_templates = scores.attrs.get("own_templates")
     member_scores = scores.attrs.get("member_scores")
-    for row in scores.sort_values(["score", "size"], ascending=False).itertuples(index=False):
-        ids = account_ids[by_cluster[starts[row.cluster]:starts[row.cluster + 1]]]
+    ordered = scores.sort_values(["score", "size"], ascending=False)
+    for row, features in zip(ordered.itertuples(index=False), _feature_records(ordered)):
+        positions = by_cluster[starts[row.cluster]:starts[row.cluster + 1]]
+        ids = account_ids[positions]
         if row.flagged and member_scores is not None:
-            showing = ids[member_scores.reindex(ids).fillna(0).to_numpy() > 0]
-            if len(showing) >= MIN_RING_SIZE:
-                ids = showing
+            showing = member_scores.reindex(ids).fillna(0).to_numpy() > 0
+            if showing.sum() >= MIN_RING_SIZE:
+                ids, positions = ids[showing], positions[showing]
             else:
                 row = row._replace(flagged=False)
-        cluster_id = ring_id_of(ids).replace("ring-", "cluster-")
+        account_ids_sorted = sorted(map(str, ids))
+        ring_id = ring_id_of(account_ids_sorted)
         record = {
-            "cluster_id": cluster_id,
+            "cluster_id": ring_id.replace("ring-", "cluster-"),
             "size": int(len(ids)),
             "score": float(row.score),
             "flagged": bool(row.flagged),
-            "features": _features(row),
-            "account_ids": sorted(map(str, ids)),
+            "features": features,
+            "account_ids": account_ids_sorted,
         }
         if row.flagged:
-            ring_id = ring_id_of(ids)
             record["ring_id"] = ring_id
-            ring = _ring_record(evidence, graph, ids, row, ring_id, own_templates)
+            ring = _ring_record(evidence, graph, ids, positions, row, dict(features), ring_id, own_templates)
             ring.update({"run_id": run_id, "algorithm": algorithm, "seed": seed})
             rings.append(ring)
             record["reason"] = ring["explanation"]
@@ -174,9 +176,19 @@ def _findings(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, scor
     return Findings(members=members, rings=rings, clusters=clusters, run_id=run_id, algorithm=algorithm, seed=seed)
 
 
-def _features(row) -> dict:
-    names = ["template_share", "lockstep_share", "burst_share", "accounts_per_card", "bin_concentration", "organisation_share", "cards", "bins", "ring_bins"]
-    return {n: (round(float(getattr(row, n)), 4) if isinstance(getattr(row, n), float) else int(getattr(row, n))) for n in names if hasattr(row, n)}
+#: The features a cluster's record shows, in this order.
+_SHOWN_FEATURES = ["template_share", "lockstep_share", "burst_share", "accounts_per_card", "bin_concentration",
+                   "organisation_share", "cards", "bins", "ring_bins"]
+
+
+def _feature_records(scores: pd.DataFrame) -> list[dict]:
+    """Each scored cluster's shown features, in row order: shares rounded to 4 places, counts as integers."""
+    names = [n for n in _SHOWN_FEATURES if n in scores.columns]
+    columns = []
+    for name in names:
+        values = scores[name].tolist()
+        columns.append([round(float(v), 4) for v in values] if scores[name].dtype.kind == "f" else [int(v) for v in values])
+    return [dict(zip(names, values)) for values in zip(*columns)] if names else [{} for _ in range(len(scores))]
 
 
 def _top(values: pd.Series, limit: int = 5) -> list[dict]:
@@ -185,30 +197,48 @@ def _top(values: pd.Series, limit: int = 5) -> list[dict]:
     return [{"value": str(k), "accounts": int(v)} for k, v in counts.items()]
 
 
-def _shared(frame: pd.DataFrame, column: str, ids: np.ndarray) -> dict:
-    """Distinct values of ``column`` among the ring's rows, how many are shared, and the top ones."""
-    sub = frame.loc[account_rows(frame["account_id"], ids)].drop_duplicates(["account_id", column])
+def _shared(frame: pd.DataFrame, column: str, rows: np.ndarray | None = None) -> dict:
+    """Distinct values of ``column`` among a ring's ``rows`` (a mask; None: all), how many are shared, and the top ones."""
+    sub = (frame if rows is None else frame.loc[rows]).drop_duplicates(["account_id", column])
     values = sub[column].dropna().astype(str)
     counts = values.value_counts()
     return {"distinct": int(len(counts)), "shared": int((counts >= 2).sum()), "top": _top(values)}
 
 
-def _ring_record(evidence: Evidence, graph: EvidenceGraph, ids: np.ndarray, row, ring_id: str, own_templates) -> dict:
-    """The JSON record of one suspected ring: shared evidence, time spans, plain-words reason."""
+def _ring_rows(evidence: Evidence, name: str, in_ring: np.ndarray) -> np.ndarray:
+    """Mask of the rows of table ``name`` whose account is in the ring (``in_ring``: one flag per account position)."""
+    positions = evidence.account_positions(name)
+    return (positions >= 0) & in_ring[positions]
+
+
+def _ring_record(evidence: Evidence, graph: EvidenceGraph, ids: np.ndarray, positions: np.ndarray, row, features: dict,
+                 ring_id: str, own_templates) -> dict:
+    """The JSON record of one suspected ring: shared evidence, time spans, plain-words reason.
+
+    ``positions`` are the members' positions in the graph's accounts, whose rows
+    in each table are found through the tables' account positions rather than by
+    looking millions of account ids up again for every ring.
+    """
     pay, ips, prompts, links = evidence.payments, evidence.ips, evidence.prompts, evidence.links
-    shared = {"cards": _shared(pay, "payment_id", ids)}
+    in_ring = np.zeros(graph.n_accounts, dtype=bool)
+    in_ring[positions] = True
+    pay_rows = _ring_rows(evidence, "payments", in_ring)
+    shared = {"cards": _shared(pay, "payment_id", pay_rows)}
     if "bin" in pay.columns:
-        shared["bins"] = _shared(pay, "bin", ids)
-    shared["ips"] = _shared(ips, "ip", ids)
-    ring_ips = ips.loc[account_rows(ips["account_id"], ids)]
-    shared["subnets"] = _shared(ring_ips.assign(subnet=subnet_of(ring_ips["ip"])), "subnet", ids) if len(ring_ips) else {"distinct": 0, "shared": 0, "top": []}
+        shared["bins"] = _shared(pay, "bin", pay_rows)
+    ip_rows = _ring_rows(evidence, "ips", in_ring)
+    shared["ips"] = _shared(ips, "ip", ip_rows)
+    ring_ips = ips.loc[ip_rows]
+    shared["subnets"] = _shared(ring_ips.assign(subnet=subnet_of(ring_ips["ip"])), "subnet") if len(ring_ips) else {"distinct": 0, "shared": 0, "top": []}
+    prompt_rows = _ring_rows(evidence, "prompts", in_ring)
     if "template_id" in prompts.columns:
-        shared["templates"] = _shared(prompts, "template_id", ids)
+        shared["templates"] = _shared(prompts, "template_id", prompt_rows)
+    link_rows = _ring_rows(evidence, "links", in_ring)
     for kind in sorted(links["kind"].astype(str).unique()) if len(links) else []:
-        shared[kind] = _shared(links.loc[links["kind"] == kind], "value", ids)
-    accounts = evidence.accounts.loc[account_rows(evidence.accounts["account_id"], ids)]
+        shared[kind] = _shared(links, "value", link_rows & (links["kind"] == kind).to_numpy())
+    accounts = evidence.accounts.loc[_ring_rows(evidence, "accounts", in_ring)]
     created = accounts["created_at"] if "created_at" in accounts.columns else pd.Series(dtype="datetime64[ns, UTC]")
-    activity = prompts.loc[account_rows(prompts["account_id"], ids)]
+    activity = prompts.loc[prompt_rows]
     record = {
         "ring_id": ring_id,
         "size": int(len(ids)),
@@ -221,7 +251,7 @@ def _ring_record(evidence: Evidence, graph: EvidenceGraph, ids: np.ndarray, row,
         "active_from": _iso(activity["ts"].min()) if "ts" in activity.columns else None,
         "active_to": _iso(activity["ts"].max()) if "ts" in activity.columns else None,
         "peak_day": _peak_day(activity),
-        "features": _features(row),
+        "features": features,
     }
     record["explanation"] = _explain(row, record, own_templates)
     return record
