@@ -5,8 +5,8 @@ template, a template sent in the same hour by several accounts, a device or
 phone) is a node that accounts attach to.
 Evidence is weighted by how rare it is: a card shared by three accounts says
 much, a mobile carrier's CGNAT IP shared by thousands says little, and a
-template that everybody sends says nothing. Hubs above a share of all
-accounts are dropped.
+template that everybody sends says nothing. Hubs (evidence shared by more
+than 5% of all accounts, or by more than 500) are dropped.
 
 For clustering, the bipartite graph is projected onto accounts. A piece of
 evidence shared by ``d`` accounts would give ``d*(d-1)/2`` edges; above a
