@@ -438,6 +438,12 @@ def _account_frame(accounts: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["account_id"].notna()].drop_duplicates("account_id", keep="last").reset_index(drop=True)
 
 
+def _sorted_distinct(texts: np.ndarray) -> np.ndarray:
+    """The distinct texts in sorted order (Arrow sorts UTF-8 bytes, which is Python's code point order)."""
+    distinct = pd.unique(texts)
+    return distinct[pc.sort_indices(pa.array(distinct, type=pa.string())).to_numpy()]
+
+
 def _payment_frames(payments: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Payment methods, BINs, payment->BIN and account->payment, each deduplicated."""
     frame = pd.DataFrame(
@@ -452,28 +458,108 @@ def _payment_frames(payments: pd.DataFrame) -> dict[str, pd.DataFrame]:
     kinds = frame.groupby("payment_id", sort=True)["kind"].first()
     methods = pd.DataFrame({"payment_id": kinds.index.to_numpy(dtype=object), "kind": _strs(kinds).to_numpy()})
     issued = frame.dropna(subset=["bin"]).drop_duplicates(["payment_id", "bin"])[["payment_id", "bin"]].reset_index(drop=True)
-    bins = pd.DataFrame({"bin": np.array(sorted(set(issued["bin"])), dtype=object)})
+    bins = pd.DataFrame({"bin": _sorted_distinct(issued["bin"].to_numpy(dtype=object))})
     paid = frame.dropna(subset=["account_id"]).drop_duplicates(["account_id", "payment_id"])[["account_id", "payment_id"]]
     return {"methods": methods, "bins": bins, "issued": issued, "paid": paid.reset_index(drop=True)}
 
 
+@dataclass
+class _Groups:
+    """Rows grouped by text keys, groups in the keys' sorted order (as ``groupby(sort=True)``).
+
+    ``rows`` lists the grouped rows' positions, group by group, in their table
+    order within a group; ``starts`` is where each group begins in ``rows``;
+    ``keys`` holds each key column's value per group (str). Rows missing a key
+    are left out.
+    """
+
+    rows: np.ndarray
+    starts: np.ndarray
+    keys: list[np.ndarray]
+
+    def total(self, values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values[self.rows], self.starts) if len(self.starts) else values[:0]
+
+    def earliest(self, times: pd.Series) -> pd.Series:
+        """Per group, the earliest of ``times`` (NaT skipped; NaT when all are)."""
+        naive, ticks = _ticks(times)
+        ticks = np.where(ticks == _NAT, np.iinfo(np.int64).max, ticks)
+        low = np.minimum.reduceat(ticks[self.rows], self.starts) if len(self.starts) else ticks[:0]
+        return _times_of(np.where(low == np.iinfo(np.int64).max, _NAT, low), naive.dtype)
+
+    def latest(self, times: pd.Series) -> pd.Series:
+        """Per group, the latest of ``times`` (NaT skipped; NaT when all are)."""
+        naive, ticks = _ticks(times)
+        high = np.maximum.reduceat(ticks[self.rows], self.starts) if len(self.starts) else ticks[:0]
+        return _times_of(high, naive.dtype)  # NaT is the smallest int64, so it only wins alone
+
+    def first_present(self, values: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """Per group, the first of ``values`` (in table order) where ``present``; None when none is."""
+        n = len(self.rows)
+        where = np.where(present[self.rows], np.arange(n), n)
+        first = np.minimum.reduceat(where, self.starts) if len(self.starts) else where[:0]
+        out = np.full(len(self.starts), None, dtype=object)
+        found = first < n
+        out[found] = values[self.rows[first[found]]]
+        return out
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _ticks(times: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """UTC times as naive datetime64 (their own unit) and the same as int64 ticks (NaT: the smallest int64)."""
+    naive = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    return naive, naive.view(np.int64)
+
+
+def _times_of(ticks: np.ndarray, dtype) -> pd.Series:
+    return pd.Series(ticks.view(dtype)).dt.tz_localize("UTC")
+
+
+def _text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's rank among the column's distinct texts in sorted order (-1: missing), and those texts."""
+    if not isinstance(series.dtype, pd.StringDtype):  # others group by their text form, as _strs writes them
+        series = _strs(series)
+    codes, uniques = pd.factorize(series, sort=True)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _groups(first: pd.Series, second: pd.Series) -> _Groups:
+    """Group rows by two text columns: a hash of each and one sort of packed integer pairs.
+
+    Each code is below the row count, so a pair packs into one int64 for any
+    table of fewer than three billion rows; sorting it is twice as fast as
+    sorting the two codes, and many times faster than grouping by text.
+    """
+    coded = [_text_codes(first), _text_codes(second)]
+    keep = (coded[0][0] >= 0) & (coded[1][0] >= 0)
+    key = coded[0][0][keep] * max(len(coded[1][1]), 1) + coded[1][0][keep]
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    boundary = ordered[1:] != ordered[:-1]
+    rows = np.flatnonzero(keep)[order]
+    starts = np.flatnonzero(np.r_[True, boundary]) if len(rows) else np.zeros(0, dtype=np.int64)
+    keys = [uniques[codes[rows[starts]]] for codes, uniques in coded]
+    return _Groups(rows, starts, keys)
+
+
 def _aggregate_ips(ips: pd.DataFrame) -> pd.DataFrame:
     """One row per account x IP: requests summed (missing when all are), first and last time seen."""
-    requests = _column(ips, "requests")
-    frame = pd.DataFrame(
+    groups = _groups(ips["account_id"], ips["ip"])
+    requests = pd.to_numeric(_column(ips, "requests"), errors="coerce").astype("Float64").round().astype("Int64").array
+    known = ~np.asarray(requests.isna())
+    summed = pd.array(groups.total(requests.to_numpy(dtype=np.int64, na_value=0)), dtype="Int64")
+    summed[groups.total(known.astype(np.int64)) == 0] = pd.NA
+    return pd.DataFrame(
         {
-            "account_id": _strs(ips["account_id"]).to_numpy(),
-            "ip": _strs(ips["ip"]).to_numpy(),
-            "requests": pd.to_numeric(requests, errors="coerce").astype("Float64").round().astype("Int64").to_numpy(),
-            "first_seen": pd.to_datetime(_column(ips, "first_seen"), utc=True).array,
-            "last_seen": pd.to_datetime(_column(ips, "last_seen"), utc=True).array,
+            "account_id": groups.keys[0],
+            "ip": groups.keys[1],
+            "first_seen": groups.earliest(pd.to_datetime(_column(ips, "first_seen"), utc=True)).array,
+            "last_seen": groups.latest(pd.to_datetime(_column(ips, "last_seen"), utc=True)).array,
+            "requests": summed,
         }
     )
-    frame = frame.dropna(subset=["account_id", "ip"])
-    grouped = frame.groupby(["account_id", "ip"], sort=True)
-    out = grouped.agg(first_seen=("first_seen", "min"), last_seen=("last_seen", "max")).reset_index()
-    out["requests"] = grouped["requests"].sum(min_count=1).astype("Int64").array
-    return out
 
 
 def _ip_frames(ips: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -485,9 +571,9 @@ def _ip_frames(ips: pd.DataFrame) -> dict[str, pd.DataFrame]:
     if len(ips) == 0:
         return empty
     agg = _aggregate_ips(ips)
-    unique = pd.Series(np.sort(agg["ip"].unique().astype(object)), dtype=object)
+    unique = pd.Series(_sorted_distinct(agg["ip"].to_numpy(dtype=object)), dtype=object)
     addresses = pd.DataFrame({"ip": unique.to_numpy(), "cidr": subnet_of(unique).to_numpy()})
-    subnets = pd.DataFrame({"cidr": np.array(sorted(set(addresses["cidr"])), dtype=object)})
+    subnets = pd.DataFrame({"cidr": _sorted_distinct(addresses["cidr"].to_numpy(dtype=object))})
     connected = pd.DataFrame(
         {
             "account_id": agg["account_id"].to_numpy(dtype=object),
@@ -502,21 +588,20 @@ def _ip_frames(ips: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def _aggregate_prompts(prompts: pd.DataFrame) -> pd.DataFrame:
     """One row per account x template: count summed, first and last time, one example text."""
-    counts = pd.to_numeric(_column(prompts, "count"), errors="coerce").fillna(1).astype("int64")
-    frame = pd.DataFrame(
+    groups = _groups(prompts["account_id"], prompts["template_id"])
+    counts = pd.to_numeric(_column(prompts, "count"), errors="coerce").fillna(1).astype("int64").to_numpy()
+    times = pd.to_datetime(_column(prompts, "ts"), utc=True)
+    text = _strs_of(prompts, "prompt").to_numpy()
+    return pd.DataFrame(
         {
-            "account_id": _strs(prompts["account_id"]).to_numpy(),
-            "template_id": _strs(prompts["template_id"]).to_numpy(),
-            "count": counts.to_numpy(),
-            "ts": pd.to_datetime(_column(prompts, "ts"), utc=True).array,
-            "text": _strs_of(prompts, "prompt").to_numpy(),
+            "account_id": groups.keys[0],
+            "template_id": groups.keys[1],
+            "count": groups.total(counts),
+            "first_ts": groups.earliest(times).array,
+            "last_ts": groups.latest(times).array,
+            "text": groups.first_present(text, pd.notna(text)),
         }
     )
-    frame = frame.dropna(subset=["account_id", "template_id"])
-    grouped = frame.groupby(["account_id", "template_id"], sort=True)
-    return grouped.agg(
-        count=("count", "sum"), first_ts=("ts", "min"), last_ts=("ts", "max"), text=("text", "first")
-    ).reset_index()
 
 
 def _prompt_frames(prompts: pd.DataFrame, summary: LoadSummary) -> dict[str, pd.DataFrame]:

@@ -1,9 +1,10 @@
 """The vectorised parsers behind reading a million accounts give what the reference libraries give.
 
 Times in the common ``YYYY-MM-DDTHH:MM:SSZ`` form are parsed from Arrow's bytes
-with numpy, IPv6 addresses and their /48 networks with inet_pton/inet_ntop;
-each must agree with pandas or :mod:`ipaddress` on every value, or a user's
-evidence would silently change meaning.
+with numpy, IPv6 addresses and their /48 networks with inet_pton/inet_ntop, and
+a load's per account x IP and account x template rows are summed with integer
+group codes; each must agree with pandas or :mod:`ipaddress` on every value, or
+a user's evidence would silently change meaning.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from graphsleuth.evidence import _canonical_ipv6, _convert
 from graphsleuth.graph import subnet_of
-from graphsleuth.store import _iso_fast
+from graphsleuth.store import _aggregate_ips, _aggregate_prompts, _iso_fast, _sorted_distinct
 
 # Dates near the edges of what fits in nanoseconds, leap days, and impossible fields.
 _FIELDS = st.tuples(
@@ -107,3 +108,54 @@ def test_times_are_written_for_neo4j_as_numpy_writes_them(moments):
     naive = times.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
     expected = [None if np.isnat(t) else np.datetime_as_string(t, unit="us") + "Z" for t in naive]
     assert _iso_fast(times).tolist() == expected
+
+
+# Few distinct keys, so that groups repeat; non-ASCII text, so that sort orders are tested.
+_KEYS = st.sampled_from(["a1", "a2", "B", "ä", "z9", "𝔷", "", None])
+_MOMENTS = st.none() | st.integers(0, 10**6).map(lambda s: pd.Timestamp("2026-01-01T00:00:00Z") + pd.Timedelta(seconds=s))
+
+
+def _texts(values: list) -> pd.Series:
+    return pd.Series(values, dtype="str")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_KEYS, _KEYS, st.none() | st.integers(0, 50), _MOMENTS, st.none() | st.sampled_from(["q1", "q2", "é"])), max_size=40))
+def test_prompts_are_summed_per_account_and_template_as_pandas_groupby_sums_them(rows):
+    prompts = pd.DataFrame({
+        "account_id": _texts([r[0] for r in rows]), "template_id": _texts([r[1] for r in rows]),
+        "count": pd.array([r[2] for r in rows], dtype="Int64"), "ts": pd.to_datetime(pd.Series([r[3] for r in rows], dtype=object), utc=True),
+        "prompt": _texts([r[4] for r in rows]),
+    })
+    got = _aggregate_prompts(prompts)
+    frame = prompts.assign(count=prompts["count"].fillna(1).astype("int64"), prompt=prompts["prompt"].astype(object))
+    expected = frame.dropna(subset=["account_id", "template_id"]).groupby(["account_id", "template_id"], sort=True).agg(
+        count=("count", "sum"), first_ts=("ts", "min"), last_ts=("ts", "max"), text=("prompt", "first")).reset_index()
+    assert got["account_id"].tolist() == expected["account_id"].tolist()
+    assert got["template_id"].tolist() == expected["template_id"].tolist()
+    assert got["count"].tolist() == expected["count"].tolist()
+    for column in ("first_ts", "last_ts"):
+        assert [None if pd.isna(v) else v for v in got[column]] == [None if pd.isna(v) else v for v in expected[column]]
+    assert [None if pd.isna(v) else v for v in got["text"]] == [None if pd.isna(v) else v for v in expected["text"]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_KEYS, _KEYS, st.none() | st.integers(0, 10**12), _MOMENTS, _MOMENTS), max_size=40))
+def test_ip_rows_are_summed_per_account_and_ip_as_pandas_groupby_sums_them(rows):
+    ips = pd.DataFrame({
+        "account_id": _texts([r[0] for r in rows]), "ip": _texts([r[1] for r in rows]),
+        "requests": pd.array([r[2] for r in rows], dtype="Int64"),
+        "first_seen": pd.to_datetime(pd.Series([r[3] for r in rows], dtype=object), utc=True),
+        "last_seen": pd.to_datetime(pd.Series([r[4] for r in rows], dtype=object), utc=True),
+    })
+    got = _aggregate_ips(ips)
+    grouped = ips.dropna(subset=["account_id", "ip"]).groupby(["account_id", "ip"], sort=True)
+    expected = grouped.agg(first_seen=("first_seen", "min"), last_seen=("last_seen", "max")).reset_index()
+    expected["requests"] = grouped["requests"].sum(min_count=1).to_numpy()
+    for column in ("account_id", "ip", "first_seen", "last_seen", "requests"):
+        assert [None if pd.isna(v) else v for v in got[column]] == [None if pd.isna(v) else v for v in expected[column]], column
+
+
+@given(st.lists(st.text(max_size=6), max_size=30))
+def test_distinct_texts_are_sorted_as_python_sorts_them(values):
+    assert _sorted_distinct(np.array(values, dtype=object)).tolist() == sorted(set(values))
