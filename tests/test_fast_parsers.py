@@ -115,17 +115,23 @@ _KEYS = st.sampled_from(["a1", "a2", "B", "ä", "z9", "𝔷", "", None])
 _MOMENTS = st.none() | st.integers(0, 10**6).map(lambda s: pd.Timestamp("2026-01-01T00:00:00Z") + pd.Timedelta(seconds=s))
 
 
-def _texts(values: list) -> pd.Series:
-    return pd.Series(values, dtype="str")
+def _texts(values: list, dtype) -> pd.Series:
+    return pd.Series(values, dtype=dtype)
+
+
+def _plain(values) -> list:
+    """Values with every kind of missing (None, NaN, NaT, NA) as None, so that lists compare."""
+    return [None if pd.isna(v) else v for v in values]
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(_KEYS, _KEYS, st.none() | st.integers(0, 50), _MOMENTS, st.none() | st.sampled_from(["q1", "q2", "é"])), max_size=40))
-def test_prompts_are_summed_per_account_and_template_as_pandas_groupby_sums_them(rows):
+@given(st.lists(st.tuples(_KEYS, _KEYS, st.none() | st.integers(0, 50), _MOMENTS, st.none() | st.sampled_from(["q1", "q2", "é"])), max_size=40),
+       st.sampled_from(["str", object]))
+def test_prompts_are_summed_per_account_and_template_as_pandas_groupby_sums_them(rows, dtype):
     prompts = pd.DataFrame({
-        "account_id": _texts([r[0] for r in rows]), "template_id": _texts([r[1] for r in rows]),
+        "account_id": _texts([r[0] for r in rows], dtype), "template_id": _texts([r[1] for r in rows], dtype),
         "count": pd.array([r[2] for r in rows], dtype="Int64"), "ts": pd.to_datetime(pd.Series([r[3] for r in rows], dtype=object), utc=True),
-        "prompt": _texts([r[4] for r in rows]),
+        "prompt": _texts([r[4] for r in rows], dtype),
     })
     got = _aggregate_prompts(prompts)
     frame = prompts.assign(count=prompts["count"].fillna(1).astype("int64"), prompt=prompts["prompt"].astype(object))
@@ -134,16 +140,16 @@ def test_prompts_are_summed_per_account_and_template_as_pandas_groupby_sums_them
     assert got["account_id"].tolist() == expected["account_id"].tolist()
     assert got["template_id"].tolist() == expected["template_id"].tolist()
     assert got["count"].tolist() == expected["count"].tolist()
-    for column in ("first_ts", "last_ts"):
-        assert [None if pd.isna(v) else v for v in got[column]] == [None if pd.isna(v) else v for v in expected[column]]
-    assert [None if pd.isna(v) else v for v in got["text"]] == [None if pd.isna(v) else v for v in expected["text"]]
+    for column in ("first_ts", "last_ts", "text"):
+        assert _plain(got[column]) == _plain(expected[column]), column
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(_KEYS, _KEYS, st.none() | st.integers(0, 10**12), _MOMENTS, _MOMENTS), max_size=40))
-def test_ip_rows_are_summed_per_account_and_ip_as_pandas_groupby_sums_them(rows):
+@given(st.lists(st.tuples(_KEYS, _KEYS, st.none() | st.integers(0, 10**12), _MOMENTS, _MOMENTS), max_size=40),
+       st.sampled_from(["str", object]))
+def test_ip_rows_are_summed_per_account_and_ip_as_pandas_groupby_sums_them(rows, dtype):
     ips = pd.DataFrame({
-        "account_id": _texts([r[0] for r in rows]), "ip": _texts([r[1] for r in rows]),
+        "account_id": _texts([r[0] for r in rows], dtype), "ip": _texts([r[1] for r in rows], dtype),
         "requests": pd.array([r[2] for r in rows], dtype="Int64"),
         "first_seen": pd.to_datetime(pd.Series([r[3] for r in rows], dtype=object), utc=True),
         "last_seen": pd.to_datetime(pd.Series([r[4] for r in rows], dtype=object), utc=True),
@@ -153,7 +159,7 @@ def test_ip_rows_are_summed_per_account_and_ip_as_pandas_groupby_sums_them(rows)
     expected = grouped.agg(first_seen=("first_seen", "min"), last_seen=("last_seen", "max")).reset_index()
     expected["requests"] = grouped["requests"].sum(min_count=1).to_numpy()
     for column in ("account_id", "ip", "first_seen", "last_seen", "requests"):
-        assert [None if pd.isna(v) else v for v in got[column]] == [None if pd.isna(v) else v for v in expected[column]], column
+        assert _plain(got[column]) == _plain(expected[column]), column
 
 
 @given(st.lists(st.text(max_size=6), max_size=30))
