@@ -18,7 +18,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .evidence import Evidence
-from .scoring import characteristic_templates
+from .scoring import _row_clusters, characteristic_templates
 
 __all__ = ["merge_campaigns", "SIGNATURE_OVERLAP", "SIGNATURE_SHARE", "SIGNATURE_TEMPLATES"]
 
@@ -62,7 +62,7 @@ def _signature_templates(evidence: Evidence, accounts: pd.Index, campaign: np.nd
     campaign_of = np.full(len(accounts), -1, dtype=np.int64)
     campaign_of[in_campaign] = campaign
     positions = evidence.account_positions("prompts")
-    row_campaign = np.where(positions >= 0, campaign_of[positions], -1)
+    row_campaign = _row_clusters(campaign_of, positions)
     used = characteristic_templates(evidence.prompts, member, member.value_counts(), len(accounts), row_cluster=row_campaign, users=template_users)
     own = used[used["characteristic"]].sort_values("accounts", ascending=False, kind="stable")
     return own.drop_duplicates("template_id").rename(columns={"cluster": "campaign"})[["template_id", "campaign"]]

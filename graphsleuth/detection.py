@@ -162,7 +162,7 @@ def _findings(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, scor
         }
         if row.flagged:
             record["ring_id"] = ring_id
-            ring = _ring_record(evidence, graph, ids, positions, row, dict(features), ring_id, own_templates)
+            ring = _ring_record(evidence, graph, positions, row, dict(features), ring_id, own_templates)
             ring.update({"run_id": run_id, "algorithm": algorithm, "seed": seed})
             rings.append(ring)
             record["reason"] = ring["explanation"]
@@ -211,7 +211,7 @@ def _ring_rows(evidence: Evidence, name: str, in_ring: np.ndarray) -> np.ndarray
     return (positions >= 0) & in_ring[positions]
 
 
-def _ring_record(evidence: Evidence, graph: EvidenceGraph, ids: np.ndarray, positions: np.ndarray, row, features: dict,
+def _ring_record(evidence: Evidence, graph: EvidenceGraph, positions: np.ndarray, row, features: dict,
                  ring_id: str, own_templates) -> dict:
     """The JSON record of one suspected ring: shared evidence, time spans, plain-words reason.
 
@@ -241,7 +241,7 @@ def _ring_record(evidence: Evidence, graph: EvidenceGraph, ids: np.ndarray, posi
     activity = prompts.loc[prompt_rows]
     record = {
         "ring_id": ring_id,
-        "size": int(len(ids)),
+        "size": int(len(positions)),
         "score": float(row.score),
         "evidence": shared,
         "created_from": _iso(created.min()),
