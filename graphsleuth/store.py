@@ -347,6 +347,11 @@ def _strs_of(frame: pd.DataFrame, name: str) -> pd.Series:
     return _strs(_column(frame, name))
 
 
+def _naive_utc(times: pd.Series) -> np.ndarray:
+    """Time-zone aware times as naive UTC datetime64, in their own unit (NaT is the smallest int64)."""
+    return times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+
+
 def _iso_fast(series: pd.Series) -> pd.Series:
     """Times as ISO-8601 UTC text with microseconds and ``Z`` (what Cypher's datetime() reads), NaT as None.
 
@@ -355,7 +360,7 @@ def _iso_fast(series: pd.Series) -> pd.Series:
     """
     if not isinstance(series.dtype, pd.DatetimeTZDtype):
         series = pd.to_datetime(series, utc=True, errors="coerce")
-    naive = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    naive = _naive_utc(series).astype("datetime64[us]")
     missing = np.isnat(naive)
     micros = np.where(missing, 0, naive.view(np.int64))
     days, rest = np.divmod(micros, 86_400_000_000)
@@ -480,16 +485,16 @@ class _Groups:
     def total(self, values: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values[self.rows], self.starts) if len(self.starts) else values[:0]
 
-    def earliest(self, times: pd.Series) -> pd.Series:
-        """Per group, the earliest of ``times`` (NaT skipped; NaT when all are)."""
-        naive, ticks = _ticks(times)
+    def earliest(self, naive: np.ndarray) -> pd.Series:
+        """Per group, the earliest of the UTC times ``naive`` (NaT skipped; NaT when all are)."""
+        ticks = naive.view(np.int64)
         ticks = np.where(ticks == _NAT, np.iinfo(np.int64).max, ticks)
         low = np.minimum.reduceat(ticks[self.rows], self.starts) if len(self.starts) else ticks[:0]
         return _times_of(np.where(low == np.iinfo(np.int64).max, _NAT, low), naive.dtype)
 
-    def latest(self, times: pd.Series) -> pd.Series:
-        """Per group, the latest of ``times`` (NaT skipped; NaT when all are)."""
-        naive, ticks = _ticks(times)
+    def latest(self, naive: np.ndarray) -> pd.Series:
+        """Per group, the latest of the UTC times ``naive`` (NaT skipped; NaT when all are)."""
+        ticks = naive.view(np.int64)
         high = np.maximum.reduceat(ticks[self.rows], self.starts) if len(self.starts) else ticks[:0]
         return _times_of(high, naive.dtype)  # NaT is the smallest int64, so it only wins alone
 
@@ -505,12 +510,6 @@ class _Groups:
 
 
 _NAT = np.iinfo(np.int64).min
-
-
-def _ticks(times: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """UTC times as naive datetime64 (their own unit) and the same as int64 ticks (NaT: the smallest int64)."""
-    naive = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
-    return naive, naive.view(np.int64)
 
 
 def _times_of(ticks: np.ndarray, dtype) -> pd.Series:
@@ -555,8 +554,8 @@ def _aggregate_ips(ips: pd.DataFrame) -> pd.DataFrame:
         {
             "account_id": groups.keys[0],
             "ip": groups.keys[1],
-            "first_seen": groups.earliest(pd.to_datetime(_column(ips, "first_seen"), utc=True)).array,
-            "last_seen": groups.latest(pd.to_datetime(_column(ips, "last_seen"), utc=True)).array,
+            "first_seen": groups.earliest(_naive_utc(pd.to_datetime(_column(ips, "first_seen"), utc=True))).array,
+            "last_seen": groups.latest(_naive_utc(pd.to_datetime(_column(ips, "last_seen"), utc=True))).array,
             "requests": summed,
         }
     )
@@ -590,7 +589,7 @@ def _aggregate_prompts(prompts: pd.DataFrame) -> pd.DataFrame:
     """One row per account x template: count summed, first and last time, one example text."""
     groups = _groups(prompts["account_id"], prompts["template_id"])
     counts = pd.to_numeric(_column(prompts, "count"), errors="coerce").fillna(1).astype("int64").to_numpy()
-    times = pd.to_datetime(_column(prompts, "ts"), utc=True)
+    times = _naive_utc(pd.to_datetime(_column(prompts, "ts"), utc=True))
     text = _strs_of(prompts, "prompt").to_numpy()
     return pd.DataFrame(
         {
