@@ -326,6 +326,7 @@ class _Builder:
 
     def _name_pools(self):
         fake = Faker(NAME_LOCALES)
+        _sort_set_built_words(fake)
         fake.seed_instance(self.seed)
         firsts = sorted({_ascii(fake.first_name()) for _ in range(2500)} - {""})
         lasts = sorted({_ascii(fake.last_name()) for _ in range(2500)} - {""})
@@ -745,6 +746,20 @@ class _Builder:
 def _ascii(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return "".join(ch for ch in folded.lower() if ch.isalnum())
+
+
+def _sort_set_built_words(fake: Faker) -> None:
+    """Give this Faker's city lists a fixed order, so that a seeded draw repeats in every process.
+
+    Some locales build their list of cities from a set (it_IT, 16,559 of them), so
+    its order, and what a seeded draw picks, follows Python's per-process string
+    hashing. A sorted copy is set on this instance's providers; Faker's classes are
+    left as they are.
+    """
+    for locale in NAME_LOCALES:
+        for provider in fake[locale].providers:
+            if isinstance(getattr(provider, "cities", None), list):
+                provider.cities = sorted(provider.cities)
 
 
 def _slug_list(words) -> list[str]:
