@@ -227,6 +227,17 @@ def _write(session, cypher: str, **params):
     return session.execute_write(work)
 
 
+def _write_returning(session, cypher: str, **params):
+    """Run one write that returns one record, as :func:`_write`; its counters and that record."""
+
+    def work(tx):
+        result = tx.run(cypher, **params)
+        record = result.single(strict=True)
+        return result.consume().counters, record
+
+    return session.execute_write(work)
+
+
 def _read(session, cypher: str, **params) -> list[dict]:
     def work(tx):
         return [record.data() for record in tx.run(cypher, **params)]
@@ -420,6 +431,10 @@ class _Step:
     frame: pd.DataFrame
     kind: str
     extra: dict = field(default_factory=dict)
+    #: a node step: the columns that name a node (the load keeps each node's id by them)
+    key: tuple[str, ...] = ()
+    #: a relationship step: for its start and its end, the node step and the columns naming the node
+    ends: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _account_frame(accounts: pd.DataFrame) -> pd.DataFrame:
@@ -666,24 +681,27 @@ def _steps(evidence: Evidence, summary: LoadSummary) -> list[_Step]:
     prompt = _prompt_frames(evidence.prompts, summary)
     links = _link_frames(evidence.links)
     steps = [
-        _Step("accounts", "accounts", _account_frame(evidence.accounts), "Account"),
-        _Step("payment methods", "payment_methods", pay["methods"], "PaymentMethod"),
-        _Step("BINs", "bins", pay["bins"], "Bin"),
-        _Step("IP addresses", "ip_addresses", ip["addresses"], "IpAddress"),
-        _Step("subnets", "subnets", ip["subnets"], "Subnet"),
-        _Step("prompt templates", "prompt_templates", prompt["templates"], "PromptTemplate"),
+        _Step("accounts", "accounts", _account_frame(evidence.accounts), "Account", key=("account_id",)),
+        _Step("payment methods", "payment_methods", pay["methods"], "PaymentMethod", key=("payment_id",)),
+        _Step("BINs", "bins", pay["bins"], "Bin", key=("bin",)),
+        _Step("IP addresses", "ip_addresses", ip["addresses"], "IpAddress", key=("ip",)),
+        _Step("subnets", "subnets", ip["subnets"], "Subnet", key=("cidr",)),
+        _Step("prompt templates", "prompt_templates", prompt["templates"], "PromptTemplate", key=("template_id",)),
     ]
     for label, (nodes, _rels) in links.items():
-        steps.append(_Step(f"links ({label})", "links", nodes, "Link", {"label": label}))
+        steps.append(_Step(f"links ({label})", "links", nodes, "Link", {"label": label}, key=("kind", "value")))
+    account = ("accounts", ("account_id",))
     steps += [
-        _Step("payment methods issued under", "issued_under", pay["issued"], "ISSUED_UNDER"),
-        _Step("accounts paid with", "paid_with", pay["paid"], "PAID_WITH"),
-        _Step("IP addresses in subnet", "in_subnet", ip["addresses"], "IN_SUBNET"),
-        _Step("accounts connected from", "connected_from", ip["connected"], "CONNECTED_FROM"),
-        _Step("accounts sent", "sent", prompt["sent"], "SENT"),
+        _Step("payment methods issued under", "issued_under", pay["issued"], "ISSUED_UNDER",
+              ends=(("payment methods", ("payment_id",)), ("BINs", ("bin",)))),
+        _Step("accounts paid with", "paid_with", pay["paid"], "PAID_WITH", ends=(account, ("payment methods", ("payment_id",)))),
+        _Step("IP addresses in subnet", "in_subnet", ip["addresses"], "IN_SUBNET", ends=(("IP addresses", ("ip",)), ("subnets", ("cidr",)))),
+        _Step("accounts connected from", "connected_from", ip["connected"], "CONNECTED_FROM", ends=(account, ("IP addresses", ("ip",)))),
+        _Step("accounts sent", "sent", prompt["sent"], "SENT", ends=(account, ("prompt templates", ("template_id",)))),
     ]
     for label, (_nodes, rels) in links.items():
-        steps.append(_Step(f"accounts linked to ({label})", "linked_to", rels, "LINKED_TO", {"label": label}))
+        steps.append(_Step(f"accounts linked to ({label})", "linked_to", rels, "LINKED_TO", {"label": label},
+                           ends=(account, (f"links ({label})", ("kind", "value")))))
     return steps
 
 
@@ -703,10 +721,60 @@ def _frame_rows(frame: pd.DataFrame, start: int, stop: int) -> list[dict]:
 
 
 def _statement_for(step: _Step, source: str) -> str:
-    """The Cypher of ``step``: its MERGE body inside the ``source`` wrapper of load.cypher."""
+    """The Cypher of ``step``: its MERGE body inside the ``source`` wrapper of load.cypher.
+
+    ``source`` is ``unwind`` or ``csv``; a node step's wrapper returns its nodes' ids.
+    """
     body = _statement("load", f"merge_{step.body}")
-    wrapper = _statement("load", source)
+    wrapper = _statement("load", f"{source}_{'nodes' if step.key else 'rows'}")
     return wrapper.replace("{{body}}", body)
+
+
+def _key_text(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
+    """One text per row naming its node: the key column, or the key columns joined by a unit separator."""
+    key = frame[columns[0]]
+    for name in columns[1:]:
+        key = key + "\x1f" + frame[name]
+    return key
+
+
+class _NodeIds:
+    """The id the server gave each node a load wrote, found by the node's key.
+
+    A relationship step then names its two nodes by id, and the server finds
+    each one by reading its record instead of searching an index.
+    """
+
+    def __init__(self):
+        self.keys: dict[str, pa.Array] = {}
+        self.ids: dict[str, np.ndarray] = {}
+
+    def keep(self, step: _Step, order: list, nodes: list) -> None:
+        """Keep the ids of ``step``'s nodes; ``order`` ranks each returned id among the step's rows."""
+        if len(nodes) != len(step.frame):
+            raise StoreError(f"{step.what}: the server returned {len(nodes)} node ids for {len(step.frame)} rows")
+        self.keys[step.what] = _arrow_text(_key_text(step.frame, step.key))
+        self.ids[step.what] = np.asarray(nodes, dtype=np.int64)[np.argsort(np.asarray(order, dtype=np.int64), kind="stable")]
+
+    def of(self, what: str, keys: pd.Series) -> np.ndarray:
+        """The ids of the nodes of step ``what`` with these keys; -1 where the load wrote no such node."""
+        if what not in self.ids:
+            return np.full(len(keys), -1, dtype=np.int64)
+        positions = _positions(keys, self.keys[what])
+        return np.where(positions >= 0, self.ids[what][positions], -1)
+
+    def rows(self, step: _Step) -> pd.DataFrame:
+        """``step``'s rows with its two nodes as ids (``start``, ``end``) in place of their keys.
+
+        A row whose node the load did not write is left out, as a MATCH by key
+        would have found nothing for it.
+        """
+        (start_of, start_key), (end_of, end_key) = step.ends
+        start = self.of(start_of, _key_text(step.frame, start_key))
+        end = self.of(end_of, _key_text(step.frame, end_key))
+        props = step.frame.drop(columns=sorted({*start_key, *end_key}))
+        frame = pd.concat([pd.DataFrame({"start": start, "end": end}), props.reset_index(drop=True)], axis=1)
+        return frame[(start >= 0) & (end >= 0)].reset_index(drop=True)
 
 
 def apply_schema(session) -> None:
@@ -779,17 +847,28 @@ def load(
 
 
 def _load_params(session, steps: list[_Step], summary: LoadSummary, batch_size: int, quiet: bool, ctrl_c: CtrlC) -> None:
+    ids = _NodeIds()
     for step in steps:
-        cypher = _statement_for(step, "unwind_rows")
-        total = len(step.frame)
+        cypher = _statement_for(step, "unwind")
+        frame = ids.rows(step) if step.ends else step.frame
+        total = len(frame)
         summary.rows[step.what] = total
         step_began = time.monotonic()
+        order, nodes = [], []
         for start in range(0, total, batch_size):
-            rows = _frame_rows(step.frame, start, start + batch_size)
+            rows = _frame_rows(frame, start, start + batch_size)
             ctrl_c.check()
-            summary.add(_write(session, cypher, rows=rows, **step.extra))
+            if step.key:
+                counters, record = _write_returning(session, cypher, rows=rows, **step.extra)
+                order += [start + line for line in record["lines"]]
+                nodes += record["nodes"]
+            else:
+                counters = _write(session, cypher, rows=rows, **step.extra)
+            summary.add(counters)
             if not quiet:
                 print(f"{step.what}: {min(start + batch_size, total)}/{total}", file=sys.stderr, flush=True)
+        if step.key:
+            ids.keep(step, order, nodes)
         summary.timings[f"step {step.what}"] = time.monotonic() - step_began
 
 
@@ -799,6 +878,8 @@ RETRY_SECONDS = 30.0
 
 def _run_csv_step(session, step: _Step, **params):
     """Run one ``CALL {} IN TRANSACTIONS`` step, retried on transient errors and lost connections.
+
+    Returns the step's counters, and for a node step the record of its nodes' ids.
 
     Such a statement cannot run inside a managed transaction (execute_write), so
     the retry is done here: the whole step runs again, and batches committed
@@ -811,13 +892,15 @@ def _run_csv_step(session, step: _Step, **params):
     """
     import neo4j.exceptions as nx
 
-    cypher = _statement_for(step, "csv_rows")
+    cypher = _statement_for(step, "csv")
     budget_began = time.monotonic()
     delay = 0.5
     while True:
         attempt_began = time.monotonic()
         try:
-            return session.run(cypher, **params).consume().counters
+            result = session.run(cypher, **params)
+            record = result.single(strict=True) if step.key else None
+            return result.consume().counters, record
         except (nx.Neo4jError, nx.DriverError) as exc:
             now = time.monotonic()
             if now - attempt_began >= RETRY_SECONDS:
@@ -834,17 +917,22 @@ def _load_csv(session, steps: list[_Step], summary: LoadSummary, batch_size: int
     folder_name = f"load-{uuid.uuid4().hex[:12]}"
     folder = server.neo4j_home() / "import" / folder_name
     folder.mkdir(parents=True, exist_ok=True)
+    ids = _NodeIds()
     try:
         for index, step in enumerate(steps):
-            total = len(step.frame)
+            frame = ids.rows(step) if step.ends else step.frame
+            total = len(frame)
             summary.rows[step.what] = total
             step_began = time.monotonic()
             if total:
                 name = f"{index:02d}-{step.body}.csv"
-                _write_frame_csv(step.frame, folder / name)
+                _write_frame_csv(frame, folder / name)
                 url = f"file:///{folder_name}/{name}"
                 ctrl_c.check()
-                summary.add(_run_csv_step(session, step, url=url, batch=int(batch_size), **step.extra))
+                counters, record = _run_csv_step(session, step, url=url, batch=int(batch_size), **step.extra)
+                summary.add(counters)
+                if step.key:
+                    ids.keep(step, record["lines"], record["nodes"])
             summary.timings[f"step {step.what}"] = time.monotonic() - step_began
             if not quiet:
                 print(f"{step.what}: {total}/{total}", file=sys.stderr, flush=True)
@@ -904,14 +992,19 @@ class _NodeNumbers:
     def of(self, group: str, keys: pd.Series) -> np.ndarray:
         """The numbers of the nodes of ``group`` with these keys (every key must be a node)."""
         known, offset = self.keys[group]
-        found = pc.index_in(_arrow_text(keys), value_set=known)  # Arrow's hash table: millions of keys in a second
-        if found.null_count:  # the frames come from one Evidence: a miss is a bug, not bad input
+        found = _positions(keys, known)
+        if (found < 0).any():  # the frames come from one Evidence: a miss is a bug, not bad input
             raise StoreError(f"bulk import: a relationship names a {group} that is not a node")
-        return found.to_numpy().astype(np.int64) + offset
+        return found + offset
 
 
 def _arrow_text(values: pd.Series) -> pa.Array:
     return pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+
+
+def _positions(keys: pd.Series, known: pa.Array) -> np.ndarray:
+    """Each key's position in ``known``, -1 where it is not there (Arrow's hash table: millions of keys a second)."""
+    return pc.index_in(_arrow_text(keys), value_set=known).fill_null(-1).to_numpy().astype(np.int64)
 
 
 def bulk_files(evidence: Evidence, folder: Path, summary: LoadSummary | None = None) -> tuple[list[str], list[str]]:
@@ -974,8 +1067,8 @@ def bulk_files(evidence: Evidence, folder: Path, summary: LoadSummary | None = N
     for index, label in enumerate(labels):
         link_nodes = steps[f"links:{label}"].frame
         linked = steps[f"linked_to:{label}"].frame
-        node_file(f"links_{index}", link_nodes[["kind", "value"]], link_nodes["kind"] + "\x1f" + link_nodes["value"], ["kind", "value"], f"Link:{label}")
-        rel_file(f"linked_to_{index}", linked.iloc[:, :0], ("accounts", linked["account_id"]), (f"links_{index}", linked["kind"] + "\x1f" + linked["value"]), [], "LINKED_TO")
+        node_file(f"links_{index}", link_nodes[["kind", "value"]], _key_text(link_nodes, ("kind", "value")), ["kind", "value"], f"Link:{label}")
+        rel_file(f"linked_to_{index}", linked.iloc[:, :0], ("accounts", linked["account_id"]), (f"links_{index}", _key_text(linked, ("kind", "value"))), [], "LINKED_TO")
     return nodes, rels
 
 

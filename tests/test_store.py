@@ -55,9 +55,12 @@ def _normal(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out.where(out.notna(), None)
 
 
-def test_reading_back_gives_what_was_loaded(empty_graph, evidence_dir):
+@pytest.mark.parametrize("via, batch_size", [("auto", store.BATCH_SIZE), ("params", 2)])
+def test_reading_back_gives_what_was_loaded(empty_graph, evidence_dir, via, batch_size):
+    """Every relationship joins the right two nodes, whichever way the rows travel and however
+    they are batched (the load finds a relationship's nodes by the ids their own writes returned)."""
     loaded = read_evidence(evidence_dir)
-    store.load(loaded, connection=empty_graph, quiet=True)
+    store.load(loaded, connection=empty_graph, quiet=True, via=via, batch_size=batch_size)
     back = store.read_evidence_from_neo4j(connection=empty_graph)
 
     assert _normal(back.accounts, ["account_id"]).equals(_normal(loaded.accounts, ["account_id"]))
@@ -157,6 +160,25 @@ def test_every_cypher_statement_is_named_and_parameterised():
     for module in ("store.py", "server.py"):
         text = (Path(store.__file__).parent / module).read_text()
         assert not re.search(r"[\"'](MATCH|MERGE|CREATE|UNWIND) ", text), module
+
+
+def test_relationship_rows_name_their_nodes_by_the_ids_the_server_returned():
+    accounts = store._Step("accounts", "accounts", pd.DataFrame({"account_id": ["a", "b", "c"]}), "Account", key=("account_id",))
+    links = store._Step("links (Device)", "links", pd.DataFrame({"kind": ["device", "device"], "value": ["d1", "d2"]}), "Link", key=("kind", "value"))
+    linked = store._Step(
+        "accounts linked to (Device)", "linked_to",
+        pd.DataFrame({"account_id": ["c", "a", "zz", "b"], "kind": ["device"] * 4, "value": ["d2", "d1", "d1", "d9"]}), "LINKED_TO",
+        ends=(("accounts", ("account_id",)), ("links (Device)", ("kind", "value"))),
+    )
+    ids = store._NodeIds()
+    # The server may hand the ids back in any order; each comes with its row's rank.
+    ids.keep(accounts, order=[3, 1, 2], nodes=[12, 10, 11])
+    ids.keep(links, order=[7, 5], nodes=[21, 20])
+    rows = ids.rows(linked)
+    # Rows whose account or link the load did not write are left out, as a MATCH would find nothing.
+    assert rows.to_dict("records") == [{"start": 12, "end": 21}, {"start": 10, "end": 20}]
+    with pytest.raises(StoreError, match="returned 2 node ids for 3 rows"):
+        ids.keep(accounts, order=[1, 2], nodes=[10, 11])
 
 
 def test_link_kinds_become_checked_labels():
