@@ -160,18 +160,22 @@ def _store_errors(conn: server.Connection):
 
 @contextmanager
 def _session(driver, database: str):
-    """A session that, when the block fails or is interrupted, closes without raising again.
+    """A session that, when the block fails or is interrupted, closes without waiting or raising again.
 
-    Ctrl-C can land while the driver reads a reply; the connection is then cut
-    mid-message and the session's own close (which drains it) fails with an
-    unrelated error (BufferError) that would hide the interrupt. The block's
-    exception is the one that counts; the connection is dropped with the driver.
+    Ctrl-C can land while the driver reads a reply, leaving it mid-message. The
+    session's own close drains the connection first: it then either fails with
+    an unrelated error (BufferError) that would hide the interrupt, or waits
+    forever for replies the server has already sent. So the driver is closed
+    first (its connections say goodbye and close their sockets, reading
+    nothing), and the session's close finds its connection gone. The block's
+    exception is the one that counts.
     """
     session = driver.session(database=database)
     try:
         yield session
     except BaseException:
         try:
+            driver.close()
             session.close()
         except Exception:  # noqa: BLE001 - secondary to the exception being raised
             pass
