@@ -39,12 +39,15 @@ CALL (row) {
 } IN TRANSACTIONS OF $batch ROWS
 
 // The same for a node body: each row's line number in the file and its node's id.
+// Two batches run at once: the rows of a node step name distinct nodes, so they share
+// no locks (a 1M-account load wrote its nodes in 88 s instead of 104 s). Relationship
+// steps run one batch at a time, as two batches would deadlock on a popular template.
 // name: csv_nodes
 LOAD CSV WITH HEADERS FROM $url AS row
 WITH row, linenumber() AS line
 CALL (row) {
 {{body}}
-} IN TRANSACTIONS OF $batch ROWS
+} IN 2 CONCURRENT TRANSACTIONS OF $batch ROWS
 RETURN collect(line) AS lines, collect(node) AS nodes
 
 // ---- nodes ----

@@ -807,7 +807,8 @@ def load(
     constraints of cypher/schema.cypher; a relationship's MERGE locks its two
     nodes before it creates, so a concurrent writer of the same relationship
     waits and then finds it. Deadlocks between two such loads are transient
-    errors and are retried.
+    errors and are retried. Each node write returns its node's id, and the
+    relationship writes name their two nodes by those ids (:class:`_NodeIds`).
 
     ``via`` chooses how rows travel: ``params`` sends them as query parameters
     (any server); ``csv`` writes them as CSV files into the local server's
