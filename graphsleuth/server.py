@@ -81,14 +81,9 @@ PAGECACHE = os.environ.get("GRAPHSLEUTH_NEO4J_PAGECACHE", "2g")
 IMPORT_HEAP = os.environ.get("GRAPHSLEUTH_NEO4J_IMPORT_HEAP", "2g")
 START_TIMEOUT = 180.0
 
-# The JVM flags Neo4j's own launcher passes (from the distribution's neo4j.conf), except
-# the collector: the throughput collector in place of G1. On two cores G1's write barriers
-# and concurrent threads cost the one thread that runs a write statement; a 100k-account
-# Bolt load took 34.2 and 34.7 s with it against 39.0 and 38.1 s with G1 (server CPU
-# 50 to 52 s against 57 to 58 s). Its pauses stop everything, but a 2 GB heap is collected
-# in well under a second.
+# The JVM flags Neo4j's own launcher passes (from the distribution's neo4j.conf), less the
+# garbage collector, which differs between the server and the admin tool (below).
 _JVM_FLAGS = [
-    "-XX:+UseParallelGC",
     "-XX:-OmitStackTraceInFastThrow",
     "-XX:+UnlockExperimentalVMOptions",
     "-XX:+TrustFinalNonStaticFields",
@@ -103,6 +98,14 @@ _JVM_FLAGS = [
     "-Dlog4j2.disable.jmx=true",
     "-Dfile.encoding=UTF-8",
 ]
+# The server runs the throughput collector in place of G1. On two cores G1's write barriers
+# and concurrent threads cost the one thread that runs a write statement; a 100k-account
+# Bolt load took 34.2 and 34.7 s with it against 39.0 and 38.1 s with G1 (server CPU 50 to
+# 52 s against 57 to 58 s). Its pauses stop everything, but in a 1M-account load the longest
+# was 0.41 s. neo4j-admin keeps G1: its import (many threads over off-heap caches) took
+# 18.1 s at 100k and 35.6 s at 1M with the throughput collector, 9.6 s and 32.4 s with G1.
+_SERVER_GC = "-XX:+UseParallelGC"
+_ADMIN_GC = "-XX:+UseG1GC"
 
 
 @dataclass(frozen=True)
@@ -334,7 +337,7 @@ def admin(args: list[str], secret_args: list[str] | None = None, heap: str = HEA
     if not is_fetched():
         fetch()
     _write_config()
-    cmd = [_java(), f"-Xmx{heap}", *_JVM_FLAGS, "-cp", str(_lib() / "*"), "org.neo4j.server.startup.Neo4jAdminCommand"]
+    cmd = [_java(), f"-Xmx{heap}", _ADMIN_GC, *_JVM_FLAGS, "-cp", str(_lib() / "*"), "org.neo4j.server.startup.Neo4jAdminCommand"]
     argfile = None
     try:
         if secret_args:
@@ -494,6 +497,7 @@ def start(timeout: float = START_TIMEOUT, quiet: bool = True) -> ServerInfo:
         _java(),
         f"-Xms{HEAP}",
         f"-Xmx{HEAP}",
+        _SERVER_GC,
         *_JVM_FLAGS,
         "-cp",
         str(_lib() / "*"),
