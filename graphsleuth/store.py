@@ -743,36 +743,46 @@ def _key_text(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
 
 
 class _NodeIds:
-    """The id the server gave each node a load wrote, found by the node's key.
+    """Node ids by key, per group of nodes: what a Bolt load's relationship steps and a bulk import's
+    relationship files name their two nodes by.
 
-    A relationship step then names its two nodes by id, and the server finds
-    each one by reading its record instead of searching an index.
+    In a Bolt load they are the ids the server gave the nodes the load wrote; the
+    server then finds a relationship's two nodes by reading their records instead
+    of searching an index. A bulk import numbers the nodes itself (:class:`_NodeNumbers`).
     """
 
     def __init__(self):
         self.keys: dict[str, pa.Array] = {}
         self.ids: dict[str, np.ndarray] = {}
 
-    def keep(self, step: _Step, order: list, nodes: list) -> None:
-        """Keep the ids of ``step``'s nodes; ``order`` ranks each returned id among the step's rows."""
+    def put(self, group: str, keys: pd.Series, ids: np.ndarray) -> None:
+        """The nodes of ``group``: their keys (unique within it) and their ids, in the same order."""
+        self.keys[group] = _arrow_text(keys)
+        self.ids[group] = ids
+
+    def keep(self, step: _Step, order: np.ndarray, nodes: list) -> None:
+        """Keep the ids the server returned for ``step``'s nodes; ``order`` ranks each among the step's rows."""
         if len(nodes) != len(step.frame):
             raise StoreError(f"{step.what}: the server returned {len(nodes)} node ids for {len(step.frame)} rows")
-        self.keys[step.what] = _arrow_text(_key_text(step.frame, step.key))
-        self.ids[step.what] = np.asarray(nodes, dtype=np.int64)[np.argsort(np.asarray(order, dtype=np.int64), kind="stable")]
+        ids = np.asarray(nodes, dtype=np.int64)[np.argsort(np.asarray(order, dtype=np.int64), kind="stable")]
+        self.put(step.what, _key_text(step.frame, step.key), ids)
 
-    def of(self, what: str, keys: pd.Series) -> np.ndarray:
-        """The ids of the nodes of step ``what`` with these keys; -1 where the load wrote no such node."""
-        if what not in self.ids:
+    def of(self, group: str, keys: pd.Series) -> np.ndarray:
+        """The ids of the nodes of ``group`` with these keys; -1 where there is no such node."""
+        if group not in self.ids:
             return np.full(len(keys), -1, dtype=np.int64)
-        positions = _positions(keys, self.keys[what])
-        return np.where(positions >= 0, self.ids[what][positions], -1)
+        positions = _positions(keys, self.keys[group])
+        return np.where(positions >= 0, self.ids[group][positions], -1)
 
     def rows(self, step: _Step) -> pd.DataFrame:
-        """``step``'s rows with its two nodes as ids (``start``, ``end``) in place of their keys.
+        """The rows ``step`` writes: a relationship step's with its two nodes as ids (``start``,
+        ``end``) in place of their keys, a node step's as they are.
 
-        A row whose node the load did not write is left out, as a MATCH by key
-        would have found nothing for it.
+        A relationship row whose node the load did not write is left out, as a
+        MATCH by key would have found nothing for it.
         """
+        if not step.ends:
+            return step.frame
         (start_of, start_key), (end_of, end_key) = step.ends
         start = self.of(start_of, _key_text(step.frame, start_key))
         end = self.of(end_of, _key_text(step.frame, end_key))
@@ -855,7 +865,7 @@ def _load_params(session, steps: list[_Step], summary: LoadSummary, batch_size: 
     ids = _NodeIds()
     for step in steps:
         cypher = _statement_for(step, "unwind")
-        frame = ids.rows(step) if step.ends else step.frame
+        frame = ids.rows(step)
         total = len(frame)
         summary.rows[step.what] = total
         step_began = time.monotonic()
@@ -865,7 +875,7 @@ def _load_params(session, steps: list[_Step], summary: LoadSummary, batch_size: 
             ctrl_c.check()
             if step.key:
                 counters, record = _write_returning(session, cypher, rows=rows, **step.extra)
-                order += [start + line for line in record["lines"]]
+                order.append(np.asarray(record["lines"], dtype=np.int64) + start)
                 nodes += record["nodes"]
             else:
                 counters = _write(session, cypher, rows=rows, **step.extra)
@@ -873,7 +883,7 @@ def _load_params(session, steps: list[_Step], summary: LoadSummary, batch_size: 
             if not quiet:
                 print(f"{step.what}: {min(start + batch_size, total)}/{total}", file=sys.stderr, flush=True)
         if step.key:
-            ids.keep(step, order, nodes)
+            ids.keep(step, np.concatenate(order) if order else np.zeros(0, dtype=np.int64), nodes)
         summary.timings[f"step {step.what}"] = time.monotonic() - step_began
 
 
@@ -925,7 +935,7 @@ def _load_csv(session, steps: list[_Step], summary: LoadSummary, batch_size: int
     ids = _NodeIds()
     try:
         for index, step in enumerate(steps):
-            frame = ids.rows(step) if step.ends else step.frame
+            frame = ids.rows(step)
             total = len(frame)
             summary.rows[step.what] = total
             step_began = time.monotonic()
@@ -986,21 +996,21 @@ class _NodeNumbers:
 
     def __init__(self):
         self.count = 0
-        self.keys: dict[str, tuple[pa.Array, int]] = {}
+        self.numbered = _NodeIds()
 
     def number(self, group: str, keys: pd.Series) -> np.ndarray:
         """Number the nodes of ``group`` (keys unique within it) after every node numbered before."""
-        self.keys[group] = (_arrow_text(keys), self.count)
+        numbers = np.arange(self.count, self.count + len(keys), dtype=np.int64)
+        self.numbered.put(group, keys, numbers)
         self.count += len(keys)
-        return np.arange(self.count - len(keys), self.count, dtype=np.int64)
+        return numbers
 
     def of(self, group: str, keys: pd.Series) -> np.ndarray:
         """The numbers of the nodes of ``group`` with these keys (every key must be a node)."""
-        known, offset = self.keys[group]
-        found = _positions(keys, known)
+        found = self.numbered.of(group, keys)
         if (found < 0).any():  # the frames come from one Evidence: a miss is a bug, not bad input
             raise StoreError(f"bulk import: a relationship names a {group} that is not a node")
-        return found + offset
+        return found
 
 
 def _arrow_text(values: pd.Series) -> pa.Array:
