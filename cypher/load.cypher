@@ -41,7 +41,8 @@ CALL (row) {
 // The same for a node body: each row's line number in the file and its node's id.
 // Two batches run at once: the rows of a node step name distinct nodes, so they share
 // no locks (a 1M-account load wrote its nodes in 88 s instead of 104 s). Relationship
-// steps run one batch at a time, as two batches would deadlock on a popular template.
+// steps run one batch at a time: two batches deadlock on a popular template, and with rows
+// ordered so that they do not, they queue on its lock (SENT at 100k: 7.35 s against 6.71 s).
 // name: csv_nodes
 LOAD CSV WITH HEADERS FROM $url AS row
 WITH row, linenumber() AS line
