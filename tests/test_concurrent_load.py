@@ -37,9 +37,8 @@ from typing import Iterator
 import pytest
 
 from graphsleuth import store
-from graphsleuth.synthetic import generate
 
-from test_faults import Paused, snapshot
+from test_faults import Paused, clean_load, demo_population, snapshot
 
 pytestmark = pytest.mark.neo4j
 
@@ -51,17 +50,13 @@ RELATIONSHIP_STEP = "payment methods issued under: "
 
 @pytest.fixture(scope="module")
 def evidence(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("concurrent") / "evidence"
-    generate("demo", seed=3, out=out, accounts=ACCOUNTS)
-    return out
+    return demo_population(tmp_path_factory, seed=3, accounts=ACCOUNTS)
 
 
 @pytest.fixture(scope="module")
 def clean(neo4j_connection, evidence) -> dict:
     """The snapshot of one load into the empty database."""
-    store.clear(connection=neo4j_connection)
-    store.load(evidence, connection=neo4j_connection, quiet=True)
-    shot = snapshot(neo4j_connection)
+    shot = clean_load(neo4j_connection, evidence)
     assert shot["counts"]["Account"] == ACCOUNTS and shot["counts"]["SENT"] > ACCOUNTS
     return shot
 

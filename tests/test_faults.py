@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -127,20 +128,29 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def demo_population(tmp_path_factory, seed: int, accounts: int) -> Path:
+    """An evidence folder of the demo scenario with ``accounts`` accounts."""
+    out = tmp_path_factory.mktemp(f"demo-{seed}") / "evidence"
+    generate("demo", seed=seed, out=out, accounts=accounts)
+    return out
+
+
+def clean_load(connection, evidence: Path) -> dict:
+    """The snapshot of one load of ``evidence`` into the emptied database."""
+    store.clear(connection=connection)
+    store.load(evidence, connection=connection, quiet=True)
+    return snapshot(connection)
+
+
 @pytest.fixture(scope="module")
 def population(tmp_path_factory) -> Path:
     """A generated population big enough that detect and load take several seconds."""
-    out = tmp_path_factory.mktemp("population") / "evidence"
-    generate("demo", seed=11, out=out, accounts=POPULATION)
-    return out
+    return demo_population(tmp_path_factory, seed=11, accounts=POPULATION)
 
 
 @pytest.fixture(scope="module")
 def clean_graph(neo4j_connection, population) -> dict:
-    """The snapshot of a clean load of the population."""
-    store.clear(connection=neo4j_connection)
-    store.load(population, connection=neo4j_connection, quiet=True)
-    return snapshot(neo4j_connection)
+    return clean_load(neo4j_connection, population)
 
 
 def _kill_local_server() -> None:
@@ -356,6 +366,31 @@ def _step_seconds(proc: subprocess.Popen, step: str, next_step: str) -> float:
     raise AssertionError(f"no {step!r} then {next_step!r} (exit {proc.wait()})")
 
 
+def _interrupted_inside(command, step: str, next_step: str, shares: list[float], before_each=None) -> Iterator[tuple[int, str, str]]:
+    """Runs of ``command(attempt)`` sent Ctrl-C inside ``step``: (attempt, where, stderr) for each.
+
+    The step's length (from its progress line to ``next_step``'s) is measured
+    on one uninterrupted run first, ``command(-1)``. Each run is then paused ``share`` of that
+    length into the step and interrupted only if it was still inside: a run
+    that had finished or had written ``next_step`` is killed and not yielded.
+    Every interrupted run must exit 130. ``before_each`` runs before each run.
+    """
+    if before_each:
+        before_each()
+    length = _step_seconds(_popen(*command(-1)), step, next_step)
+    for attempt, share in enumerate(shares):
+        if before_each:
+            before_each()
+        paused = Paused(_popen(*command(attempt)), step, after=share * length)
+        if paused.finished or paused.wrote(next_step):
+            paused.abandon()
+            continue
+        _, err = paused.resume(signal.SIGINT).wait()
+        where = f"interrupted {share * length:.3f}s into {step!r} (of {length:.3f}s)"
+        assert paused.proc.returncode == 130, f"{where}: exit {paused.proc.returncode}: {err[-800:]}"
+        yield attempt, where, err
+
+
 @pytest.mark.slow
 def test_ctrl_c_during_leiden_is_clean(population, tmp_path):
     """Ctrl-C while the clusters are found (igraph's C code): exit 130, nothing written, never a crash.
@@ -366,19 +401,13 @@ def test_ctrl_c_during_leiden_is_clean(population, tmp_path):
     the next step's line. A run paused past the step is killed and not counted;
     at least three must have been interrupted inside the step.
     """
-    length = _step_seconds(_popen("detect", str(population), "--out", str(tmp_path / "timing")), "finding clusters", "scoring clusters")
+    def command(attempt: int) -> list[str]:
+        return ["detect", str(population), "--out", str(tmp_path / f"rings-{attempt}")]
+
     inside = 0
-    for attempt, share in enumerate([0.0, 0.2, 0.4, 0.6, 0.8] * 2):
-        out = tmp_path / f"rings-{attempt}"
-        paused = Paused(_popen("detect", str(population), "--out", str(out)), "finding clusters", after=share * length)
-        if paused.finished or paused.wrote("scoring clusters"):
-            paused.abandon()
-            continue
-        _, err = paused.resume(signal.SIGINT).wait()
-        where = f"interrupted {share * length:.3f}s into the clustering step (of {length:.3f}s)"
-        assert paused.proc.returncode == 130, f"{where}: exit {paused.proc.returncode}: {err[-600:]}"
+    for attempt, where, err in _interrupted_inside(command, "finding clusters", "scoring clusters", [0.0, 0.2, 0.4, 0.6, 0.8] * 2):
         _only_progress_and(err, "graphsleuth: interrupted; nothing was written")
-        assert not out.exists() and not [p for p in tmp_path.iterdir() if ".partial." in p.name], where
+        assert not (tmp_path / f"rings-{attempt}").exists() and not [p for p in tmp_path.iterdir() if ".partial." in p.name], where
         inside += 1
     assert inside >= 3, f"only {inside} runs could be paused inside the clustering step"
 
@@ -425,18 +454,10 @@ def test_ctrl_c_during_load_is_one_line_and_loading_again_completes(neo4j_connec
     """
     if not neo4j_connection.local:
         pytest.skip("uses the local server's default connection in a subprocess")
-    store.clear(connection=neo4j_connection)
-    length = _step_seconds(_popen("load", str(population)), "accounts connected from: ", "accounts sent: ")
     interrupted = 0
-    for share in (0.0, 0.0, 0.2, 0.4, 0.6, 0.8):
-        store.clear(connection=neo4j_connection)
-        paused = Paused(_popen("load", str(population)), "accounts connected from: ", after=share * length)
-        if paused.finished or paused.wrote("accounts sent: "):
-            paused.abandon()
-            continue
-        _, err = paused.resume(signal.SIGINT).wait()
-        where = f"interrupted {share * length:.3f}s into the step writing SENT (of {length:.3f}s)"
-        assert paused.proc.returncode == 130, f"{where}: exit {paused.proc.returncode}: {err[-800:]}"
+    for _attempt, _where, err in _interrupted_inside(lambda attempt: ["load", str(population)], "accounts connected from: ",
+                                                     "accounts sent: ", [0.0, 0.0, 0.2, 0.4, 0.6, 0.8],
+                                                     before_each=lambda: store.clear(connection=neo4j_connection)):
         _only_progress_and(err, "graphsleuth: interrupted; the graph may be partly loaded (load again to complete it)")
         interrupted += 1
     assert interrupted >= 3, f"only {interrupted} loads could be paused before they had written SENT"
