@@ -127,6 +127,17 @@ MATCH (a:Account) WHERE id(a) = toInteger(row.start)
 MATCH (l:Link) WHERE id(l) = toInteger(row.end)
 MERGE (a)-[:LINKED_TO]->(l);
 
+// ---- stopping a load ----
+
+// Ends the statements of one load still running on the server (one of its sessions failed,
+// or Ctrl-C), found by the transaction metadata every statement of the load carries.
+// name: terminate_load
+SHOW TRANSACTIONS YIELD transactionId AS running, metaData
+WHERE metaData.graphsleuth_load = $load
+TERMINATE TRANSACTIONS running
+YIELD transactionId, message
+RETURN transactionId, message;
+
 // ---- reading the evidence back (graphsleuth.store.read_evidence_from_neo4j) ----
 
 // name: read_accounts

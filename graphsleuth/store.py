@@ -29,7 +29,8 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
+import uuid
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -189,8 +190,9 @@ class CtrlC:
     Python delivers SIGINT as a KeyboardInterrupt wherever the main thread is;
     raised inside library code that swallows it (pandas building an index
     engine does), it is lost and the work carries on. The handler raises it as
-    usual and also remembers it, and :meth:`check` raises it again: before each
-    write of a load, before ``detect`` writes its results, and when the block
+    usual and also remembers it, and :meth:`check` raises it again: before and
+    while each phase of a load's writes runs (the writes themselves run in other
+    threads, see :class:`_Writers`), before ``detect`` writes its results, and when the block
     ends (an interrupt swallowed in the last piece of work). Installed only in the
     main thread, and only over Python's default handler (an application's own
     is left alone).
@@ -222,16 +224,19 @@ class CtrlC:
         return False
 
 
-def _write(session, cypher: str, **params):
-    """Run one write in a managed transaction (retried on transient errors); its counters."""
+def _write(session, cypher: str, tx_metadata: dict | None = None, **params):
+    """Run one write in a managed transaction (retried on transient errors); its counters.
+
+    ``tx_metadata`` goes with the transaction, where SHOW TRANSACTIONS finds it.
+    """
 
     def work(tx):
         return tx.run(cypher, **params).consume().counters
 
-    return session.execute_write(work)
+    return session.execute_write(_tagged(work, tx_metadata))
 
 
-def _write_returning(session, cypher: str, **params):
+def _write_returning(session, cypher: str, tx_metadata: dict | None = None, **params):
     """Run one write that returns one record, as :func:`_write`; its counters and that record."""
 
     def work(tx):
@@ -239,7 +244,16 @@ def _write_returning(session, cypher: str, **params):
         record = result.single(strict=True)
         return result.consume().counters, record
 
-    return session.execute_write(work)
+    return session.execute_write(_tagged(work, tx_metadata))
+
+
+def _tagged(work, tx_metadata: dict | None):
+    """``work`` with ``tx_metadata`` attached to its transaction, if there is any."""
+    if not tx_metadata:
+        return work
+    import neo4j
+
+    return neo4j.unit_of_work(metadata=tx_metadata)(work)
 
 
 def _read(session, cypher: str, **params) -> list[dict]:
@@ -810,7 +824,8 @@ def load(
     """Load an evidence directory (or :class:`Evidence`) into Neo4j; idempotent.
 
     Creates the schema first, then every kind of node, then the relationships,
-    ``batch_size`` rows per transaction. Every write is a MERGE: a second load
+    ``batch_size`` rows per transaction, the relationships in two sessions at
+    once (:func:`_relationship_phases`). Every write is a MERGE: a second load
     of the same evidence creates nothing, and two loads running at the same
     time (two ``graphsleuth load`` commands, or threads) converge on the graph
     one load builds, without duplicates. Nodes are kept unique by the
@@ -847,12 +862,11 @@ def load(
             summary.method = "bolt (LOAD CSV)" if use_csv else "bolt"
             with _session(driver, conn.database) as session:
                 apply_schema(session)
-                writing = time.monotonic()
-                if use_csv:
-                    _load_csv(session, steps, summary, batch_size, quiet, ctrl_c)
-                else:
-                    _load_params(session, steps, summary, batch_size, quiet, ctrl_c)
-                summary.timings["write"] = time.monotonic() - writing
+            writing = time.monotonic()
+            writers = _Writers(driver, conn.database, summary, quiet, ctrl_c)
+            with _csv_rows(writers, batch_size) if use_csv else nullcontext(_params_rows(writers, batch_size)) as write_rows:
+                _write_steps(writers, steps, write_rows)
+            summary.timings["write"] = time.monotonic() - writing
     summary.seconds = time.monotonic() - began
     if not quiet:
         for table, why in summary.skipped.items():
@@ -861,37 +875,216 @@ def load(
     return summary
 
 
-def _load_params(session, steps: list[_Step], summary: LoadSummary, batch_size: int, quiet: bool, ctrl_c: CtrlC) -> None:
+def _write_steps(writers: _Writers, steps: list[_Step], write_rows) -> None:
+    """Write the node steps one after another, then the relationship steps phase by phase.
+
+    ``write_rows(session, step, frame, name)`` writes ``frame``'s rows for
+    ``step`` and, for a node step, returns the row order and node ids the
+    server sent back.
+    """
     ids = _NodeIds()
-    for step in steps:
-        cypher = _statement_for(step, "unwind")
-        frame = ids.rows(step)
-        total = len(frame)
-        summary.rows[step.what] = total
-        step_began = time.monotonic()
-        order, nodes = [], []
-        for start in range(0, total, batch_size):
-            rows = _frame_rows(frame, start, start + batch_size)
-            ctrl_c.check()
+
+    def write(step: _Step, frame: pd.DataFrame, name: str, rows: np.ndarray | None = None):
+        def work(session) -> None:
+            began = time.monotonic()
+            part = frame if rows is None else frame[rows].reset_index(drop=True)
+            written = write_rows(session, step, part, name)
             if step.key:
-                counters, record = _write_returning(session, cypher, rows=rows, **step.extra)
+                ids.keep(step, *written)
+            writers.took(step, time.monotonic() - began)
+        return work
+
+    nodes = [step for step in steps if step.key]
+    for step in nodes:
+        writers.expect(step, len(step.frame))
+    writers.run([[write(step, step.frame, f"{index:02d}-{step.body}") for index, step in enumerate(nodes)]])
+    relationships = [step for step in steps if step.ends]
+    frames = {step.what: ids.rows(step) for step in relationships}
+    for step in relationships:
+        writers.expect(step, len(frames[step.what]))
+    names = {step.what: f"{len(nodes) + index:02d}-{step.body}" for index, step in enumerate(relationships)}
+    for phase in _relationship_phases(relationships, frames, ids):
+        writers.run([[write(step, frames[step.what], f"{names[step.what]}-{half}", rows) for step, rows, half in lane] for lane in phase])
+
+
+#: The node group every account-side relationship step starts from.
+_ACCOUNTS = "accounts"
+
+
+def _relationship_phases(steps: list[_Step], frames: dict[str, pd.DataFrame], ids: _NodeIds) -> list[list[list[tuple[_Step, np.ndarray | None, str]]]]:
+    """The relationship writes of a load as phases of lanes that run at once, each lane a list of
+    (step, which of its rows or None for all, part name).
+
+    No two lanes of a phase ever lock the same node, so they never wait on each
+    other or deadlock. The accounts are cut in two halves by node id, and the
+    account-side steps in two groups with no end nodes in common: the biggest
+    step (SENT) in one, the rest in the other. Each group writes one half while
+    the other group writes the other half, then the halves swap. A
+    relationship statement runs on one server thread, and on two cores a second
+    one finds most of a core free: at 1M accounts these two phases took 127 s
+    against 160 s one step after the other. The steps that start elsewhere
+    (payment method to BIN, IP address to subnet) run last, one after the
+    other: side by side they took 22.3 s against 21.6 s.
+    """
+    sided = sorted((step for step in steps if step.ends[0][0] == _ACCOUNTS), key=lambda step: -len(frames[step.what]))
+    ends_of_big = {step.ends[1][0] for step in sided[:1]}
+    big = [step for step in sided if step.ends[1][0] in ends_of_big]
+    rest = [step for step in sided if step.ends[1][0] not in ends_of_big]
+    accounts = ids.ids.get(_ACCOUNTS, np.zeros(0, dtype=np.int64))
+    cut = np.median(accounts) if len(accounts) else 0
+
+    def half(group: list[_Step], first: bool) -> list[tuple[_Step, np.ndarray | None, str]]:
+        parts = []
+        for step in group:
+            rows = (frames[step.what]["start"].to_numpy() < cut) == first
+            if rows.any():
+                parts.append((step, rows, "a" if first else "b"))
+        return parts
+
+    phases = [[half(big, True), half(rest, False)], [half(big, False), half(rest, True)]]
+    last = [(step, None, "all") for step in steps if step.ends[0][0] != _ACCOUNTS and len(frames[step.what])]
+    phases.append([last])
+    return [[lane for lane in phase if lane] for phase in phases if any(phase)]
+
+
+class _Stopped(Exception):
+    """A lane saw the load stopping (another lane failed, or Ctrl-C) and left its work."""
+
+
+class _Writers:
+    """The sessions a Bolt load writes through: lanes of work that run at once, each in its own
+    thread and session, and how the load reports what they did.
+
+    Every statement carries the load's id as transaction metadata. When one lane
+    fails, or Ctrl-C arrives, the others' running statements are ended on the
+    server (cypher/load.cypher ``terminate_load``) instead of running on for a
+    minute, and the first failure is the one raised.
+    """
+
+    def __init__(self, driver, database: str, summary: LoadSummary, quiet: bool, ctrl_c: CtrlC):
+        self.driver = driver
+        self.database = database
+        self.ctrl_c = ctrl_c
+        self.summary = summary
+        self.quiet = quiet
+        self.metadata = {"graphsleuth_load": uuid.uuid4().hex}
+        #: set when the load must stop: a lane failed, or Ctrl-C
+        self.stop = threading.Event()
+        self._failures: list[BaseException] = []
+        self._lock = threading.Lock()
+        self._written: dict[str, int] = {}
+
+    def run(self, lanes: list[list]) -> None:
+        """Run each lane (a list of ``work(session)``) in its own thread and session; wait for all.
+
+        Raises the first lane's failure, or KeyboardInterrupt once every lane has stopped.
+        """
+        self.ctrl_c.check()
+        threads = [threading.Thread(target=self._lane, args=(lane,), name=f"graphsleuth load {index}", daemon=True)
+                   for index, lane in enumerate(lanes)]
+        for thread in threads:
+            thread.start()
+        try:
+            self._wait(threads)
+        except BaseException:  # Ctrl-C: stop every lane before it goes on
+            self.stop.set()
+            self._wait(threads)
+            raise
+        if self._failures:
+            raise self._failures[0]
+
+    def _lane(self, lane: list) -> None:
+        try:
+            with self.driver.session(database=self.database) as session:
+                for work in lane:
+                    if self.stop.is_set():
+                        return
+                    work(session)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - raised again by run(), in the calling thread
+            with self._lock:
+                self._failures.append(exc)
+            self.stop.set()
+
+    def _wait(self, threads: list[threading.Thread]) -> None:
+        """Wait for the lanes to end; once stopping, end their running statements every second."""
+        terminated = 0.0
+        while any(thread.is_alive() for thread in threads):
+            for thread in threads:
+                thread.join(0.1)
+            if not self.stop.is_set():
+                self.ctrl_c.check()  # an interrupt swallowed in this thread, as CtrlC describes
+            if self.stop.is_set() and time.monotonic() - terminated > 1.0:
+                self._terminate()
+                terminated = time.monotonic()
+
+    def _terminate(self) -> None:
+        """End this load's running statements on the server; their lanes see them fail."""
+        try:
+            with _session(self.driver, self.database) as session:
+                session.run(_statement("load", "terminate_load"), load=self.metadata["graphsleuth_load"]).consume()
+        except Exception:  # noqa: BLE001 - a server that cannot be reached ends the statements itself
+            pass
+
+    def check(self) -> None:
+        """Leave the lane's work if the load is stopping."""
+        if self.stop.is_set():
+            raise _Stopped
+
+    def expect(self, step: _Step, rows: int) -> None:
+        """``step`` will write ``rows`` rows (a step with none says so at once)."""
+        self.summary.rows[step.what] = rows
+        self._written[step.what] = 0
+        if not rows:
+            self.progress(f"{step.what}: 0/0")
+
+    def wrote(self, step: _Step, rows: int, counters) -> None:
+        """Count a written batch or part: its counters, and a progress line."""
+        with self._lock:
+            self.summary.add(counters)
+            self._written[step.what] += rows
+            line = f"{step.what}: {self._written[step.what]}/{self.summary.rows[step.what]}"
+        self.progress(line)
+
+    def took(self, step: _Step, seconds: float) -> None:
+        with self._lock:
+            key = f"step {step.what}"
+            self.summary.timings[key] = self.summary.timings.get(key, 0.0) + seconds
+
+    def progress(self, line: str) -> None:
+        if not self.quiet:
+            with self._lock:
+                sys.stderr.write(line + "\n")
+                sys.stderr.flush()
+
+
+def _params_rows(writers: _Writers, batch_size: int):
+    """How a load via parameters writes rows: ``batch_size`` rows per managed transaction."""
+
+    def write_rows(session, step: _Step, frame: pd.DataFrame, name: str):
+        cypher = _statement_for(step, "unwind")
+        order, nodes = [], []
+        for start in range(0, len(frame), batch_size):
+            writers.check()
+            rows = _frame_rows(frame, start, start + batch_size)
+            if step.key:
+                counters, record = _write_returning(session, cypher, writers.metadata, rows=rows, **step.extra)
                 order.append(np.asarray(record["lines"], dtype=np.int64) + start)
                 nodes += record["nodes"]
             else:
-                counters = _write(session, cypher, rows=rows, **step.extra)
-            summary.add(counters)
-            if not quiet:
-                print(f"{step.what}: {min(start + batch_size, total)}/{total}", file=sys.stderr, flush=True)
-        if step.key:
-            ids.keep(step, np.concatenate(order) if order else np.zeros(0, dtype=np.int64), nodes)
-        summary.timings[f"step {step.what}"] = time.monotonic() - step_began
+                counters = _write(session, cypher, writers.metadata, rows=rows, **step.extra)
+            writers.wrote(step, len(rows), counters)
+        return np.concatenate(order) if order else np.zeros(0, dtype=np.int64), nodes
+
+    return write_rows
 
 
 #: How long a LOAD CSV step is retried after transient errors (as the driver's execute_write does).
 RETRY_SECONDS = 30.0
 
 
-def _run_csv_step(session, step: _Step, **params):
+def _run_csv_step(session, step: _Step, writers: _Writers, **params):
     """Run one ``CALL {} IN TRANSACTIONS`` step, retried on transient errors and lost connections.
 
     Returns the step's counters, and for a node step the record of its nodes' ids.
@@ -903,54 +1096,50 @@ def _run_csv_step(session, step: _Step, **params):
     Failures in a row are retried for up to :data:`RETRY_SECONDS`. An attempt
     that ran that long before it failed (a deadlock with a concurrent load late
     in a big step, say) has committed batches, so the retry starts a new budget:
-    a long step is never given up on for one late transient error.
+    a long step is never given up on for one late transient error. Nothing is
+    retried once the load is stopping.
     """
+    import neo4j
     import neo4j.exceptions as nx
 
-    cypher = _statement_for(step, "csv")
+    query = neo4j.Query(_statement_for(step, "csv"), metadata=writers.metadata)
     budget_began = time.monotonic()
     delay = 0.5
     while True:
         attempt_began = time.monotonic()
         try:
-            result = session.run(cypher, **params)
+            result = session.run(query, **params)
             record = result.single(strict=True) if step.key else None
             return result.consume().counters, record
         except (nx.Neo4jError, nx.DriverError) as exc:
             now = time.monotonic()
             if now - attempt_began >= RETRY_SECONDS:
                 budget_began, delay = now, 0.5
-            if not exc.is_retryable() or now + delay > budget_began + RETRY_SECONDS:
+            if not exc.is_retryable() or now + delay > budget_began + RETRY_SECONDS or writers.stop.wait(delay):
                 raise
-        time.sleep(delay)
         delay = min(delay * 2, 5.0)
 
 
-def _load_csv(session, steps: list[_Step], summary: LoadSummary, batch_size: int, quiet: bool, ctrl_c: CtrlC) -> None:
-    import uuid
-
+@contextmanager
+def _csv_rows(writers: _Writers, batch_size: int):
+    """How a load via LOAD CSV writes rows: as a file in the local server's import folder, which
+    the server reads; the folder is removed at the end."""
     folder_name = f"load-{uuid.uuid4().hex[:12]}"
     folder = server.neo4j_home() / "import" / folder_name
     folder.mkdir(parents=True, exist_ok=True)
-    ids = _NodeIds()
+
+    def write_rows(session, step: _Step, frame: pd.DataFrame, name: str):
+        if not len(frame):
+            return np.zeros(0, dtype=np.int64), []
+        _write_frame_csv(frame, folder / f"{name}.csv")
+        writers.check()
+        counters, record = _run_csv_step(session, step, writers, url=f"file:///{folder_name}/{name}.csv",
+                                         batch=int(batch_size), **step.extra)
+        writers.wrote(step, len(frame), counters)
+        return (record["lines"], record["nodes"]) if step.key else None
+
     try:
-        for index, step in enumerate(steps):
-            frame = ids.rows(step)
-            total = len(frame)
-            summary.rows[step.what] = total
-            step_began = time.monotonic()
-            if total:
-                name = f"{index:02d}-{step.body}.csv"
-                _write_frame_csv(frame, folder / name)
-                url = f"file:///{folder_name}/{name}"
-                ctrl_c.check()
-                counters, record = _run_csv_step(session, step, url=url, batch=int(batch_size), **step.extra)
-                summary.add(counters)
-                if step.key:
-                    ids.keep(step, record["lines"], record["nodes"])
-            summary.timings[f"step {step.what}"] = time.monotonic() - step_began
-            if not quiet:
-                print(f"{step.what}: {total}/{total}", file=sys.stderr, flush=True)
+        yield write_rows
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -32,6 +32,7 @@ from typing import Iterator
 import pytest
 
 from graphsleuth import server, store
+from graphsleuth.errors import StoreError
 from graphsleuth.synthetic import generate
 
 from conftest import EXPECTED_COUNTS, write_evidence
@@ -265,6 +266,36 @@ def test_a_late_transient_error_in_a_long_load_step_is_retried(empty_graph, evid
     assert {k: v for k, v in counts.items() if k in EXPECTED_COUNTS} == EXPECTED_COUNTS
 
 
+@pytest.mark.neo4j
+@pytest.mark.parametrize("via", ["csv", "params"])
+def test_a_session_that_fails_stops_the_load_with_its_own_error(empty_graph, evidence_dir, monkeypatch, via):
+    """Relationships are written in two sessions at once: when one fails, the load stops with
+    that failure (not the other session's ended statement), and loading again completes."""
+    import neo4j
+
+    if via == "csv" and not empty_graph.local:
+        pytest.skip("LOAD CSV steps need the local server")
+    failed = {"n": 0}
+
+    def failing_on_sent(original):
+        def run(this, query, *args, **kwargs):
+            if "SENT" in str(query):
+                failed["n"] += 1
+                raise OSError("simulated: the disk is full")
+            return original(this, query, *args, **kwargs)
+        return run
+
+    monkeypatch.setattr(neo4j.Session, "run", failing_on_sent(neo4j.Session.run))  # LOAD CSV
+    monkeypatch.setattr(neo4j.ManagedTransaction, "run", failing_on_sent(neo4j.ManagedTransaction.run))  # parameters
+    with pytest.raises(StoreError, match="simulated: the disk is full"):
+        store.load(evidence_dir, connection=empty_graph, quiet=True, via=via)
+    monkeypatch.undo()
+    assert failed["n"] == 1
+    store.load(evidence_dir, connection=empty_graph, quiet=True, via=via)
+    counts = store.graph_counts(connection=empty_graph)
+    assert {k: v for k, v in counts.items() if k in EXPECTED_COUNTS} == EXPECTED_COUNTS
+
+
 def test_store_writes_use_managed_transactions():
     source = Path(store.__file__).read_text(encoding="utf-8")
     assert "session.execute_write(work)" in source and "session.execute_read(work)" in source
@@ -447,15 +478,17 @@ def test_interrupt_while_writing_leaves_nothing_or_the_previous_results(tmp_path
 def test_ctrl_c_during_load_is_one_line_and_loading_again_completes(neo4j_connection, population, clean_graph):
     """Ctrl-C while the load prepares rows (pandas, pyarrow) or waits on the server: one line, exit 130.
 
-    Paused as it finishes one step, or some way into the next, longest one
-    (the server writing the SENT relationships, the driver waiting for its
-    reply); a run that had finished that step too when it stopped is killed
-    and not counted. Loading again afterwards gives the clean graph.
+    Paused as it finishes its last node step, or some way into its first
+    relationship phase (two sessions at once, the server writing SENT for half
+    of the accounts and the other relationships for the other half, the
+    driver waiting for both replies); a run that had written SENT's first half
+    too when it stopped is killed and not counted. Ctrl-C must end both
+    sessions' statements. Loading again afterwards gives the clean graph.
     """
     if not neo4j_connection.local:
         pytest.skip("uses the local server's default connection in a subprocess")
     interrupted = 0
-    for _attempt, _where, err in _interrupted_inside(lambda attempt: ["load", str(population)], "accounts connected from: ",
+    for _attempt, _where, err in _interrupted_inside(lambda attempt: ["load", str(population)], "links (Phone): ",
                                                      "accounts sent: ", [0.0, 0.0, 0.2, 0.4, 0.6, 0.8],
                                                      before_each=lambda: store.clear(connection=neo4j_connection)):
         _only_progress_and(err, "graphsleuth: interrupted; the graph may be partly loaded (load again to complete it)")
