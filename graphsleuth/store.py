@@ -923,8 +923,9 @@ def _relationship_phases(steps: list[_Step], frames: dict[str, pd.DataFrame], id
     relationship statement runs on one server thread, and on two cores a second
     one finds most of a core free: at 1M accounts these two phases took 127 s
     against 160 s one step after the other. The steps that start elsewhere
-    (payment method to BIN, IP address to subnet) run last, one after the
-    other: side by side they took 22.3 s against 21.6 s.
+    (payment method to BIN, IP address to subnet) run first, one after the
+    other, while the nodes they join are still in the page cache: side by side
+    they took 22.3 s against 21.6 s, and run last 30.6 s.
     """
     sided = sorted((step for step in steps if step.ends[0][0] == _ACCOUNTS), key=lambda step: -len(frames[step.what]))
     ends_of_big = {step.ends[1][0] for step in sided[:1]}
@@ -941,9 +942,8 @@ def _relationship_phases(steps: list[_Step], frames: dict[str, pd.DataFrame], id
                 parts.append((step, rows, "a" if first else "b"))
         return parts
 
-    phases = [[half(big, True), half(rest, False)], [half(big, False), half(rest, True)]]
-    last = [(step, None, "all") for step in steps if step.ends[0][0] != _ACCOUNTS and len(frames[step.what])]
-    phases.append([last])
+    first = [(step, None, "all") for step in steps if step.ends[0][0] != _ACCOUNTS and len(frames[step.what])]
+    phases = [[first], [half(big, True), half(rest, False)], [half(big, False), half(rest, True)]]
     return [[lane for lane in phase if lane] for phase in phases if any(phase)]
 
 

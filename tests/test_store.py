@@ -198,7 +198,7 @@ def test_relationship_phases_never_let_two_sessions_lock_one_node(tmp_path):
     relationships = [step for step in steps if step.ends]
     frames = {step.what: ids.rows(step) for step in relationships}
     phases = store._relationship_phases(relationships, frames, ids)
-    assert [len(phase) for phase in phases] == [2, 2, 1]
+    assert [len(phase) for phase in phases] == [1, 2, 2]
     written = {step.what: [] for step in relationships}
     for phase in phases:
         touched = []
