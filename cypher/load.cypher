@@ -1,5 +1,6 @@
 // Writes of the evidence graph (graphsleuth.store.load). Nodes of every kind go
-// first, then relationships between nodes found by their ids. Every write is a MERGE,
+// first, then relationships between nodes found by their ids, in two sessions that never
+// lock the same node (graphsleuth.store._relationship_phases). Every write is a MERGE,
 // written for one `row`:
 //   * loading the same evidence twice creates nothing new;
 //   * two loads of the same evidence running at once converge on one graph: a node's
