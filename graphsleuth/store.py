@@ -436,6 +436,10 @@ def _ascii_rows(n: int, parts: list) -> np.ndarray:
     return fixed.cast(pa.binary()).cast(pa.string()).to_numpy(zero_copy_only=False)
 
 
+#: The node group every account-side relationship step starts from.
+_ACCOUNTS = "accounts"
+
+
 @dataclass
 class _Step:
     """One write of a load: a table of rows and the Cypher body that writes one ``row``.
@@ -699,7 +703,7 @@ def _steps(evidence: Evidence, summary: LoadSummary) -> list[_Step]:
     prompt = _prompt_frames(evidence.prompts, summary)
     links = _link_frames(evidence.links)
     steps = [
-        _Step("accounts", "accounts", _account_frame(evidence.accounts), "Account", key=("account_id",)),
+        _Step(_ACCOUNTS, "accounts", _account_frame(evidence.accounts), "Account", key=("account_id",)),
         _Step("payment methods", "payment_methods", pay["methods"], "PaymentMethod", key=("payment_id",)),
         _Step("BINs", "bins", pay["bins"], "Bin", key=("bin",)),
         _Step("IP addresses", "ip_addresses", ip["addresses"], "IpAddress", key=("ip",)),
@@ -708,7 +712,7 @@ def _steps(evidence: Evidence, summary: LoadSummary) -> list[_Step]:
     ]
     for label, (nodes, _rels) in links.items():
         steps.append(_Step(f"links ({label})", "links", nodes, "Link", {"label": label}, key=("kind", "value")))
-    account = ("accounts", ("account_id",))
+    account = (_ACCOUNTS, ("account_id",))
     steps += [
         _Step("payment methods issued under", "issued_under", pay["issued"], "ISSUED_UNDER",
               ends=(("payment methods", ("payment_id",)), ("BINs", ("bin",)))),
@@ -789,14 +793,12 @@ class _NodeIds:
         return np.where(positions >= 0, self.ids[group][positions], -1)
 
     def rows(self, step: _Step) -> pd.DataFrame:
-        """The rows ``step`` writes: a relationship step's with its two nodes as ids (``start``,
-        ``end``) in place of their keys, a node step's as they are.
+        """The rows relationship ``step`` writes, with its two nodes as ids (``start``, ``end``)
+        in place of their keys.
 
-        A relationship row whose node the load did not write is left out, as a
-        MATCH by key would have found nothing for it.
+        A row whose node the load did not write is left out, as a MATCH by key
+        would have found nothing for it.
         """
-        if not step.ends:
-            return step.frame
         (start_of, start_key), (end_of, end_key) = step.ends
         start = self.of(start_of, _key_text(step.frame, start_key))
         end = self.of(end_of, _key_text(step.frame, end_key))
@@ -905,10 +907,6 @@ def _write_steps(writers: _Writers, steps: list[_Step], write_rows) -> None:
     names = {step.what: f"{len(nodes) + index:02d}-{step.body}" for index, step in enumerate(relationships)}
     for phase in _relationship_phases(relationships, frames, ids):
         writers.run([[write(step, frames[step.what], f"{names[step.what]}-{half}", rows) for step, rows, half in lane] for lane in phase])
-
-
-#: The node group every account-side relationship step starts from.
-_ACCOUNTS = "accounts"
 
 
 def _relationship_phases(steps: list[_Step], frames: dict[str, pd.DataFrame], ids: _NodeIds) -> list[list[list[tuple[_Step, np.ndarray | None, str]]]]:
