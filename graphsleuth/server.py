@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -75,10 +76,29 @@ __all__ = [
 
 NEO4J_VERSION = "5.26.30"
 USERNAME = "neo4j"
-HEAP = os.environ.get("GRAPHSLEUTH_NEO4J_HEAP", "2g")
+
+
+def _default_heap() -> str:
+    """A third of the machine's memory, between 1 and 8 GB (8 GB on a 24 GB machine)."""
+    try:
+        total_mb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
+    except (ValueError, OSError):
+        return "2g"
+    return f"{min(8192, max(1024, total_mb // 3))}m"
+
+
+#: The server's heap (GRAPHSLEUTH_NEO4J_HEAP, else :func:`_default_heap`). Two thirds of it
+#: is the young generation (:func:`young_generation`): a Bolt load's garbage is short-lived
+#: (a batch's rows and transaction state), and each young collection copies whatever is live
+#: at that moment, so fewer, larger young collections cost less. A 300k-account load spent
+#: 32.2 CPU-seconds collecting with a 2 GB heap (a third of it young), 16.4 with 4 GB (a
+#: third young) and 4.8 with 6 GB (4 GB young): 95.9, 81.0 and 75.0 s. At 1M accounts, 6 GB
+#: took 223.9 s and 8 GB 216.5 s. The heap is taken from the system only as it is used.
+HEAP = os.environ.get("GRAPHSLEUTH_NEO4J_HEAP") or _default_heap()
 PAGECACHE = os.environ.get("GRAPHSLEUTH_NEO4J_PAGECACHE", "2g")
-#: Heap of ``neo4j-admin database import`` (its caches live off heap, sized by the tool).
+#: Heap of ``neo4j-admin`` (the import's caches live off heap, sized by the tool).
 IMPORT_HEAP = os.environ.get("GRAPHSLEUTH_NEO4J_IMPORT_HEAP", "2g")
+_MEMORY_SIZE = re.compile(r"^\s*(\d+)\s*([kmgKMG]?)\s*$")
 START_TIMEOUT = 180.0
 
 # The JVM flags Neo4j's own launcher passes (from the distribution's neo4j.conf), less the
@@ -328,7 +348,16 @@ def _java() -> str:
     return java
 
 
-def admin(args: list[str], secret_args: list[str] | None = None, heap: str = HEAP) -> subprocess.CompletedProcess:
+def young_generation(heap: str) -> str:
+    """The JVM flag giving two thirds of ``heap`` (``6g``, ``4096m``, ...) to the young generation."""
+    match = _MEMORY_SIZE.match(heap)
+    if match is None:
+        raise StoreError(f"GRAPHSLEUTH_NEO4J_HEAP: {heap!r} is not a size such as 6g or 4096m")
+    kib = int(match.group(1)) * {"": 1 / 1024, "k": 1, "m": 1024, "g": 1024**2}[match.group(2).lower()]
+    return f"-Xmn{max(1, int(kib * 2 / 3 / 1024))}m"
+
+
+def admin(args: list[str], secret_args: list[str] | None = None, heap: str = IMPORT_HEAP) -> subprocess.CompletedProcess:
     """Run ``neo4j-admin`` (Neo4jAdminCommand from our lib/) with ``args``.
 
     ``secret_args`` go through a 0600 ``@file`` (deleted afterwards) so that they
@@ -497,6 +526,7 @@ def start(timeout: float = START_TIMEOUT, quiet: bool = True) -> ServerInfo:
         _java(),
         f"-Xms{HEAP}",
         f"-Xmx{HEAP}",
+        young_generation(HEAP),
         _SERVER_GC,
         *_JVM_FLAGS,
         "-cp",

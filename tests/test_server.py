@@ -111,6 +111,22 @@ def test_bad_port_setting_is_a_clear_error(monkeypatch):
         server.http_port()
 
 
+def test_heap_setting_gives_two_thirds_to_the_young_generation():
+    assert server.young_generation("6g") == "-Xmn4096m"
+    assert server.young_generation("3072M") == "-Xmn2048m"
+    assert server.young_generation("1572864k") == "-Xmn1024m"
+    with pytest.raises(StoreError, match="GRAPHSLEUTH_NEO4J_HEAP: '6 gigs' is not a size"):
+        server.young_generation("6 gigs")
+
+
+def test_local_server_runs_with_its_young_generation(neo4j_connection):
+    if not neo4j_connection.local:
+        return
+    flags = open(f"/proc/{server._read_pid('neo4j')}/cmdline", "rb").read().split(b"\0")
+    assert f"-Xmx{server.HEAP}".encode() in flags
+    assert server.young_generation(server.HEAP).encode() in flags
+
+
 def test_running_server_start_is_idempotent(neo4j_connection):
     if not neo4j_connection.local:  # NEO4J_URI given: nothing local to restart; it must still answer
         assert store.graph_counts(connection=neo4j_connection) is not None
