@@ -1,6 +1,7 @@
 // Writes of the evidence graph (graphsleuth.store.load). Nodes of every kind go
 // first, then relationships between nodes found by their ids, in two sessions that never
-// lock the same node (graphsleuth.store._relationship_phases). Every write is a MERGE,
+// lock the same node (graphsleuth.store._write_steps): payment method to BIN and IP to
+// subnet beside the last node steps, then the account relationships. Every write is a MERGE,
 // written for one `row`:
 //   * loading the same evidence twice creates nothing new;
 //   * two loads of the same evidence running at once converge on one graph: a node's

@@ -30,11 +30,12 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -445,18 +446,26 @@ class _Step:
     """One write of a load: a table of rows and the Cypher body that writes one ``row``.
 
     ``body`` names ``merge_<body>`` in cypher/load.cypher; ``kind`` is the label
-    or relationship type it writes.
+    or relationship type it writes. The rows may still be in preparation in the
+    background (:func:`_steps`): ``frame`` waits for them.
     """
 
     what: str
     body: str
-    frame: pd.DataFrame
+    _frame: pd.DataFrame | Callable[[], pd.DataFrame]
     kind: str
     extra: dict = field(default_factory=dict)
     #: a node step: the columns that name a node (the load keeps each node's id by them)
     key: tuple[str, ...] = ()
     #: a relationship step: for its start and its end, the node step and the columns naming the node
     ends: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The step's rows, once they are prepared."""
+        if callable(self._frame):
+            self._frame = self._frame()
+        return self._frame
 
 
 def _account_frame(accounts: pd.DataFrame) -> pd.DataFrame:
@@ -696,12 +705,36 @@ def _as_evidence(evidence_or_dir, lenient: bool = False) -> Evidence:
     return read_evidence(evidence_or_dir, lenient=lenient)
 
 
-def _steps(evidence: Evidence, summary: LoadSummary) -> list[_Step]:
-    """The writes of one load, in order: every kind of node first, then the relationships."""
+def _prepared(pool: ThreadPoolExecutor | None, prepare, *args) -> dict[str, pd.DataFrame] | _FramesLater:
+    """The frames ``prepare(*args)`` makes, by name: at once without a ``pool``, else in its
+    background thread."""
+    if pool is None:
+        return prepare(*args)
+    return _FramesLater(pool.submit(prepare, *args))
+
+
+class _FramesLater:
+    """The frames of a preparation running in the background: ``[name]`` is a function that
+    waits for frame ``name`` (a :class:`_Step` takes either)."""
+
+    def __init__(self, future: Future):
+        self.future = future
+
+    def __getitem__(self, name: str) -> Callable[[], pd.DataFrame]:
+        return lambda: self.future.result()[name]
+
+
+def _steps(evidence: Evidence, summary: LoadSummary, pool: ThreadPoolExecutor | None = None) -> list[_Step]:
+    """The writes of one load, in order: every kind of node first, then the relationships.
+
+    With a ``pool``, the IP and prompt rows (the two slow preparations: 6 and 8 s
+    at 1M accounts) are made in its background thread while the accounts and
+    payment methods are written; a step's ``frame`` waits for its rows.
+    """
     pay = _payment_frames(evidence.payments)
-    ip = _ip_frames(evidence.ips)
-    prompt = _prompt_frames(evidence.prompts, summary)
-    links = _link_frames(evidence.links)
+    links = _link_frames(evidence.links)  # its labels decide the steps
+    ip = _prepared(pool, _ip_frames, evidence.ips)
+    prompt = _prepared(pool, _prompt_frames, evidence.prompts, summary)
     steps = [
         _Step(_ACCOUNTS, "accounts", _account_frame(evidence.accounts), "Account", key=("account_id",)),
         _Step("payment methods", "payment_methods", pay["methods"], "PaymentMethod", key=("payment_id",)),
@@ -855,9 +888,9 @@ def load(
             raise StoreError("batch size must be at least 1")
         summary = LoadSummary()
         began = time.monotonic()
-        steps = _steps(evidence, summary)
-        summary.timings["prepare"] = time.monotonic() - began
-        with open_driver(connection) as (driver, conn), _store_errors(conn):
+        with _preparation() as pool, open_driver(connection) as (driver, conn), _store_errors(conn):
+            steps = _steps(evidence, summary, pool)
+            summary.timings["prepare"] = time.monotonic() - began
             use_csv = via == "csv" or (via == "auto" and conn.local)
             if use_csv and not conn.local:
                 raise StoreError("load via csv needs the local server (it reads the files itself); use via='params'")
@@ -867,7 +900,7 @@ def load(
             writing = time.monotonic()
             writers = _Writers(driver, conn.database, summary, quiet, ctrl_c)
             with _csv_rows(writers, batch_size) if use_csv else nullcontext(_params_rows(writers, batch_size)) as write_rows:
-                _write_steps(writers, steps, write_rows)
+                _write_steps(writers, steps, write_rows, pool)
             summary.timings["write"] = time.monotonic() - writing
     summary.seconds = time.monotonic() - began
     if not quiet:
@@ -877,62 +910,103 @@ def load(
     return summary
 
 
-def _write_steps(writers: _Writers, steps: list[_Step], write_rows) -> None:
+@contextmanager
+def _preparation():
+    """The background thread that prepares a load's later rows while its first ones are written.
+
+    A load that stops early does not wait for a preparation still running.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphsleuth prepare")
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _write_steps(writers: _Writers, steps: list[_Step], write_rows, pool: ThreadPoolExecutor | None = None) -> None:
     """Write the node steps one after another, then the relationship steps phase by phase.
 
     ``write_rows(session, step, frame, name)`` writes ``frame``'s rows for
     ``step`` and, for a node step, returns the row order and node ids the
-    server sent back.
+    server sent back. A relationship step's rows (its two nodes as ids) are
+    made as soon as both its kinds of node are written, in the ``pool``'s
+    background thread when there is one, while the other node steps go on.
+    The relationships that do not start at an account (payment method to BIN,
+    IP address to subnet) are written in a second session beside the last node
+    steps (templates and links), whose nodes they never touch.
     """
     ids = _NodeIds()
+    relationships = [step for step in steps if step.ends]
+    written: set[str] = set()
+    rows_of: dict[str, Future] = {}
 
-    def write(step: _Step, frame: pd.DataFrame, name: str, rows: np.ndarray | None = None):
+    def nodes_written(step: _Step) -> None:
+        written.add(step.what)
+        for rel in relationships:
+            if rel.what not in rows_of and all(end in written for end, _key in rel.ends):
+                rows_of[rel.what] = pool.submit(ids.rows, rel) if pool is not None else _done(ids.rows(rel))
+
+    def rows_when_ready(step: _Step) -> pd.DataFrame:
+        while step.what not in rows_of:
+            if writers.stop.wait(0.05):
+                raise _Stopped
+        return rows_of[step.what].result()
+
+    def write(step: _Step, frame: Callable[[], pd.DataFrame], name: str, rows: np.ndarray | None = None):
         def work(session) -> None:
             began = time.monotonic()
-            part = frame if rows is None else frame[rows].reset_index(drop=True)
-            written = write_rows(session, step, part, name)
+            part = frame() if rows is None else frame()[rows].reset_index(drop=True)
+            if rows is None:
+                writers.expect(step, len(part))
+            written_rows = write_rows(session, step, part, name)
             if step.key:
-                ids.keep(step, *written)
+                ids.keep(step, *written_rows)
+                nodes_written(step)
             writers.took(step, time.monotonic() - began)
         return work
 
     nodes = [step for step in steps if step.key]
-    for step in nodes:
-        writers.expect(step, len(step.frame))
-    writers.run([[write(step, step.frame, f"{index:02d}-{step.body}") for index, step in enumerate(nodes)]])
-    relationships = [step for step in steps if step.ends]
-    frames = {step.what: ids.rows(step) for step in relationships}
-    for step in relationships:
-        writers.expect(step, len(frames[step.what]))
     names = {step.what: f"{len(nodes) + index:02d}-{step.body}" for index, step in enumerate(relationships)}
-    for phase in _relationship_phases(relationships, frames, ids):
-        writers.run([[write(step, frames[step.what], f"{names[step.what]}-{half}", rows) for step, rows, half in lane] for lane in phase])
+    first = [step for step in relationships if step.ends[0][0] != _ACCOUNTS]
+    node_lane = [write(step, lambda step=step: step.frame, f"{index:02d}-{step.body}") for index, step in enumerate(nodes)]
+    first_lane = [write(step, lambda step=step: rows_when_ready(step), f"{names[step.what]}-all") for step in first]
+    writers.run([lane for lane in (node_lane, first_lane) if lane])
+    sided = [step for step in relationships if step.ends[0][0] == _ACCOUNTS]
+    frames = {step.what: rows_of[step.what].result() if step.what in rows_of else ids.rows(step) for step in sided}
+    for step in sided:
+        writers.expect(step, len(frames[step.what]))
+    for phase in _relationship_phases(sided, frames, ids):
+        writers.run([[write(step, lambda step=step: frames[step.what], f"{names[step.what]}-{half}", rows) for step, rows, half in lane]
+                     for lane in phase])
 
 
-def _relationship_phases(steps: list[_Step], frames: dict[str, pd.DataFrame], ids: _NodeIds) -> list[list[list[tuple[_Step, np.ndarray | None, str]]]]:
-    """The relationship writes of a load as phases of lanes that run at once, each lane a list of
-    (step, which of its rows or None for all, part name).
+def _done(rows: pd.DataFrame) -> Future:
+    future: Future = Future()
+    future.set_result(rows)
+    return future
+
+
+def _relationship_phases(steps: list[_Step], frames: dict[str, pd.DataFrame], ids: _NodeIds) -> list[list[list[tuple[_Step, np.ndarray, str]]]]:
+    """The writes of the relationships that start at an account, as phases of lanes that run at
+    once, each lane a list of (step, which of its rows, part name).
 
     No two lanes of a phase ever lock the same node, so they never wait on each
     other or deadlock. The accounts are cut in two halves by node id, and the
-    account-side steps in two groups with no end nodes in common: the biggest
-    step (SENT) in one, the rest in the other. Each group writes one half while
-    the other group writes the other half, then the halves swap. A
-    relationship statement runs on one server thread, and on two cores a second
-    one finds most of a core free: at 1M accounts these two phases took 127 s
-    against 160 s one step after the other. The steps that start elsewhere
-    (payment method to BIN, IP address to subnet) run first, one after the
-    other, while the nodes they join are still in the page cache: side by side
-    they took 22.3 s against 21.6 s, and run last 30.6 s.
+    steps in two groups with no end nodes in common: the biggest step (SENT) in
+    one, the rest in the other. Each group writes one half while the other
+    group writes the other half, then the halves swap. A relationship statement
+    runs on one server thread, and on two cores a second one finds most of a
+    core free: at 1M accounts these two phases took 127 s against 160 s one
+    step after the other.
     """
-    sided = sorted((step for step in steps if step.ends[0][0] == _ACCOUNTS), key=lambda step: -len(frames[step.what]))
+    sided = sorted(steps, key=lambda step: -len(frames[step.what]))
     ends_of_big = {step.ends[1][0] for step in sided[:1]}
     big = [step for step in sided if step.ends[1][0] in ends_of_big]
     rest = [step for step in sided if step.ends[1][0] not in ends_of_big]
     accounts = ids.ids.get(_ACCOUNTS, np.zeros(0, dtype=np.int64))
     cut = np.median(accounts) if len(accounts) else 0
 
-    def half(group: list[_Step], first: bool) -> list[tuple[_Step, np.ndarray | None, str]]:
+    def half(group: list[_Step], first: bool) -> list[tuple[_Step, np.ndarray, str]]:
         parts = []
         for step in group:
             rows = (frames[step.what]["start"].to_numpy() < cut) == first
@@ -940,8 +1014,7 @@ def _relationship_phases(steps: list[_Step], frames: dict[str, pd.DataFrame], id
                 parts.append((step, rows, "a" if first else "b"))
         return parts
 
-    first = [(step, None, "all") for step in steps if step.ends[0][0] != _ACCOUNTS and len(frames[step.what])]
-    phases = [[first], [half(big, True), half(rest, False)], [half(big, False), half(rest, True)]]
+    phases = [[half(big, True), half(rest, False)], [half(big, False), half(rest, True)]]
     return [[lane for lane in phase if lane] for phase in phases if any(phase)]
 
 
@@ -1088,34 +1161,54 @@ def _run_csv_step(session, step: _Step, writers: _Writers, **params):
     Returns the step's counters, and for a node step the record of its nodes' ids.
 
     Such a statement cannot run inside a managed transaction (execute_write), so
-    the retry is done here: the whole step runs again, and batches committed
-    before the failure are matched by its MERGEs, not written twice.
+    the retry is done here (:func:`_retried`): the whole step runs again, and
+    batches committed before the failure are matched by its MERGEs, not written
+    twice. Nothing is retried once the load is stopping.
+    """
+    import neo4j
+
+    query = neo4j.Query(_statement_for(step, "csv"), metadata=writers.metadata)
+
+    def attempt():
+        result = session.run(query, **params)
+        record = result.single(strict=True) if step.key else None
+        return result.consume().counters, record
+
+    return _retried(attempt, writers.stop)
+
+
+def _retried(attempt, stop: threading.Event | None = None):
+    """``attempt()``, run again after transient errors (a deadlock) and lost connections.
 
     Failures in a row are retried for up to :data:`RETRY_SECONDS`. An attempt
     that ran that long before it failed (a deadlock with a concurrent load late
     in a big step, say) has committed batches, so the retry starts a new budget:
-    a long step is never given up on for one late transient error. Nothing is
-    retried once the load is stopping.
+    a long statement is never given up on for one late transient error. Once
+    ``stop`` is set, nothing is retried.
     """
-    import neo4j
     import neo4j.exceptions as nx
 
-    query = neo4j.Query(_statement_for(step, "csv"), metadata=writers.metadata)
     budget_began = time.monotonic()
     delay = 0.5
     while True:
         attempt_began = time.monotonic()
         try:
-            result = session.run(query, **params)
-            record = result.single(strict=True) if step.key else None
-            return result.consume().counters, record
+            return attempt()
         except (nx.Neo4jError, nx.DriverError) as exc:
             now = time.monotonic()
             if now - attempt_began >= RETRY_SECONDS:
                 budget_began, delay = now, 0.5
-            if not exc.is_retryable() or now + delay > budget_began + RETRY_SECONDS or writers.stop.wait(delay):
+            if not exc.is_retryable() or now + delay > budget_began + RETRY_SECONDS or _stopped_within(stop, delay):
                 raise
         delay = min(delay * 2, 5.0)
+
+
+def _stopped_within(stop: threading.Event | None, seconds: float) -> bool:
+    """Wait ``seconds``; True if ``stop`` was set meanwhile."""
+    if stop is None:
+        time.sleep(seconds)
+        return False
+    return stop.wait(seconds)
 
 
 @contextmanager
@@ -1525,12 +1618,16 @@ def graph_counts(*, connection: server.Connection | None = None) -> dict[str, in
 
 
 def clear(*, connection: server.Connection | None = None) -> None:
-    """Delete every node and relationship of the database (keeps the schema). For tests and fresh starts."""
+    """Delete every node and relationship of the database (keeps the schema). For tests and fresh starts.
+
+    A deadlock with a writer still running (a load killed a moment ago, whose
+    statement the server finishes) is retried: the batches deleted before it stay deleted.
+    """
     with open_driver(connection) as (driver, conn), _store_errors(conn):
         with driver.session(database=conn.database) as session:
             # CALL { } IN TRANSACTIONS commits batches itself: it runs in an auto-commit transaction.
-            session.run(_statement("load", "clear_relationships")).consume()
-            session.run(_statement("load", "clear_graph")).consume()
+            for name in ("clear_relationships", "clear_graph"):
+                _retried(lambda name=name: session.run(_statement("load", name)).consume())
 
 
 def _cypher_string(value: str) -> str:

@@ -181,10 +181,30 @@ def test_relationship_rows_name_their_nodes_by_the_ids_the_server_returned():
         ids.keep(accounts, order=[1, 2], nodes=[10, 11])
 
 
+def test_rows_prepared_in_the_background_are_the_rows_prepared_at_once(tmp_path):
+    """A load prepares its IP and prompt rows in a background thread while it writes the first
+    nodes; the rows it then writes are exactly those prepared in one go."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from graphsleuth.synthetic import generate
+
+    out = tmp_path / "evidence"
+    generate("demo", seed=3, out=out, accounts=1_500)
+    evidence = read_evidence(out)
+    at_once = store._steps(evidence, store.LoadSummary())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        later = store._steps(evidence, store.LoadSummary(), pool)
+        assert any(callable(step._frame) for step in later)
+        assert [step.what for step in later] == [step.what for step in at_once]
+        for mine, theirs in zip(later, at_once):
+            pd.testing.assert_frame_equal(mine.frame, theirs.frame)
+
+
 def test_relationship_phases_never_let_two_sessions_lock_one_node(tmp_path):
-    """The relationship writes run in two sessions at once: within a phase, the two sessions'
-    rows share no node (no lock waits, no deadlocks), and over all phases every row of every
-    relationship step is written exactly once."""
+    """The relationships that start at an account are written in two sessions at once: within a
+    phase, the two sessions' rows share no node (no lock waits, no deadlocks), and over all
+    phases every row of every such step is written exactly once. The others (payment method to
+    BIN, IP address to subnet) run beside the node steps, and join no node a later node step writes."""
     from graphsleuth.synthetic import generate
 
     out = tmp_path / "evidence"
@@ -195,10 +215,17 @@ def test_relationship_phases_never_let_two_sessions_lock_one_node(tmp_path):
         if step.key:
             numbers.number(step.what, store._key_text(step.frame, step.key))
     ids = numbers.numbered
-    relationships = [step for step in steps if step.ends]
+    relationships = [step for step in steps if step.ends and step.ends[0][0] == "accounts"]
     frames = {step.what: ids.rows(step) for step in relationships}
     phases = store._relationship_phases(relationships, frames, ids)
-    assert [len(phase) for phase in phases] == [1, 2, 2]
+    assert [len(phase) for phase in phases] == [2, 2]
+    nodes = [step.what for step in steps if step.key]
+    beside = [step for step in steps if step.ends and step.ends[0][0] != "accounts"]
+    assert {step.kind for step in beside} == {"ISSUED_UNDER", "IN_SUBNET"}
+    for step in beside:  # it starts once both its ends are written; no node step after that touches them
+        ready = max(nodes.index(end) for end, _key in step.ends)
+        later = set(nodes[ready + 1:])
+        assert not later & {end for end, _key in step.ends}, step.what
     written = {step.what: [] for step in relationships}
     for phase in phases:
         touched = []
