@@ -8,7 +8,9 @@ Every measured step runs in a fresh child process (this same script with
 ``--child STEP``), so each step's wall time and peak memory are its own: the
 peak RSS comes from ``os.wait4`` on that child. Populations are generated from
 the bundled scenario ``hydra-2026`` (``1m`` means the full scenario, 1,045,000
-accounts) into ``--out`` (default ``bench-out/``, git-ignored).
+accounts) into ``--out`` (default ``bench-out/``, git-ignored). Detection runs
+``--detect-runs`` times per size (default 3) and the fastest run is reported, so
+that the growth from 100k to 1M compares the least disturbed run of each.
 
 Neo4j: unless NEO4J_URI is set, a local server with its own home under
 ``--out`` (``neo4j-home/``, the jars linked from the project's) and its own
@@ -237,6 +239,23 @@ def run_child(step: str, params: dict, env: dict | None, log: Path) -> dict:
     return result
 
 
+def fastest_detect(data: Path, rings: Path, runs: int, log: Path) -> dict:
+    """Detect ``runs`` times, each in a fresh process; the fastest run, with every run's seconds.
+
+    On a shared two-core machine a run can be slowed by a third by others' jobs;
+    the fastest of a few is the least disturbed, at 100k and at 1M alike, so the
+    growth between them compares like with like. Detection is deterministic: the
+    runs write the same rings, and the figures of quality are the same.
+    """
+    results = [run_child("detect", {"dir": str(data), "out": str(rings)}, None, log) for _ in range(max(1, runs))]
+    failed = [r for r in results if "error" in r]
+    if failed:
+        return failed[0]
+    best = min(results, key=lambda r: r["seconds"])
+    best["runs_s"] = [round(r["seconds"], 2) for r in results]
+    return best
+
+
 def neo4j_env(out: Path) -> dict:
     """Environment for the Neo4j children: NEO4J_URI's, or a scratch server home with its own ports."""
     env = dict(os.environ)
@@ -271,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100k,300k,1m", help="comma-separated: 20k, 100k, 300k, 1m (= the full scenario)")
     parser.add_argument("--skip-neo4j", action="store_true", help="no Neo4j load or bulk import")
     parser.add_argument("--skip-compare", action="store_true", help="no networkx side-by-side")
+    parser.add_argument("--detect-runs", type=int, default=3,
+                        help="detect runs per size (each its own process); the fastest is reported, all are listed")
     parser.add_argument("--bolt-max", default="1m", help="Bolt loads only up to this size (default: all); bulk runs at every size")
     parser.add_argument("--out", default=str(REPO / "bench-out"), help="scratch folder (populations, results)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -311,14 +332,16 @@ def main(argv: list[str] | None = None) -> int:
         if "error" in gen:
             continue
 
-        det = run_child("detect", {"dir": str(data), "out": str(out / f"rings-{label}")}, None, log)
+        det = fastest_detect(data, out / f"rings-{label}", args.detect_runs, log)
         if "error" not in det:
             figures[f"detect_{label}_s"] = round(det["seconds"], 2)
+            figures[f"detect_{label}_runs_s"] = det["runs_s"]
             figures[f"detect_{label}_peak_mb"] = round(det["peak_mb"], 1)
             for k in ("precision", "recall", "ring_recall", "false_positives_per_100k"):
                 figures[f"{k}_{label}"] = det[k]
             stages = ", ".join(f"{k} {v:.1f}s" for k, v in det["timings_s"].items())
-            headline = (f"P {det['precision']:.3f} R {det['recall']:.3f} ring-R {det['ring_recall']:.3f} "
+            headline = (f"best of {len(det['runs_s'])} ({', '.join(f'{s:.1f}' for s in det['runs_s'])} s) | "
+                        f"P {det['precision']:.3f} R {det['recall']:.3f} ring-R {det['ring_recall']:.3f} "
                         f"FP/100k {det['false_positives_per_100k']:.1f} | {stages}")
         else:
             headline = ""
