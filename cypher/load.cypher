@@ -1,7 +1,8 @@
 // Writes of the evidence graph (graphsleuth.store.load). Nodes of every kind go
 // first, then relationships between nodes found by their ids, in two sessions that never
 // lock the same node (graphsleuth.store._write_steps): payment method to BIN and IP to
-// subnet beside the last node steps, then the account relationships. Every write is a MERGE,
+// subnet as soon as their nodes are written, beside the node steps still to come, then the
+// relationships that start at an account. Every write is a MERGE,
 // written for one `row`:
 //   * loading the same evidence twice creates nothing new;
 //   * two loads of the same evidence running at once converge on one graph: a node's

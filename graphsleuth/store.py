@@ -950,14 +950,14 @@ def _preparation():
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _write_steps(writers: _Writers, steps: list[_Step], write_rows, pool: ThreadPoolExecutor | None = None) -> None:
+def _write_steps(writers: _Writers, steps: list[_Step], write_rows, pool: ThreadPoolExecutor) -> None:
     """Write the node steps one after another, then the relationship steps phase by phase.
 
     ``write_rows(session, step, frame, name)`` writes ``frame``'s rows for
     ``step`` and, for a node step, returns the row order and node ids the
     server sent back. A relationship step's rows (its two nodes as ids) are
     made as soon as both its kinds of node are written, in the ``pool``'s
-    background thread when there is one, while the other node steps go on.
+    background thread, while the other node steps go on.
     The relationships that do not start at an account (payment method to BIN,
     IP address to subnet) are written in a second session as soon as their
     nodes are, beside the node steps still to come, whose nodes they never
@@ -973,7 +973,7 @@ def _write_steps(writers: _Writers, steps: list[_Step], write_rows, pool: Thread
         written.add(step.what)
         for rel in relationships:
             if rel.what not in rows_of and all(end in written for end, _key in rel.ends):
-                rows_of[rel.what] = pool.submit(ids.rows, rel) if pool is not None else _done(ids.rows(rel))
+                rows_of[rel.what] = pool.submit(ids.rows, rel)
 
     def rows_when_ready(step: _Step) -> pd.DataFrame:
         while step.what not in rows_of:
@@ -1001,18 +1001,12 @@ def _write_steps(writers: _Writers, steps: list[_Step], write_rows, pool: Thread
     first_lane = [write(step, lambda step=step: rows_when_ready(step), f"{names[step.what]}-all") for step in first]
     writers.run([lane for lane in (node_lane, first_lane) if lane])
     sided = [step for step in relationships if step.ends[0][0] == _ACCOUNTS]
-    frames = {step.what: rows_of[step.what].result() if step.what in rows_of else ids.rows(step) for step in sided}
+    frames = {step.what: rows_of[step.what].result() for step in sided}  # every node step is written by now
     for step in sided:
         writers.expect(step, len(frames[step.what]))
     for phase in _relationship_phases(sided, frames, ids):
         writers.run([[write(step, lambda step=step: frames[step.what], f"{names[step.what]}-{half}", rows) for step, rows, half in lane]
                      for lane in phase])
-
-
-def _done(rows: pd.DataFrame) -> Future:
-    future: Future = Future()
-    future.set_result(rows)
-    return future
 
 
 def _relationship_phases(steps: list[_Step], frames: dict[str, pd.DataFrame], ids: _NodeIds) -> list[list[list[tuple[_Step, np.ndarray, str]]]]:
