@@ -32,6 +32,7 @@ import re
 import socket
 import sys
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,17 +150,24 @@ class Evidence:
         """For each row of table ``name``, the position of its account in ``accounts`` (-1: unknown).
 
         A hash lookup of millions of ids, so it is done once per table and kept
-        (until the table or the accounts table is replaced).
+        (until the table or the accounts table is replaced). Reading the
+        evidence finds them while it checks the tables' accounts.
         """
-        frame = self.table(name)
-        key = (name, id(frame), len(frame), id(self.accounts), len(self.accounts))
+        key = self._positions_key(name)
         if key not in self._positions:
-            for old in [k for k in self._positions if k[0] == name]:
-                del self._positions[old]
             ids = pa.array(self.accounts["account_id"].astype("str"))
-            found = pc.index_in(pa.array(frame["account_id"].astype("str")), value_set=ids)  # Arrow's hash: 4x pandas'
-            self._positions[key] = found.fill_null(-1).to_numpy().astype(np.int64)
+            self.keep_account_positions(name, _account_positions(self.table(name)["account_id"], ids))
         return self._positions[key]
+
+    def keep_account_positions(self, name: str, positions: np.ndarray) -> None:
+        """Remember the account positions of table ``name``'s rows, found while reading it."""
+        for old in [k for k in self._positions if k[0] == name]:
+            del self._positions[old]
+        self._positions[self._positions_key(name)] = positions
+
+    def _positions_key(self, name: str) -> tuple:
+        frame = self.table(name)
+        return (name, id(frame), len(frame), id(self.accounts), len(self.accounts))
 
     @property
     def raw_prompts(self) -> bool:
@@ -202,6 +210,12 @@ class _Problems:
             {"file": file, "row": int(r), "column": column, "reason": why, "value": v}
             for r, v, why in zip(rows, vals, reasons)
         )
+
+    def merge(self, other: "_Problems") -> None:
+        """Take over the bad rows another collector found (one table's, read apart)."""
+        self.rows.extend(other.rows)
+        if other._first is not None and (self._first is None or other._first[0] < self._first[0]):
+            self._first = other._first
 
     def check(self) -> None:
         """Strict mode: raise the error of the earliest bad row reported since the last check."""
@@ -251,26 +265,56 @@ def read_evidence(directory: str | Path, lenient: bool = False) -> Evidence:
     directory = Path(directory)
     if not directory.is_dir():
         raise InputError(str(directory), "not a directory of evidence tables")
+    files = {name: path for name in TABLES if (path := find_table(directory, name)) is not None}
+    if "accounts" not in files:
+        raise InputError(
+            str(directory / "accounts.csv"),
+            "missing file: the accounts table is required (accounts.csv, accounts.csv.gz or accounts.parquet)",
+        )
     problems = _Problems(lenient)
-    files: dict[str, Path] = {}
-    frames: dict[str, pd.DataFrame] = {}
-    for name, spec in TABLES.items():
-        path = find_table(directory, name)
-        if path is None:
-            if name == "accounts":
-                raise InputError(
-                    str(directory / "accounts.csv"),
-                    "missing file: the accounts table is required (accounts.csv, accounts.csv.gz or accounts.parquet)",
-                )
-            frames[name] = _empty_frame(spec)
-            continue
-        files[name] = path
-        raw = _read_table(path, spec, problems)
-        frames[name] = _validate(raw, spec, path.name, problems)
-        problems.check()
-    _check_accounts(frames, files, problems)
+    frames = _read_tables(files, lenient, problems)
+    positions = _check_accounts(frames, files, problems)
     prompt_rows = frames.pop("_prompt_rows", None)
-    return Evidence(directory=directory, rejects=problems.frame(), files=files, prompt_rows=prompt_rows, **frames)
+    evidence = Evidence(directory=directory, rejects=problems.frame(), files=files, prompt_rows=prompt_rows, **frames)
+    for name, found in positions.items():
+        evidence.keep_account_positions(name, found)
+    return evidence
+
+
+#: Tables read at once. Arrow's CSV parser and compute kernels release the GIL, so two
+#: tables read side by side take the time of the larger (5.9 s → 2.9 s at 1M accounts).
+_READERS = 2
+
+
+def _read_tables(files: dict[str, Path], lenient: bool, problems: _Problems) -> dict[str, pd.DataFrame]:
+    """Read and validate every table, the largest files first, and report them in table order.
+
+    Each table collects its own bad rows; they are merged in the order of
+    :data:`TABLES`, so strict mode names the same first bad row as reading the
+    tables one by one would.
+    """
+    by_size = sorted(files, key=lambda name: -files[name].stat().st_size)
+    frames = {name: _empty_frame(spec) for name, spec in TABLES.items() if name not in files}
+    with _reading_settings(), ThreadPoolExecutor(_READERS, thread_name_prefix="graphsleuth-read") as pool:
+        pending = {name: pool.submit(_read_and_validate, files[name], TABLES[name], lenient) for name in by_size}
+        try:
+            for name in TABLES:
+                if name in pending:
+                    frames[name], found = pending[name].result()
+                    problems.merge(found)
+                    problems.check()
+        except BaseException:
+            for future in pending.values():
+                future.cancel()
+            raise
+    return frames
+
+
+def _read_and_validate(path: Path, spec: TableSpec, lenient: bool) -> tuple[pd.DataFrame, _Problems]:
+    """One table, read and validated, with the bad rows it holds."""
+    problems = _Problems(lenient)
+    raw = _read_table(path, spec, problems)
+    return _validate(raw, spec, path.name, problems), problems
 
 
 def _empty_frame(spec: TableSpec) -> pd.DataFrame:
@@ -343,19 +387,18 @@ def _read_csv(path: Path, problems: _Problems) -> pd.DataFrame:
         return "skip"
 
     try:
-        with _quiet_undecodable_rows():
-            table = pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(use_threads=False, block_size=64 << 20, column_names=names, skip_rows=1),
-                # Quoted values may hold line breaks (raw prompts do); reading is single-threaded, so this costs little.
-                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_bad_row),
-                convert_options=pacsv.ConvertOptions(
-                    # Read as bytes and decode below, so that a row with bytes that are not UTF-8 is one bad row.
-                    column_types={n: pa.binary() for n in names},
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=64 << 20, column_names=names, skip_rows=1),
+            # Quoted values may hold line breaks (raw prompts do); reading is single-threaded, so this costs little.
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_bad_row),
+            convert_options=pacsv.ConvertOptions(
+                # Read as bytes and decode below, so that a row with bytes that are not UTF-8 is one bad row.
+                column_types={n: pa.binary() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
     except (pa.ArrowException, OSError, EOFError, zlib.error) as exc:
         raise _explain_csv_failure(path, exc) from None
     if bad_lines:
@@ -423,50 +466,52 @@ def _check_closing_quote(path: Path, table: pa.Table, skipped: int) -> None:
     if not suspicious:
         return
     opener = gzip.open if path.name.endswith(".gz") else open
-    previous_limit = csv.field_size_limit()
-    csv.field_size_limit(max(previous_limit, 1 << 30))
     records = 0
-    try:
-        with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
-            reader = csv.reader(fh, strict=True)
-            try:
-                for records, _ in enumerate(reader, start=1):
-                    pass
-            except csv.Error as exc:
-                if "unexpected end of data" not in str(exc):
-                    return  # something the CSV reader above judged differently; not an open quote
-                names = table.column_names
-                last = [n for n, c in zip(names, table.columns) if pc.any(pc.match_substring_regex(c.slice(table.num_rows - 1), r"[\r\n]")).as_py()]
-                raise InputError(
-                    path.name,
-                    "a quoted value is never closed: it runs to the end of the file (a missing \" ?)",
-                    row=records,
-                    column=last[-1] if last else names[-1],
-                ) from None
-    finally:
-        csv.field_size_limit(previous_limit)
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh, strict=True)
+        try:
+            for records, _ in enumerate(reader, start=1):
+                pass
+        except csv.Error as exc:
+            if "unexpected end of data" not in str(exc):
+                return  # something the CSV reader above judged differently; not an open quote
+            names = table.column_names
+            last = [n for n, c in zip(names, table.columns) if pc.any(pc.match_substring_regex(c.slice(table.num_rows - 1), r"[\r\n]")).as_py()]
+            raise InputError(
+                path.name,
+                "a quoted value is never closed: it runs to the end of the file (a missing \" ?)",
+                row=records,
+                column=last[-1] if last else names[-1],
+            ) from None
 
 
 @contextmanager
-def _quiet_undecodable_rows():
-    """Silence pyarrow's "Exception ignored" report for a malformed row that is not UTF-8.
+def _reading_settings():
+    """Process-wide settings the readers need, set once around all of them (they run in threads).
 
-    pyarrow cannot hand such a row to the invalid-row handler (it decodes the
-    row's text first), prints the decoding error to stderr and then fails the
-    read with "Row #N: Expected ..." , which :func:`_explain_csv_failure` turns into
-    a one-line error naming the row. Other unraisable exceptions pass through.
+    - pyarrow cannot hand a malformed row that is not UTF-8 to the
+      invalid-row handler (it decodes the row's text first): it prints the
+      decoding error as an "Exception ignored" report and then fails the read
+      with "Row #N: Expected ...", which :func:`_explain_csv_failure` turns
+      into a one-line error naming the row. That report is silenced; other
+      unraisable exceptions pass through.
+    - :func:`_check_closing_quote` re-reads a suspicious file with the csv
+      module, whose field size limit must allow a whole file in one value.
     """
-    previous = sys.unraisablehook
+    previous_hook = sys.unraisablehook
+    previous_limit = csv.field_size_limit()
 
     def hook(info):
         if not isinstance(info.exc_value, UnicodeDecodeError):
-            previous(info)
+            previous_hook(info)
 
     sys.unraisablehook = hook
+    csv.field_size_limit(max(previous_limit, 1 << 30))
     try:
         yield
     finally:
-        sys.unraisablehook = previous
+        sys.unraisablehook = previous_hook
+        csv.field_size_limit(previous_limit)
 
 
 def _row_numbers(n: int, skipped: list[int]) -> np.ndarray:
@@ -750,8 +795,12 @@ def _canonical_ipv6(value: str) -> str | None:
     return str(address) if address.version == 6 else None
 
 
-def _check_accounts(frames: dict[str, pd.DataFrame], files: dict[str, Path], problems: _Problems) -> None:
-    """Account ids are unique, and every other table names only known accounts."""
+def _check_accounts(frames: dict[str, pd.DataFrame], files: dict[str, Path], problems: _Problems) -> dict[str, np.ndarray]:
+    """Account ids are unique, and every other table names only known accounts.
+
+    Returns, for each table read, the position of each row's account in the
+    accounts table: the lookup that finds unknown accounts finds them too.
+    """
     accounts = frames["accounts"]
     file = files["accounts"].name
     dup = accounts["account_id"].duplicated(keep="first").to_numpy()
@@ -761,17 +810,27 @@ def _check_accounts(frames: dict[str, pd.DataFrame], files: dict[str, Path], pro
     problems.check()
     if len(accounts) == 0:
         raise InputError(file, "no valid rows: every account row was rejected")
-    known = pd.Index(accounts["account_id"])
+    ids = pa.array(accounts["account_id"].astype("str"))
     frames["accounts"] = accounts.drop(columns="_row")
+    positions = {}
     for name in ("payments", "ips", "prompts", "links"):
         frame = frames[name]
         if "_row" not in frame.columns:
             continue
-        unknown = ~account_rows(frame["account_id"], known)
+        found = _account_positions(frame["account_id"], ids)
+        unknown = found < 0
         if unknown.any():
             problems.report(files[name].name, frame["_row"].to_numpy()[unknown], "account_id", "account_id not in the accounts table", frame["account_id"].to_numpy()[unknown])
-            frame = frame[~unknown].reset_index(drop=True)
+            frame, found = frame[~unknown].reset_index(drop=True), found[~unknown]
             problems.check()
         if name == "prompts":
             frames["_prompt_rows"] = frame["_row"].to_numpy()
         frames[name] = frame.drop(columns="_row")
+        positions[name] = found
+    return positions
+
+
+def _account_positions(account_ids: pd.Series, ids: pa.Array) -> np.ndarray:
+    """Position of each of ``account_ids`` among ``ids`` (-1: not there), by Arrow's hash (4x pandas')."""
+    found = pc.index_in(pa.array(account_ids.astype("str")), value_set=ids)
+    return found.fill_null(-1).to_numpy().astype(np.int64)

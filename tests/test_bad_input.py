@@ -400,6 +400,43 @@ def test_lenient_cli_skips_counts_and_lists_bad_rows(tmp_path):
     assert f"{len(evidence.accounts):,} accounts read" in done.stdout
 
 
+def test_account_positions_found_while_reading_match_the_accounts_table(tmp_path):
+    """Reading looks up each row's account once and keeps it; after dropping bad rows it must still line up."""
+    folder = tmp_path / "evidence"
+    _mixed_evidence(folder)
+    evidence = read_evidence(folder, lenient=True)
+    accounts = pd.Index(evidence.accounts["account_id"])
+    for name in ("payments", "ips", "prompts", "links"):
+        found = evidence.account_positions(name)
+        assert found.tolist() == accounts.get_indexer(evidence.table(name)["account_id"]).tolist(), name
+        assert (found >= 0).all(), name
+
+
+def test_strict_reader_names_the_first_bad_table_in_table_order(tmp_path):
+    """Tables are read side by side, the largest first; the error is the one reading them in order would give."""
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    ids = [f"a{i}" for i in range(300)]
+    (folder / "accounts.csv").write_text("account_id\n" + "".join(f"{a}\n" for a in ids))
+    good_payments = "".join(f"{a},card-{i % 50}\n" for i, a in enumerate(ids))
+    (folder / "payments.csv").write_text("account_id,payment_id\na1,card-1\na2,card-2\na3,\n" + good_payments)
+    prompts = "".join(f"{a},t{i % 9},2026-01-01T10:{i % 60:02d}:00Z\n" for i, a in enumerate(ids * 40))
+    (folder / "prompts.csv").write_text("account_id,template_id,ts\na1,t1,yesterday\n" + prompts)
+    (folder / "links.csv").write_text("account_id,kind\na1,device\n")
+    assert (folder / "prompts.csv").stat().st_size > 50 * (folder / "payments.csv").stat().st_size
+
+    def first_error():
+        with pytest.raises(InputError) as caught:
+            read_evidence(folder)
+        return caught.value.file, caught.value.row, caught.value.column
+
+    assert first_error() == ("payments.csv", 3, "payment_id")
+    (folder / "payments.csv").write_text("account_id,payment_id\n" + good_payments)
+    assert first_error() == ("prompts.csv", 1, "ts")
+    (folder / "prompts.csv").write_text("account_id,template_id,ts\n" + prompts)
+    assert first_error() == ("links.csv", None, "value")
+
+
 def test_lenient_cli_with_nothing_bad_says_so(tmp_path):
     out = tmp_path / "rings"
     done = cli("detect", str(_with_payments(tmp_path, "ok_crlf")), "--out", str(out), "--lenient")
