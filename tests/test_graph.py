@@ -23,6 +23,14 @@ def test_shuffled_groups_is_lexsort_by_group_then_shuffle(group, seed):
     assert np.array_equal(_shuffled_groups(group, shuffle), np.lexsort((shuffle, group)))
 
 
+@settings(max_examples=60, deadline=None)
+@given(groups, st.integers(min_value=0, max_value=2**32 - 1))
+def test_shuffled_groups_with_tied_shuffles_is_still_lexsort(group, seed):
+    group = np.asarray(group, dtype=np.int64)
+    shuffle = np.random.default_rng(seed).choice([0.125, 0.5, 0.875], len(group))
+    assert np.array_equal(_shuffled_groups(group, shuffle), np.lexsort((shuffle, group)))
+
+
 def test_shuffled_groups_beyond_the_packed_range_still_sorts():
     group = np.array([1 << 23, 5, 1 << 24, 5], dtype=np.int64)
     shuffle = np.array([0.5, 0.9, 0.1, 0.2])
