@@ -82,6 +82,9 @@ def child_generate(p: dict) -> dict:
 def child_detect(p: dict) -> dict:
     from graphsleuth.detection import detect
     from graphsleuth.evaluation import evaluate
+    from graphsleuth.memory import keep_freed_memory
+
+    keep_freed_memory()  # as `graphsleuth detect` does
 
     began = time.perf_counter()
     findings = detect(p["dir"], out=p["out"], force=True)
