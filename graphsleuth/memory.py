@@ -5,7 +5,7 @@ of megabytes dozens of times (hash tables, sort orders, edge lists, igraph's
 vectors). glibc serves every block above 32 MB with its own ``mmap`` and
 gives it back to the kernel when it is freed, so the next array of that size
 starts from fresh pages, each one faulted in and zeroed by the kernel again.
-At 1M accounts that was 450,000 extra page faults and 3 to 4 s of system time
+At 1M accounts that was about 430,000 extra page faults and 2 to 4 s of system time
 in a 45 s detect; at 100k accounts the arrays stay below the limit and glibc
 reuses them already. Serving large blocks from the heap and keeping freed
 memory there lets each array reuse the last one's pages.
