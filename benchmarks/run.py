@@ -82,6 +82,9 @@ def child_generate(p: dict) -> dict:
 def child_detect(p: dict) -> dict:
     from graphsleuth.detection import detect
     from graphsleuth.evaluation import evaluate
+    from graphsleuth.memory import keep_freed_memory
+
+    keep_freed_memory()  # as `graphsleuth detect` does
 
     began = time.perf_counter()
     findings = detect(p["dir"], out=p["out"], force=True)
@@ -299,9 +302,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.child:
-        from graphsleuth.memory import keep_freed_memory
-
-        keep_freed_memory()  # each child runs as its `graphsleuth` command would
         _done(CHILDREN[args.child](json.loads(args.params)))
         return 0
 

@@ -39,7 +39,6 @@ class _Commands(click.Group):
 @click.version_option(__version__, prog_name="graphsleuth")
 def main():
     """Find rings of fake accounts that share cards, IPs and prompt templates."""
-    keep_freed_memory()  # the process ends with the command: trade held memory for fewer page faults
 
 
 def _seed_option(f):
@@ -196,6 +195,7 @@ def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudon
 
     key = pseudonym_key() if pseudonymise else None  # a missing key fails before any work
     check_output_dir(out, force)
+    keep_freed_memory()  # the process ends with the command: trade held memory for fewer page faults
     progress = _Steps(quiet)
     # A Ctrl-C that library code swallowed still stops the run before anything is written.
     with CtrlC() as ctrl_c:

@@ -11,9 +11,11 @@ reuses them already. Serving large blocks from the heap and keeping freed
 memory there lets each array reuse the last one's pages.
 
 The cost is memory the process holds until it exits: the peak resident size
-of a detect at 1M accounts goes from 3.0 to 3.3 GB. So this is done by the
-command line, whose process ends with the command, and not by the library,
-whose callers' processes may live on.
+of a detect at 1M accounts goes from 3.0 to 3.3 GB. So this is done by
+``graphsleuth detect``, whose process ends with the command, and not by the
+library, whose callers' processes may live on. Generating 1M accounts with it
+measured 9.8 to 11.9 s against 9.2 to 10.6 s without, no gain, so ``generate``
+leaves the allocator alone.
 """
 
 from __future__ import annotations
