@@ -153,16 +153,17 @@ class Evidence:
         (until the table or the accounts table is replaced). Reading the
         evidence finds them while it checks the tables' accounts.
         """
-        key = self._positions_key(name)
-        if key not in self._positions:
+        found = self._positions.get(self._positions_key(name))
+        if found is None:
             ids = pa.array(self.accounts["account_id"].astype("str"))
-            self.keep_account_positions(name, _account_positions(self.table(name)["account_id"], ids))
-        return self._positions[key]
+            found = _account_positions(self.table(name)["account_id"], ids)
+            self.keep_account_positions(name, found)
+        return found
 
     def keep_account_positions(self, name: str, positions: np.ndarray) -> None:
         """Remember the account positions of table ``name``'s rows, found while reading it."""
-        for old in [k for k in self._positions if k[0] == name]:
-            del self._positions[old]
+        for old in [k for k in list(self._positions) if k[0] == name]:
+            self._positions.pop(old, None)
         self._positions[self._positions_key(name)] = positions
 
     def _positions_key(self, name: str) -> tuple:

@@ -6,6 +6,8 @@ be identical to the last bit, or the rings a user gets would change with the spe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -46,3 +48,21 @@ def test_summed_by_key_is_unique_and_bincount_to_the_last_bit(keys, seed):
     expected_keys, inverse = np.unique(keys, return_inverse=True)
     assert np.array_equal(unique, expected_keys)
     assert summed.tobytes() == np.bincount(inverse, weights=weights, minlength=len(expected_keys)).tobytes()
+
+
+def test_graph_is_the_same_whether_reading_found_the_account_positions_or_not(tmp_path):
+    """Reading keeps each row's account position and the graph's threads share it; looked up afresh, the graph must not change."""
+    from graphsleuth.evidence import read_evidence
+    from graphsleuth.graph import build_evidence_graph
+    from graphsleuth.synthetic import generate
+
+    folder = tmp_path / "population"
+    generate(Path(__file__).resolve().parents[1] / "synthetic" / "demo.toml", seed=3, out=folder, accounts=3000, force=True)
+    kept = build_evidence_graph(read_evidence(folder), seed=1)
+    fresh_evidence = read_evidence(folder)
+    fresh_evidence._positions.clear()
+    fresh = build_evidence_graph(fresh_evidence, seed=1)
+    assert len(kept.weight) > 1000
+    for name in ("source", "target", "weight"):
+        assert getattr(kept, name).tobytes() == getattr(fresh, name).tobytes(), name
+    assert kept.links.equals(fresh.links) and kept.evidence.equals(fresh.evidence)
