@@ -48,7 +48,6 @@ from .errors import InputError
 
 __all__ = [
     "Evidence",
-    "account_rows",
     "TableSpec",
     "TABLES",
     "read_evidence",
@@ -234,13 +233,6 @@ def _shorten(value, limit: int = 60):
         return None
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def account_rows(account_ids: pd.Series, accounts) -> np.ndarray:
-    """Boolean mask: which of ``account_ids`` are among ``accounts`` (hash lookup in Arrow, fast on millions)."""
-    values = pa.array(np.asarray(account_ids, dtype=object), type=pa.string()) if not isinstance(account_ids, pd.Series) else pa.array(account_ids.astype("str"))
-    known = pa.array(pd.Index(accounts).astype("str"))
-    return pc.is_in(values, value_set=known).to_numpy(zero_copy_only=False)
 
 
 def find_table(directory: Path, name: str) -> Path | None:
