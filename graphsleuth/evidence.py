@@ -340,6 +340,10 @@ def _read_table(path: Path, spec: TableSpec, problems: _Problems) -> pd.DataFram
     return frame
 
 
+#: The longest header field: the csv module's default field size limit.
+_HEADER_FIELD_LIMIT = 131072
+
+
 def _header(path: Path) -> list[str]:
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
@@ -360,6 +364,9 @@ def _header(path: Path) -> list[str]:
         names = next(csv.reader([text], strict=True))
     except (csv.Error, StopIteration) as exc:
         raise InputError(path.name, f"the header is not a valid CSV line: {_first_line(exc)}") from None
+    if any(len(n) > _HEADER_FIELD_LIMIT for n in names):
+        # The csv module's own limit is raised while tables are read (_reading_settings); a header keeps the default.
+        raise InputError(path.name, f"the header is not a valid CSV line: field larger than field limit ({_HEADER_FIELD_LIMIT})")
     names = [n.strip() for n in names]
     if "" in names:
         raise InputError(path.name, f"the header has an empty column name at position {names.index('') + 1}")

@@ -400,6 +400,17 @@ def test_lenient_cli_skips_counts_and_lists_bad_rows(tmp_path):
     assert f"{len(evidence.accounts):,} accounts read" in done.stdout
 
 
+def test_a_header_field_too_long_is_refused_while_values_may_be_long(tmp_path):
+    """Reading raises the csv module's field limit for long quoted values; a header still has the default one."""
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    (folder / "accounts.csv").write_text("account_id," + "x" * 200_000 + "\na1,1\n")
+    with pytest.raises(InputError) as caught:
+        read_evidence(folder)
+    assert caught.value.file == "accounts.csv"
+    assert "the header is not a valid CSV line: field larger than field limit (131072)" in str(caught.value)
+
+
 def test_account_positions_found_while_reading_match_the_accounts_table(tmp_path):
     """Reading looks up each row's account once and keeps it; after dropping bad rows it must still line up."""
     folder = tmp_path / "evidence"
