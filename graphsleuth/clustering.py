@@ -16,8 +16,8 @@ import random
 import igraph as ig
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components, reverse_cuthill_mckee
 
 from .atomic import interrupts_deferred
 from .graph import EvidenceGraph
@@ -44,10 +44,55 @@ def _edge_pairs(source: np.ndarray, target: np.ndarray, chunk: int = 500_000):
         yield from zip(source[start:start + chunk].tolist(), target[start:start + chunk].tolist())
 
 
-def _igraph(graph: EvidenceGraph) -> ig.Graph:
-    g = ig.Graph(n=graph.n_accounts, edges=_edge_pairs(graph.source, graph.target), directed=False)
+def _linked_accounts(graph: EvidenceGraph) -> np.ndarray:
+    """The accounts that share evidence with another, numbered so that linked accounts sit close together.
+
+    An account with no edge is a cluster of its own whatever the algorithm (no
+    objective gains from putting it with accounts it shares nothing with), so
+    the algorithms never see it: a fifth of the accounts of a 1M population.
+    The others are put in reverse Cuthill-McKee order, which numbers each
+    account's neighbours close to it and to each other: Leiden looks up the
+    clusters of a node's neighbours in random node order, and with neighbours
+    side by side those reads share cache lines. Leiden at 1M took 14.2 s on the
+    linked accounts in this order, 15.4 s in account order, and 17.2 s with the
+    unlinked accounts too.
+    """
+    linked = np.zeros(graph.n_accounts, dtype=bool)
+    linked[graph.source] = True
+    linked[graph.target] = True
+    accounts = np.flatnonzero(linked)
+    if len(accounts) == 0:
+        return accounts
+    local = _numbering(accounts, graph.n_accounts)
+    u, v = local[graph.source], local[graph.target]
+    n = len(accounts)
+    adjacency = csr_matrix((np.ones(2 * len(u), dtype=np.int8), (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(n, n))
+    return accounts[reverse_cuthill_mckee(adjacency, symmetric_mode=True)]
+
+
+def _numbering(accounts: np.ndarray, n_accounts: int) -> np.ndarray:
+    """Each account's position in ``accounts`` (-1 where it is not there)."""
+    local = np.full(n_accounts, -1, dtype=np.int64)
+    local[accounts] = np.arange(len(accounts))
+    return local
+
+
+def _igraph(graph: EvidenceGraph, accounts: np.ndarray) -> ig.Graph:
+    """The account graph on ``accounts`` (which must hold every edge's ends), node i being ``accounts[i]``."""
+    local = _numbering(accounts, graph.n_accounts)
+    g = ig.Graph(n=len(accounts), edges=_edge_pairs(local[graph.source], local[graph.target]), directed=False)
     g.es["weight"] = graph.weight
     return g
+
+
+def _for_every_account(labels: np.ndarray, accounts: np.ndarray, n_accounts: int) -> np.ndarray:
+    """Cluster numbers found for ``accounts`` spread over all accounts; each other account alone after them."""
+    out = np.empty(n_accounts, dtype=np.int64)
+    alone = np.ones(n_accounts, dtype=bool)
+    alone[accounts] = False
+    out[accounts] = labels
+    out[alone] = int(labels.max(initial=-1)) + 1 + np.arange(int(alone.sum()))
+    return out
 
 
 def find_clusters(
@@ -69,13 +114,18 @@ def find_clusters(
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+    accounts = _linked_accounts(graph)
     with interrupts_deferred():  # igraph's C code throughout: building the graph, Leiden, subgraphs
-        g = _igraph(graph)
+        g = _igraph(graph, accounts)
         coarse = _run(g, algorithm, resolution, seed)
-        if algorithm != "leiden" or not split_resolution:
-            return coarse
-        fine = _finer(g, coarse, split_resolution, seed)
-    return split_merged_rings(graph, coarse, fine)
+        if algorithm == "leiden" and split_resolution:
+            fine = _finer(g, coarse, split_resolution, seed)
+    coarse = _for_every_account(coarse, accounts, graph.n_accounts)
+    if algorithm != "leiden" or not split_resolution:
+        return coarse
+    fine_everywhere = -1 - coarse  # the unlinked accounts are too small to split, like other small clusters
+    fine_everywhere[accounts] = fine
+    return split_merged_rings(graph, coarse, fine_everywhere)
 
 
 def _finer(g: ig.Graph, coarse: np.ndarray, resolution: float, seed: int, min_size: int = 20) -> np.ndarray:

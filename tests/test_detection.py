@@ -177,6 +177,29 @@ def test_clusters_are_reproducible_with_a_seed(graphsleuth_population):
     assert (find_clusters(graph, seed=5) == find_clusters(graph, seed=5)).all()
 
 
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two labellings group the same accounts together, whatever their numbers."""
+    return len(set(zip(a.tolist(), b.tolist()))) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_quiet_accounts_change_no_cluster_and_stay_alone(graphsleuth_population, algorithm):
+    """Accounts that share nothing, wherever they sit among the others, leave every cluster as it was."""
+    graph = build_evidence_graph(read_evidence(graphsleuth_population.path))
+    before = find_clusters(graph, algorithm=algorithm)
+    rng = np.random.default_rng(3)
+    n_quiet = 2 * graph.n_accounts
+    spots = np.sort(rng.choice(graph.n_accounts + n_quiet, size=graph.n_accounts, replace=False))
+    wider = EvidenceGraph(pd.Index([f"q{i}" for i in range(graph.n_accounts + n_quiet)]), graph.links, graph.evidence,
+                          spots[graph.source], spots[graph.target], graph.weight)
+    after = find_clusters(wider, algorithm=algorithm)
+    assert _same_partition(before, after[spots])
+    quiet = np.setdiff1d(np.arange(wider.n_accounts), spots)
+    linked = np.union1d(graph.source, graph.target)
+    assert len(set(after[quiet].tolist()) | set(after[spots[linked]].tolist())) == len(quiet) + len(set(after[spots[linked]].tolist()))
+    assert len(np.unique(before)) > 10  # real clusters, not one per account
+
+
 def test_cli_detect_and_evaluate_end_to_end(graphsleuth_population, tmp_path):
     out = tmp_path / "rings"
     run = subprocess.run([sys.executable, "-m", "graphsleuth", "detect", str(graphsleuth_population.path), "--out", str(out)],
