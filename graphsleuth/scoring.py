@@ -21,6 +21,7 @@ clusters large enough to be a ring.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -354,50 +355,34 @@ def _unchanged_clusters(labels: np.ndarray, big: np.ndarray, previous: pd.DataFr
     return big[~np.isin(big, touched) & np.isin(big, previous["cluster"].to_numpy())]
 
 
+#: Threads that measure clusters side by side: the templates' features on one, creation
+#: bursts and payments on the caller's. pandas' group-bys and Arrow's kernels release the GIL:
+#: scoring the clusters of 1M accounts took 4.4 s one part after another, 2.7 s side by side.
+_MEASURERS = 1
+
+
 def _measure_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, sizes: np.ndarray, clusters: np.ndarray):
     """The features of ``clusters`` that depend on their members alone, their own templates and member scores."""
-    account_ids = graph.accounts
     n = graph.n_accounts
     in_scope = np.isin(labels, clusters)
-    member = pd.Series(labels[in_scope], index=account_ids[in_scope])
+    member = pd.Series(labels[in_scope], index=graph.accounts[in_scope])
     size = pd.Series(sizes[clusters], index=clusters)
     cluster_of = np.where(in_scope, labels, -1)
     features = pd.DataFrame({"cluster": clusters, "size": sizes[clusters]}).set_index("cluster", drop=False)
-    prompts = evidence.prompts
-    member_lockstep = member_template = np.zeros(n)
-    if "template_id" in prompts.columns and len(prompts) and len(clusters):
-        positions = evidence.account_positions("prompts")
-        row_cluster = _row_clusters(cluster_of, positions)
-        used = characteristic_templates(prompts, member, size, n, row_cluster=row_cluster, users=graph.sharers("template"))
-        own_templates = used[used["characteristic"]]
-        features["template_share"] = _template_share(used).reindex(clusters).fillna(0.0).to_numpy()
-        lockstep, member_lockstep = _lockstep_share(graph, prompts, cluster_of)
-        features["lockstep_share"] = lockstep.reindex(clusters).fillna(0.0).to_numpy()
-        member_template = _member_template_share(prompts, positions, row_cluster, own_templates, n)
-    else:
-        own_templates = pd.DataFrame(columns=["cluster", "template_id", "accounts", "requests", "characteristic"])
-        features["template_share"] = 0.0
-        features["lockstep_share"] = 0.0
+    with ThreadPoolExecutor(_MEASURERS, thread_name_prefix="graphsleuth-score") as pool:
+        from_templates = pool.submit(_template_features, evidence, graph, member, size, cluster_of)
+        burst_share, burst = _burst_features(evidence, in_scope, member, sizes)
+        payment, member_pay = _payment_part(evidence, size, cluster_of)
+        templates, own_templates, member_template, member_lockstep = from_templates.result()
+    for name, values in templates.items():
+        features[name] = values.reindex(clusters).fillna(0.0).to_numpy()
     features["coordination"] = features[["template_share", "lockstep_share"]].max(axis=1)
-    created = _by_position(evidence, "created_at") if "created_at" in evidence.accounts.columns else None
-    if created is not None and created.notna().any():
-        seconds = created[in_scope].astype("int64").to_numpy() / 1e9
-        seconds[created[in_scope].isna().to_numpy()] = np.nan
-        all_s = created.dropna().astype("int64").to_numpy() / 1e9
-        span = max(np.percentile(all_s, 95) - np.percentile(all_s, 5), 30 * 86400.0)
-        burst = _burst_share(seconds, member.to_numpy(), sizes[member.to_numpy()], span)
-        features["burst_share"] = pd.Series(burst).groupby(member.to_numpy()).mean().reindex(clusters).fillna(0).to_numpy()
-    else:
-        features["burst_share"] = 0.0
-        burst = np.zeros(len(member))
-    pay_positions = evidence.account_positions("payments")
-    pay_clusters = _row_clusters(cluster_of, pay_positions)
-    pay, ring_bins = _payment_features(evidence.payments, pay_clusters, size)
-    for column in pay.columns:
-        features[column] = pay[column].reindex(clusters).fillna(0).to_numpy()
+    features["burst_share"] = burst_share.reindex(clusters).fillna(0).to_numpy()
+    for column in payment.columns:
+        features[column] = payment[column].reindex(clusters).fillna(0).to_numpy()
     card_sharing = np.clip((features["accounts_per_card"] - 2.0) / 3.0, 0, 1)
     features["payment"] = np.maximum(card_sharing, features["bin_concentration"])
-    member_pay = _member_payment(evidence.payments, pay_positions, pay_clusters, ring_bins, n)[in_scope]
+    member_pay = member_pay[in_scope]
     coordination = np.maximum(member_template[in_scope], member_lockstep[in_scope])
     member_score = (FEATURE_WEIGHTS["coordination"] * coordination + FEATURE_WEIGHTS["burst"] * burst
                     + FEATURE_WEIGHTS["payment"] * member_pay)
@@ -406,3 +391,45 @@ def _measure_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarr
     member_signals = (coordination >= 0.2).astype(int) + (burst > 0).astype(int) + (member_pay > 0).astype(int)
     member_score = np.where((member_signals >= 2) | (coordination >= MEMBER_COORDINATION), member_score, 0.0)
     return features[_MEASURED], own_templates, pd.Series(member_score, index=member.index)
+
+
+def _template_features(evidence: Evidence, graph: EvidenceGraph, member: pd.Series, size: pd.Series, cluster_of: np.ndarray):
+    """Per cluster: template and lockstep shares; the clusters' own templates; per account: both shares.
+
+    Returns ({"template_share": ..., "lockstep_share": ...} by cluster, own templates,
+    member template share, member lockstep share), the last two over all accounts.
+    """
+    n = graph.n_accounts
+    prompts = evidence.prompts
+    if "template_id" not in prompts.columns or len(prompts) == 0 or len(size) == 0:
+        own_templates = pd.DataFrame(columns=["cluster", "template_id", "accounts", "requests", "characteristic"])
+        none = pd.Series(dtype=float)
+        return {"template_share": none, "lockstep_share": none}, own_templates, np.zeros(n), np.zeros(n)
+    positions = evidence.account_positions("prompts")
+    row_cluster = _row_clusters(cluster_of, positions)
+    used = characteristic_templates(prompts, member, size, n, row_cluster=row_cluster, users=graph.sharers("template"))
+    own_templates = used[used["characteristic"]]
+    lockstep, member_lockstep = _lockstep_share(graph, prompts, cluster_of)
+    member_template = _member_template_share(prompts, positions, row_cluster, own_templates, n)
+    return {"template_share": _template_share(used), "lockstep_share": lockstep}, own_templates, member_template, member_lockstep
+
+
+def _burst_features(evidence: Evidence, in_scope: np.ndarray, member: pd.Series, sizes: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Per cluster: the share of members created in a burst; per member (in ``member``'s order): 1 if so."""
+    created = _by_position(evidence, "created_at") if "created_at" in evidence.accounts.columns else None
+    if created is None or not created.notna().any():
+        return pd.Series(dtype=float), np.zeros(len(member))
+    seconds = created[in_scope].astype("int64").to_numpy() / 1e9
+    seconds[created[in_scope].isna().to_numpy()] = np.nan
+    all_s = created.dropna().astype("int64").to_numpy() / 1e9
+    span = max(np.percentile(all_s, 95) - np.percentile(all_s, 5), 30 * 86400.0)
+    burst = _burst_share(seconds, member.to_numpy(), sizes[member.to_numpy()], span)
+    return pd.Series(burst).groupby(member.to_numpy()).mean(), burst
+
+
+def _payment_part(evidence: Evidence, size: pd.Series, cluster_of: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Per cluster: the payment features (:func:`_payment_features`); per account: the payment signal."""
+    pay_positions = evidence.account_positions("payments")
+    pay_clusters = _row_clusters(cluster_of, pay_positions)
+    pay, ring_bins = _payment_features(evidence.payments, pay_clusters, size)
+    return pay, _member_payment(evidence.payments, pay_positions, pay_clusters, ring_bins, len(cluster_of))
