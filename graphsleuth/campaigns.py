@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -101,15 +103,46 @@ def merge_campaigns(
     new[in_ring] = base + campaign_of_ring.reindex(labels[in_ring]).to_numpy()
     new[left_out] = base + len(campaign_of_ring) + np.arange(len(left_out))
     signature = _signature_templates(evidence, accounts, campaign_of_ring.reindex(labels[in_ring]).to_numpy(), in_ring, template_users)
-    prompts = evidence.prompts[["account_id", "template_id", "count"]]
-    position = evidence.account_positions("prompts")
-    rows = prompts.assign(position=position).merge(signature, on="template_id", how="left")
-    outside = ~in_ring[rows["position"].to_numpy()]
-    rows = rows[outside]
-    totals = rows.groupby("position")["count"].sum()
-    on_sig = rows.dropna(subset=["campaign"]).groupby(["position", "campaign"]).agg(requests=("count", "sum"), templates=("template_id", "nunique")).reset_index()
-    on_sig["share"] = on_sig["requests"].to_numpy() / totals.reindex(on_sig["position"]).to_numpy()
-    joins = on_sig[(on_sig["share"] >= SIGNATURE_SHARE) & (on_sig["templates"] >= SIGNATURE_TEMPLATES)]
-    joins = joins.sort_values("share", ascending=False).drop_duplicates("position")
-    new[joins["position"].to_numpy()] = base + joins["campaign"].to_numpy().astype(np.int64)
+    campaign = _campaign_joined(evidence, signature, in_ring, len(campaign_of_ring))
+    joins = np.flatnonzero(campaign >= 0)
+    new[joins] = base + campaign[joins]
     return new
+
+
+def _campaign_joined(evidence: Evidence, signature: pd.DataFrame, in_ring: np.ndarray, n_campaigns: int) -> np.ndarray:
+    """Per account: the campaign it joins, the one whose signature takes the largest share of its requests.
+
+    -1 where no campaign takes :data:`SIGNATURE_SHARE` of the account's requests
+    over at least :data:`SIGNATURE_TEMPLATES` of its signature templates, and
+    for the rings' own members. Of two campaigns with equal shares the
+    lower-numbered one is joined.
+    Prompt rows are matched to signatures by Arrow's hash lookup and counted
+    with bincounts: a pandas merge and group-by of 4.8M rows took 1.5 s.
+    """
+    n = len(in_ring)
+    joined = np.full(n, -1, dtype=np.int64)
+    if len(signature) == 0:
+        return joined
+    prompts = evidence.prompts
+    position = evidence.account_positions("prompts")
+    signature_of = pc.index_in(pa.array(prompts["template_id"].astype("str")), value_set=pa.array(signature["template_id"].astype("str")))
+    signature_of = signature_of.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    outside = position >= 0
+    outside[outside] = ~in_ring[position[outside]]
+    account, template = position[outside], signature_of[outside]
+    count = prompts["count"].to_numpy(dtype=np.float64)[outside]
+    totals = np.bincount(account, weights=count, minlength=n)
+    on = template >= 0
+    account, template, count = account[on], template[on], count[on]
+    campaign = signature["campaign"].to_numpy().astype(np.int64)[template]
+    pair, pair_of_row = np.unique(account * n_campaigns + campaign, return_inverse=True)
+    requests = np.bincount(pair_of_row, weights=count, minlength=len(pair))
+    templates = np.bincount(np.unique(pair_of_row * len(signature) + template) // len(signature), minlength=len(pair))
+    pair_account, pair_campaign = pair // n_campaigns, pair % n_campaigns
+    share = requests / totals[pair_account]
+    joins = (share >= SIGNATURE_SHARE) & (templates >= SIGNATURE_TEMPLATES)
+    pair_account, pair_campaign, share = pair_account[joins], pair_campaign[joins], share[joins]
+    best = np.lexsort((pair_campaign, -share, pair_account))  # per account: largest share first
+    best = best[np.r_[True, pair_account[best][1:] != pair_account[best][:-1]]] if len(best) else best
+    joined[pair_account[best]] = pair_campaign[best]
+    return joined

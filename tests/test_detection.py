@@ -344,6 +344,36 @@ def test_a_campaign_takes_in_nobody_for_its_pieces_chance_templates(tmp_path):
     assert not (merged[n_ring:] == campaign).any()
 
 
+def test_an_outside_account_joins_the_campaign_it_spends_most_on(tmp_path):
+    """Two rings of 30 send their own three templates each. Of the accounts outside them, one
+    splits its requests evenly over both rings' templates, one spends 55% on the second ring's,
+    one spends everything on a single signature template, and 2,000 send ordinary templates."""
+    rng = np.random.default_rng(8)
+    ids = [f"a{i}" for i in range(2063)]
+    pd.DataFrame({"account_id": ids}).to_csv(tmp_path / "accounts.csv", index=False)
+    rows = [(ids[i], f"{'AB'[i // 30]}-t{t}", 20) for i in range(60) for t in range(3)]
+    rows += [(ids[60], "A-t0", 10), (ids[60], "A-t1", 10), (ids[60], "B-t0", 10), (ids[60], "B-t1", 10)]
+    rows += [(ids[61], "A-t0", 9), (ids[61], "A-t1", 9), (ids[61], "B-t0", 11), (ids[61], "B-t1", 11)]
+    rows += [(ids[62], "A-t0", 30)]
+    rows += [(ids[i], f"benign-{b}", 10) for i in range(63, 2063) for b in rng.choice(100, 2, replace=False)]
+    pd.DataFrame(rows, columns=["account_id", "template_id", "count"]).to_csv(tmp_path / "prompts.csv", index=False)
+    evidence = read_evidence(tmp_path)
+    accounts = pd.Index(ids)
+    labels = np.arange(len(ids)) + 2
+    labels[:30], labels[30:60] = 0, 1
+    member = pd.Series(labels[:60], index=accounts[:60])
+    used = characteristic_templates(evidence.prompts, member, member.value_counts(), len(ids))
+    own = used[used["characteristic"]]
+    assert sorted(own["template_id"]) == ["A-t0", "A-t1", "A-t2", "B-t0", "B-t1", "B-t2"]
+    merged = merge_campaigns(evidence, accounts, labels, np.array([0, 1]), own)
+    first, second = merged[0], merged[30]
+    assert (merged[:30] == first).all() and (merged[30:60] == second).all() and first != second
+    assert merged[60] == first  # an even split: the first campaign, on every run
+    assert merged[61] == second
+    assert merged[62] == labels[62]  # one signature template is not enough
+    assert (merged[63:] == labels[63:]).all()
+
+
 def test_rescoring_joined_rings_reuses_only_what_did_not_change(graphsleuth_population):
     """After pieces of rings are joined, scoring with the earlier scores at hand gives exactly
     what scoring from scratch gives: features, flags, own templates and member scores."""
