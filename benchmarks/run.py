@@ -9,8 +9,12 @@ Every measured step runs in a fresh child process (this same script with
 peak RSS comes from ``os.wait4`` on that child. Populations are generated from
 the bundled scenario ``hydra-2026`` (``1m`` means the full scenario, 1,045,000
 accounts) into ``--out`` (default ``bench-out/``, git-ignored). Detection runs
-``--detect-runs`` times per size (default 3) and the fastest run is reported, so
-that the growth from 100k to 1M compares the least disturbed run of each.
+``--detect-runs`` times per size (default 3) and the fastest run is reported.
+The growth from 100k to 1M is measured apart, after every size: ``--growth-runs``
+pairs of detections (default 3), 100k then 1M back to back, each in a fresh
+process, so that both sizes run under the same load of the shared machine
+(measured 20 minutes apart, the two sizes can meet a machine a fifth slower or
+faster); the growth is the fastest 1M run of the pairs over their fastest 100k run.
 
 Neo4j: unless NEO4J_URI is set, a local server with its own home under
 ``--out`` (``neo4j-home/``, the jars linked from the project's) and its own
@@ -259,6 +263,18 @@ def fastest_detect(data: Path, rings: Path, runs: int, log: Path) -> dict:
     return best
 
 
+def interleaved_detect(out: Path, labels: list[str], pairs: int, log: Path) -> dict:
+    """Detection ``pairs`` times over ``labels`` in turn (100k, 1m, 100k, 1m, ...): every run's seconds by label."""
+    runs: dict = {label: [] for label in labels}
+    for _ in range(pairs):
+        for label in labels:
+            res = run_child("detect", {"dir": str(out / f"pop-{label}"), "out": str(out / f"rings-{label}")}, None, log)
+            if "error" in res:
+                return {"error": res["error"]}
+            runs[label].append(round(res["seconds"], 2))
+    return runs
+
+
 def neo4j_env(out: Path) -> dict:
     """Environment for the Neo4j children: NEO4J_URI's, or a scratch server home with its own ports."""
     env = dict(os.environ)
@@ -295,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-compare", action="store_true", help="no networkx side-by-side")
     parser.add_argument("--detect-runs", type=int, default=3,
                         help="detect runs per size (each its own process); the fastest is reported, all are listed")
+    parser.add_argument("--growth-runs", type=int, default=3,
+                        help="pairs of 100k and 1m detect runs, back to back, for the growth between them (0: use the runs per size)")
     parser.add_argument("--bolt-max", default="1m", help="Bolt loads only up to this size (default: all); bulk runs at every size")
     parser.add_argument("--out", default=str(REPO / "bench-out"), help="scratch folder (populations, results)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -398,7 +416,21 @@ def main(argv: list[str] | None = None) -> int:
                 record("bulk", label, bulk, headline)
 
     if "detect_100k_s" in figures and "detect_1m_s" in figures:
-        figures["growth_100k_to_1m"] = round(figures["detect_1m_s"] / figures["detect_100k_s"], 2)
+        if args.growth_runs > 0:
+            pairs = interleaved_detect(out, ["100k", "1m"], args.growth_runs, log)
+            results["growth"] = pairs
+            if "error" in pairs:
+                headline = ""
+            else:
+                small, large = min(pairs["100k"]), min(pairs["1m"])
+                figures["growth_100k_to_1m"] = round(large / small, 2)
+                figures["growth_runs_s"] = pairs
+                headline = (f"{args.growth_runs} pairs back to back: 100k {', '.join(f'{x:.1f}' for x in pairs['100k'])} s; "
+                            f"1m {', '.join(f'{x:.1f}' for x in pairs['1m'])} s; fastest {large:.1f} / {small:.1f} = {large / small:.2f}x")
+            rows.append(("growth", "1m", None, None, pairs.get("error") or headline))
+            print(f"  {'growth':<9} {'1m':>5}  {'-':>8}s  {'-':>7} MB  {pairs.get('error') or headline}", flush=True)
+        else:
+            figures["growth_100k_to_1m"] = round(figures["detect_1m_s"] / figures["detect_100k_s"], 2)
     (out / "results.json").write_text(json.dumps({"figures": figures, "steps": results}, indent=2, default=str))
     failed = [r for r in rows if isinstance(r[4], str) and "failed" in r[4]]
     print(json.dumps(figures, sort_keys=True), flush=True)
