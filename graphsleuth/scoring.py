@@ -363,7 +363,6 @@ _MEASURERS = 1
 
 def _measure_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, sizes: np.ndarray, clusters: np.ndarray):
     """The features of ``clusters`` that depend on their members alone, their own templates and member scores."""
-    n = graph.n_accounts
     in_scope = np.isin(labels, clusters)
     member = pd.Series(labels[in_scope], index=graph.accounts[in_scope])
     size = pd.Series(sizes[clusters], index=clusters)
