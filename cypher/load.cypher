@@ -34,8 +34,24 @@ CALL (row) {
 RETURN collect(line) AS lines, collect(node) AS nodes
 
 // Rows read by the server from a CSV file in its import folder (local server only),
-// committed every $batch rows.
+// committed every $batch rows. A batch that fails is rolled back and the others go on:
+// the statement returns the line numbers of the rolled-back rows and the first errors,
+// and graphsleuth writes those rows again, alone, with csv_rows_again. A deadlock between
+// the two sessions of the relationship phase (two relationships that share a third in
+// their chains) otherwise failed the whole step, and running it again cost up to the
+// step's own time.
 // name: csv_rows
+LOAD CSV WITH HEADERS FROM $url AS row
+WITH row, linenumber() AS line
+CALL (row) {
+{{body}}
+} IN TRANSACTIONS OF $batch ROWS ON ERROR CONTINUE REPORT STATUS AS status
+WITH line, status
+WHERE NOT status.committed
+RETURN collect(line) AS failed, collect(DISTINCT status.errorMessage)[..3] AS errors
+
+// The rolled-back rows of a csv_rows step, written again; a failure here fails the step.
+// name: csv_rows_again
 LOAD CSV WITH HEADERS FROM $url AS row
 CALL (row) {
 {{body}}

@@ -794,13 +794,15 @@ def _frame_rows(frame: pd.DataFrame, start: int, stop: int) -> list[dict]:
     return _records(columns)
 
 
-def _statement_for(step: _Step, source: str) -> str:
+def _statement_for(step: _Step, source: str, again: bool = False) -> str:
     """The Cypher of ``step``: its MERGE body inside the ``source`` wrapper of load.cypher.
 
     ``source`` is ``unwind`` or ``csv``; a node step's wrapper returns its nodes' ids.
+    ``again`` picks the wrapper that writes a relationship step's failed rows once more
+    (``csv_rows_again``).
     """
     body = _statement("load", f"merge_{step.body}")
-    wrapper = _statement("load", f"{source}_{'nodes' if step.key else 'rows'}")
+    wrapper = _statement("load", f"{source}_{'nodes' if step.key else 'rows'}{'_again' if again else ''}")
     return wrapper.replace("{{body}}", body)
 
 
@@ -1178,10 +1180,11 @@ def _params_rows(writers: _Writers, batch_size: int):
 RETRY_SECONDS = 30.0
 
 
-def _run_csv_step(session, step: _Step, writers: _Writers, **params):
+def _run_csv_step(session, step: _Step, writers: _Writers, again: bool = False, **params):
     """Run one ``CALL {} IN TRANSACTIONS`` step, retried on transient errors and lost connections.
 
-    Returns the step's counters, and for a node step the record of its nodes' ids.
+    Returns the step's counters and its one record: a node step's nodes' ids, or a
+    relationship step's failed rows (none for ``again``, the wrapper that fails instead).
 
     Such a statement cannot run inside a managed transaction (execute_write), so
     the retry is done here (:func:`_retried`): the whole step runs again, and
@@ -1190,11 +1193,11 @@ def _run_csv_step(session, step: _Step, writers: _Writers, **params):
     """
     import neo4j
 
-    query = neo4j.Query(_statement_for(step, "csv"), metadata=writers.metadata)
+    query = neo4j.Query(_statement_for(step, "csv", again), metadata=writers.metadata)
 
     def attempt():
         result = session.run(query, **params)
-        record = result.single(strict=True) if step.key else None
+        record = None if again else result.single(strict=True)
         return result.consume().counters, record
 
     return _retried(attempt, writers.stop)
@@ -1249,13 +1252,40 @@ def _csv_rows(writers: _Writers, batch_size: int):
         writers.check()
         counters, record = _run_csv_step(session, step, writers, url=f"file:///{folder_name}/{name}.csv",
                                          batch=int(batch_size), **step.extra)
-        writers.wrote(step, len(frame), counters)
-        return (record["lines"], record["nodes"]) if step.key else None
+        if step.key:
+            writers.wrote(step, len(frame), counters)
+            return record["lines"], record["nodes"]
+        failed = _failed_rows(record["failed"], len(frame))
+        writers.wrote(step, len(frame) - len(failed), counters)
+        if len(failed):
+            writers.progress(f"{step.what}: {len(failed)} of {len(frame)} rows were rolled back ({_first_line(record['errors'])}); writing them again")
+            _write_frame_csv(frame.iloc[failed], folder / f"{name}-again.csv")
+            counters, _ = _run_csv_step(session, step, writers, again=True, url=f"file:///{folder_name}/{name}-again.csv",
+                                        batch=int(batch_size), **step.extra)
+            writers.wrote(step, len(failed), counters)
+        return None
 
     try:
         yield write_rows
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _failed_rows(lines: list, rows: int) -> np.ndarray:
+    """The frame rows of the CSV lines a relationship step reported as rolled back.
+
+    The header is line 1, so row ``i`` is line ``i + 2``: a relationship file holds
+    only ids, counts and times, never a field that spans lines.
+    """
+    failed = np.sort(np.asarray(lines, dtype=np.int64)) - 2
+    if len(failed) and (failed[0] < 0 or failed[-1] >= rows):
+        raise StoreError(f"the server reported failed rows outside the {rows} rows it was sent")
+    return failed
+
+
+def _first_line(errors: list) -> str:
+    """The first line of the first error a failed batch gave, for a progress line."""
+    return next((str(e).strip().splitlines()[0] for e in errors if e and str(e).strip()), "no error message")
 
 
 def _write_frame_csv(frame: pd.DataFrame, path: Path, header: list[str] | None = None) -> int:

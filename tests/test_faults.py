@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -264,6 +266,57 @@ def test_a_late_transient_error_in_a_long_load_step_is_retried(empty_graph, evid
     assert late["failures"] == 1
     counts = store.graph_counts(connection=empty_graph)
     assert {k: v for k, v in counts.items() if k in EXPECTED_COUNTS} == EXPECTED_COUNTS
+
+
+@pytest.mark.neo4j
+def test_a_batch_rolled_back_in_a_load_step_is_written_again_alone(empty_graph, evidence_dir, monkeypatch, capsys):
+    """A relationship batch that fails is rolled back while its step goes on; then only its rows
+    are written again, and the summary counts every relationship once. Here the batch waits for
+    a lock another session holds and is ended on the server, as a deadlock with the other lane
+    would end it."""
+    import neo4j
+
+    if not empty_graph.local:
+        pytest.skip("LOAD CSV steps need the local server")
+    auth = (empty_graph.username, empty_graph.password)
+    ended = []
+    original = neo4j.Session.run
+
+    def end_the_batch_waiting_for_a1():
+        with neo4j.GraphDatabase.driver(empty_graph.uri, auth=auth) as driver, driver.session(database=empty_graph.database) as holder:
+            tx = holder.begin_transaction()
+            tx.run("MATCH (a:Account {accountId: 'a1'}) SET a.heldByTest = true").consume()
+            deadline = time.monotonic() + 30
+            while not ended and time.monotonic() < deadline:
+                blocked = driver.execute_query(
+                    "SHOW TRANSACTIONS YIELD transactionId, outerTransactionId, status "
+                    "WHERE outerTransactionId <> '' AND status STARTS WITH 'Blocked' RETURN transactionId",
+                    database_=empty_graph.database).records
+                for record in blocked:
+                    driver.execute_query("TERMINATE TRANSACTION $id", id=record["transactionId"], database_=empty_graph.database)
+                    ended.append(record["transactionId"])
+                time.sleep(0.05)
+            tx.rollback()
+
+    holder = threading.Thread(target=end_the_batch_waiting_for_a1)
+
+    def run(this, query, *args, **kwargs):
+        text = str(query)
+        if "LOAD CSV" in text and "SENT" in text and "ON ERROR CONTINUE" in text and not holder.is_alive() and not ended:
+            holder.start()
+            time.sleep(1.0)  # the lock on a1 is taken before the step's batches reach it
+        return original(this, query, *args, **kwargs)
+
+    monkeypatch.setattr(neo4j.Session, "run", run)
+    summary = store.load(evidence_dir, connection=empty_graph, batch_size=1)
+    monkeypatch.undo()
+    holder.join()
+    assert ended
+    err = capsys.readouterr().err
+    assert re.search(r"^accounts [a-z ()]+: 1 of \d+ rows were rolled back \(.*terminated.*\); writing them again$", err, re.MULTILINE), err
+    counts = store.graph_counts(connection=empty_graph)
+    assert {k: v for k, v in counts.items() if k in EXPECTED_COUNTS} == EXPECTED_COUNTS
+    assert summary.relationships_created == sum(v for k, v in counts.items() if k.isupper())
 
 
 @pytest.mark.neo4j
