@@ -1248,10 +1248,12 @@ def _csv_rows(writers: _Writers, batch_size: int):
     def write_rows(session, step: _Step, frame: pd.DataFrame, name: str):
         if not len(frame):
             return np.zeros(0, dtype=np.int64), []
-        _write_frame_csv(frame, folder / f"{name}.csv")
-        writers.check()
-        counters, record = _run_csv_step(session, step, writers, url=f"file:///{folder_name}/{name}.csv",
-                                         batch=int(batch_size), **step.extra)
+        def run(file: str, rows: pd.DataFrame, again: bool = False):
+            _write_frame_csv(rows, folder / file)
+            writers.check()
+            return _run_csv_step(session, step, writers, again, url=f"file:///{folder_name}/{file}", batch=int(batch_size), **step.extra)
+
+        counters, record = run(f"{name}.csv", frame)
         if step.key:
             writers.wrote(step, len(frame), counters)
             return record["lines"], record["nodes"]
@@ -1259,9 +1261,7 @@ def _csv_rows(writers: _Writers, batch_size: int):
         writers.wrote(step, len(frame) - len(failed), counters)
         if len(failed):
             writers.progress(f"{step.what}: {len(failed)} of {len(frame)} rows were rolled back ({_first_line(record['errors'])}); writing them again")
-            _write_frame_csv(frame.iloc[failed], folder / f"{name}-again.csv")
-            counters, _ = _run_csv_step(session, step, writers, again=True, url=f"file:///{folder_name}/{name}-again.csv",
-                                        batch=int(batch_size), **step.extra)
+            counters, _ = run(f"{name}-again.csv", frame.iloc[failed], again=True)
             writers.wrote(step, len(failed), counters)
         return None
 

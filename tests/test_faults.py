@@ -280,12 +280,14 @@ def test_a_batch_rolled_back_in_a_load_step_is_written_again_alone(empty_graph, 
         pytest.skip("LOAD CSV steps need the local server")
     auth = (empty_graph.username, empty_graph.password)
     ended = []
+    locked = threading.Event()
     original = neo4j.Session.run
 
     def end_the_batch_waiting_for_a1():
         with neo4j.GraphDatabase.driver(empty_graph.uri, auth=auth) as driver, driver.session(database=empty_graph.database) as holder:
             tx = holder.begin_transaction()
             tx.run("MATCH (a:Account {accountId: 'a1'}) SET a.heldByTest = true").consume()
+            locked.set()
             deadline = time.monotonic() + 30
             while not ended and time.monotonic() < deadline:
                 blocked = driver.execute_query(
@@ -302,9 +304,9 @@ def test_a_batch_rolled_back_in_a_load_step_is_written_again_alone(empty_graph, 
 
     def run(this, query, *args, **kwargs):
         text = str(query)
-        if "LOAD CSV" in text and "SENT" in text and "ON ERROR CONTINUE" in text and not holder.is_alive() and not ended:
+        if "LOAD CSV" in text and "SENT" in text and "ON ERROR CONTINUE" in text and holder.ident is None:
             holder.start()
-            time.sleep(1.0)  # the lock on a1 is taken before the step's batches reach it
+            assert locked.wait(30)  # a1 is locked before the step's batches reach it
         return original(this, query, *args, **kwargs)
 
     monkeypatch.setattr(neo4j.Session, "run", run)
