@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .evidence import Evidence
+from .evidence import Evidence, arrow_text
 from .scoring import _row_clusters, characteristic_templates
 
 __all__ = ["merge_campaigns", "SIGNATURE_OVERLAP", "SIGNATURE_SHARE", "SIGNATURE_TEMPLATES"]
@@ -125,7 +124,7 @@ def _campaign_joined(evidence: Evidence, signature: pd.DataFrame, in_ring: np.nd
         return joined
     prompts = evidence.prompts
     position = evidence.account_positions("prompts")
-    signature_of = pc.index_in(pa.array(prompts["template_id"].astype("str")), value_set=pa.array(signature["template_id"].astype("str")))
+    signature_of = pc.index_in(arrow_text(prompts["template_id"]), value_set=arrow_text(signature["template_id"]))
     signature_of = signature_of.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     outside = position >= 0
     outside[outside] = ~in_ring[position[outside]]

@@ -53,6 +53,7 @@ __all__ = [
     "read_evidence",
     "find_table",
     "REJECT_COLUMNS",
+    "arrow_text",
 ]
 
 #: Longest value accepted in an identifier column (ids, ips, kinds, countries).
@@ -154,7 +155,7 @@ class Evidence:
         """
         found = self._positions.get(self._positions_key(name))
         if found is None:
-            ids = pa.array(self.accounts["account_id"].astype("str"))
+            ids = arrow_text(self.accounts["account_id"])
             found = _account_positions(self.table(name)["account_id"], ids)
             self.keep_account_positions(name, found)
         return found
@@ -810,7 +811,7 @@ def _check_accounts(frames: dict[str, pd.DataFrame], files: dict[str, Path], pro
     problems.check()
     if len(accounts) == 0:
         raise InputError(file, "no valid rows: every account row was rejected")
-    ids = pa.array(accounts["account_id"].astype("str"))
+    ids = arrow_text(accounts["account_id"])
     frames["accounts"] = accounts.drop(columns="_row")
     positions = {}
     for name in ("payments", "ips", "prompts", "links"):
@@ -832,5 +833,10 @@ def _check_accounts(frames: dict[str, pd.DataFrame], files: dict[str, Path], pro
 
 def _account_positions(account_ids: pd.Series, ids: pa.Array) -> np.ndarray:
     """Position of each of ``account_ids`` among ``ids`` (-1: not there), by Arrow's hash (4x pandas')."""
-    found = pc.index_in(pa.array(account_ids.astype("str")), value_set=ids)
+    found = pc.index_in(arrow_text(account_ids), value_set=ids)
     return found.fill_null(-1).to_numpy().astype(np.int64)
+
+
+def arrow_text(values: pd.Series) -> pa.Array:
+    """A text column as an Arrow string array, for Arrow's hash lookups and string kernels."""
+    return pa.array(values.astype("str"))

@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from .evidence import Evidence
+from .evidence import Evidence, arrow_text
 
 __all__ = ["EvidenceGraph", "build_evidence_graph", "subnet_of", "template_hours", "lockstep_tokens", "EVIDENCE_KINDS"]
 
@@ -109,7 +108,7 @@ class EvidenceGraph:
 
 def subnet_of(ips: pd.Series) -> pd.Series:
     """The /24 of each IPv4 address and the /48 of each IPv6 address, as CIDR text."""
-    text = pa.array(ips.astype("str"))
+    text = arrow_text(ips)
     is_v6 = pc.match_substring(text, ":").to_numpy(zero_copy_only=False)
     v4 = pc.replace_substring_regex(text, r"\.[0-9]+$", ".0/24")
     out = pd.Series(v4.to_pandas(types_mapper=pd.ArrowDtype).astype("str").to_numpy(dtype=object), index=ips.index)

@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .evidence import Evidence
+from .evidence import Evidence, arrow_text
 from .graph import EvidenceGraph, lockstep_tokens, template_hours
 
 __all__ = ["score_clusters", "MEMBER_COORDINATION", "characteristic_templates", "MIN_RING_SIZE", "FLAG_THRESHOLD", "FEATURE_WEIGHTS"]
@@ -239,7 +239,7 @@ def _payment_features(payments: pd.DataFrame, row_cluster: np.ndarray, size: pd.
 
 def _email_domains(email: pd.Series) -> np.ndarray:
     """The lower-cased part after the last @ of each address (None where there is no @)."""
-    text = pa.array(email.astype("str"))
+    text = arrow_text(email)
     has_at = pc.match_substring(text, "@")
     after = pc.replace_substring_regex(text, r"(?s)^.*@", "")
     return pc.if_else(has_at, pc.utf8_lower(after), pa.scalar(None, pa.string())).to_numpy(zero_copy_only=False)
