@@ -39,7 +39,8 @@ RETURN collect(line) AS lines, collect(node) AS nodes
 // and graphsleuth writes those rows again, alone, with csv_rows_again. A deadlock between
 // the two sessions of the relationship phase (two relationships that share a third in
 // their chains) otherwise failed the whole step, and running it again cost up to the
-// step's own time.
+// step's own time. (`= false`, not `NOT status.committed`: Neo4j 2026.08 refuses the
+// latter as a type mismatch.)
 // name: csv_rows
 LOAD CSV WITH HEADERS FROM $url AS row
 WITH row, linenumber() AS line
@@ -47,7 +48,7 @@ CALL (row) {
 {{body}}
 } IN TRANSACTIONS OF $batch ROWS ON ERROR CONTINUE REPORT STATUS AS status
 WITH line, status
-WHERE NOT status.committed
+WHERE status.committed = false
 RETURN collect(line) AS failed, collect(DISTINCT status.errorMessage)[..3] AS errors
 
 // The rolled-back rows of a csv_rows step, written again; a failure here fails the step.

