@@ -130,8 +130,10 @@ _JVM_FLAGS = [
 # and concurrent threads cost the one thread that runs a write statement; a 100k-account
 # Bolt load took 34.2 and 34.7 s with it against 39.0 and 38.1 s with G1 (server CPU 50 to
 # 52 s against 57 to 58 s). Its pauses stop everything, but in a 1M-account load the longest
-# was 0.41 s. neo4j-admin keeps G1: its import (many threads over off-heap caches) took
-# 18.1 s at 100k and 35.6 s at 1M with the throughput collector, 9.6 s and 32.4 s with G1.
+# was 0.41 s. neo4j-admin's commands keep G1: its import (many threads over off-heap caches)
+# took 18.1 s at 100k and 35.6 s at 1M with the throughput collector, 9.6 s and 32.4 s with G1
+# (Neo4j 5.26). The tool runs each command in a JVM of its own, which takes its flags from
+# neo4j.conf (:func:`_write_config`).
 _SERVER_GC = "-XX:+UseParallelGC"
 _ADMIN_GC = "-XX:+UseG1GC"
 
@@ -269,8 +271,12 @@ def browser_edit_url(cypher: str) -> str:
 
 def is_fetched() -> bool:
     """True when the jars are in place (Neo4j and the Browser)."""
-    lib = _lib()
-    return (lib / f"neo4j-{NEO4J_VERSION}.jar").exists() and any(lib.glob("neo4j-browser-*.jar"))
+    return _holds_jars(_lib())
+
+
+def _holds_jars(folder: Path) -> bool:
+    """True when ``folder`` holds this Neo4j version's jar and a Browser's."""
+    return (folder / f"neo4j-{NEO4J_VERSION}.jar").exists() and any(folder.glob("neo4j-browser-*.jar"))
 
 
 def fetch(quiet: bool = False) -> Path:
@@ -295,7 +301,7 @@ def fetch(quiet: bool = False) -> Path:
     if not quiet:
         print(f"fetching Neo4j {NEO4J_VERSION} and the Browser with Maven into {lib}", file=sys.stderr)
     done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0 or not (fresh / f"neo4j-{NEO4J_VERSION}.jar").exists():
+    if done.returncode != 0 or not _holds_jars(fresh):
         shutil.rmtree(fresh, ignore_errors=True)
         tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
         raise StoreError(f"Maven could not fetch the Neo4j jars: {tail or 'no output'}")
@@ -342,7 +348,7 @@ def _write_config() -> Path:
         # a quote inside a field is doubled, a backslash is just a backslash.
         "dbms.import.csv.legacy_quote_escaping=false",
         # neo4j-admin runs each command in a JVM of its own, started with these flags.
-        *(f"server.jvm.additional={flag}" for flag in _JVM_FLAGS),
+        *(f"server.jvm.additional={flag}" for flag in (_ADMIN_GC, *_JVM_FLAGS)),
     ]
     path = conf / "neo4j.conf"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
