@@ -147,6 +147,55 @@ MATCH (a:Account) WHERE id(a) = toInteger(row.start)
 MATCH (l:Link) WHERE id(l) = toInteger(row.end)
 MERGE (a)-[:LINKED_TO]->(l);
 
+// ---- relationships through graphsleuth's procedure ----
+
+// Where the server has graphsleuth.mergeRelationships (the local server builds it from
+// neo4j/plugin/, see graphsleuth.plugin), a relationship step is one call per batch in
+// place of the MERGE bodies above, with the same result: the procedure locks both
+// nodes, finds or creates the relationship and sets its properties, per row, in Java
+// (a 300k-account load used 23% less server CPU). Each column of the step's rows
+// arrives as one list parameter named after the column: $start and $end hold the node
+// ids, the others one value per row, times as ISO-8601 text. The maps name the
+// properties set, as the SET clauses above do. The driver's counters do not see what a
+// procedure writes, so the call returns its own.
+
+// name: has_procedures
+SHOW PROCEDURES YIELD name
+WHERE name IN $names
+RETURN count(*) AS found;
+
+// name: call_issued_under
+CALL graphsleuth.mergeRelationships('ISSUED_UNDER', 'PaymentMethod', 'Bin', $start, $end, {}, {})
+YIELD rows, created, properties, missing
+RETURN rows, created, properties, missing;
+
+// name: call_paid_with
+CALL graphsleuth.mergeRelationships('PAID_WITH', 'Account', 'PaymentMethod', $start, $end, {}, {})
+YIELD rows, created, properties, missing
+RETURN rows, created, properties, missing;
+
+// name: call_in_subnet
+CALL graphsleuth.mergeRelationships('IN_SUBNET', 'IpAddress', 'Subnet', $start, $end, {}, {})
+YIELD rows, created, properties, missing
+RETURN rows, created, properties, missing;
+
+// name: call_connected_from
+CALL graphsleuth.mergeRelationships('CONNECTED_FROM', 'Account', 'IpAddress', $start, $end,
+    {requests: $requests}, {firstSeen: $first_seen, lastSeen: $last_seen})
+YIELD rows, created, properties, missing
+RETURN rows, created, properties, missing;
+
+// name: call_sent
+CALL graphsleuth.mergeRelationships('SENT', 'Account', 'PromptTemplate', $start, $end,
+    {count: $count}, {firstTs: $first_ts, lastTs: $last_ts})
+YIELD rows, created, properties, missing
+RETURN rows, created, properties, missing;
+
+// name: call_linked_to
+CALL graphsleuth.mergeRelationships('LINKED_TO', 'Account', 'Link', $start, $end, {}, {})
+YIELD rows, created, properties, missing
+RETURN rows, created, properties, missing;
+
 // ---- stopping a load ----
 
 // Ends the statements of one load still running on the server (one of its sessions failed,

@@ -162,13 +162,15 @@ def neo4j_fetch():
 @click.argument("data_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--bulk", is_flag=True, help="Replace the local database with neo4j-admin import (server must be stopped); for large graphs.")
 @click.option("--batch-size", type=int, default=20000, show_default=True, help="Rows per Bolt transaction.")
+@click.option("--via", type=click.Choice(["auto", "params", "csv", "procedure"]), default="auto", show_default=True,
+              help="How rows travel: auto uses graphsleuth's procedure where the server has it, LOAD CSV on the local server, parameters elsewhere.")
 @click.option("--lenient", is_flag=True, help="Drop bad evidence rows instead of stopping at the first.")
 @_quiet_option
-def load_command(data_dir, bulk, batch_size, lenient, quiet):
+def load_command(data_dir, bulk, batch_size, via, lenient, quiet):
     """Load an evidence directory into Neo4j (NEO4J_URI, or the local server); safe to repeat."""
     from .store import load
 
-    load(data_dir, bulk=bulk, batch_size=batch_size, lenient=lenient, quiet=quiet)
+    load(data_dir, bulk=bulk, batch_size=batch_size, via=via, lenient=lenient, quiet=quiet)
 
 
 @main.command()

@@ -8,6 +8,8 @@ Everything lives under :func:`home` (``.graphsleuth/`` in the repository, or
 ``$GRAPHSLEUTH_HOME``)::
 
     neo4j/lib/        jars (Maven's copy-dependencies)
+    neo4j/plugins/    graphsleuth's procedures, built here (graphsleuth.plugin)
+    neo4j/tools/      the Java compiler that builds them
     neo4j/conf/       neo4j.conf, written on every start
     neo4j/data/       the databases
     neo4j/logs/       Neo4j's logs, console.log, guide.log
@@ -46,6 +48,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import plugin
 from .errors import StoreError
 
 __all__ = [
@@ -280,15 +283,29 @@ def _holds_jars(folder: Path) -> bool:
 
 
 def fetch(quiet: bool = False) -> Path:
-    """Download Neo4j Community and the Browser from Maven Central into neo4j/lib/.
+    """Download Neo4j Community and the Browser from Maven Central into neo4j/lib/, and build
+    graphsleuth's procedures into neo4j/plugins/ (:func:`build_plugin`); returns the lib folder.
 
     Runs ``mvn dependency:copy-dependencies`` on ``neo4j/pom.xml`` into a fresh
     folder that then takes the place of lib/, so the jars of another Neo4j version
-    fetched before are never mixed in; returns the lib folder. Does nothing when
-    this version's jars are already there.
+    fetched before are never mixed in. Each part is skipped when it is done already.
     """
-    if is_fetched():
-        return _lib()
+    if not is_fetched():
+        _fetch_jars(quiet)
+    build_plugin(quiet)
+    return _lib()
+
+
+def build_plugin(quiet: bool = True) -> Path:
+    """Build graphsleuth's Neo4j procedures (:mod:`graphsleuth.plugin`) for the local server's
+    plugins folder, against its jars; returns the jar. The server loads it when it starts."""
+    nh = neo4j_home()
+    return plugin.build(lib=_lib(), plugins=nh / "plugins", tools=nh / "tools", java=_java(),
+                        neo4j_version=NEO4J_VERSION, quiet=quiet)
+
+
+def _fetch_jars(quiet: bool) -> None:
+    """Copy this Neo4j version's jars and the Browser's into a fresh folder, then put it in lib/'s place."""
     mvn = shutil.which("mvn")
     if mvn is None:
         raise StoreError("Maven (mvn) is not installed; it is needed once to fetch the Neo4j jars")
@@ -310,7 +327,6 @@ def fetch(quiet: bool = False) -> Path:
     else:
         shutil.rmtree(lib, ignore_errors=True)
     fresh.rename(lib)
-    return lib
 
 
 # --- configuration --------------------------------------------------------------------------
@@ -559,8 +575,7 @@ def start(timeout: float = START_TIMEOUT, quiet: bool = True) -> ServerInfo:
             _wait_for_bolt(pid, timeout)
         _start_guide_server()
         return _info(pid, already_running=True)
-    if not is_fetched():
-        fetch(quiet=quiet)
+    fetch(quiet=quiet)
     _check_ports()
     _write_config()
     publish_guide()

@@ -42,7 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import server
+from . import plugin, server
 from .errors import InputError, StoreError
 from .evidence import Evidence, read_evidence
 from .graph import subnet_of
@@ -59,6 +59,7 @@ __all__ = [
     "browser_link",
     "link_label",
     "open_driver",
+    "has_procedures",
     "apply_schema",
     "bulk_load",
     "bulk_files",
@@ -66,6 +67,8 @@ __all__ = [
 ]
 
 BATCH_SIZE = 20000
+#: How a load may send its rows (see :func:`load`).
+_VIAS = ("auto", "params", "csv", "procedure")
 # The driver logs connection failures and server notifications at WARNING/ERROR; with no logging
 # configured, Python would print them on stderr next to our one-line error. Applications that
 # configure logging still receive them (records propagate to their handlers).
@@ -787,6 +790,11 @@ def _steps(evidence: Evidence, summary: LoadSummary, pool: ThreadPoolExecutor | 
 
 def _frame_rows(frame: pd.DataFrame, start: int, stop: int) -> list[dict]:
     """Rows ``start:stop`` of ``frame`` as parameter maps (plain Python values, None where missing)."""
+    return _records(_frame_columns(frame, start, stop))
+
+
+def _frame_columns(frame: pd.DataFrame, start: int, stop: int) -> dict[str, list]:
+    """Rows ``start:stop`` of ``frame`` as one list of plain Python values per column, None where missing."""
     part = frame.iloc[start:stop]
     columns = {}
     for name in part.columns:
@@ -796,7 +804,7 @@ def _frame_rows(frame: pd.DataFrame, start: int, stop: int) -> list[dict]:
         else:
             array = values.to_numpy(dtype=object, na_value=None)
             columns[name] = [int(v) if isinstance(v, np.integer) else v for v in array] if values.dtype == "Int64" else array.tolist()
-    return _records(columns)
+    return columns
 
 
 def _statement_for(step: _Step, source: str, again: bool = False) -> str:
@@ -900,13 +908,17 @@ def load(
     ``via`` chooses how rows travel: ``params`` sends them as query parameters
     (any server); ``csv`` writes them as CSV files into the local server's
     import folder and runs ``LOAD CSV ... CALL {} IN TRANSACTIONS`` (the local
-    server only: it reads the files itself, much faster); ``auto`` is ``csv``
-    for the local server and ``params`` otherwise. Progress goes to stderr
+    server only: it reads the files itself, much faster); ``procedure`` writes
+    the nodes as ``auto`` does and the relationships through graphsleuth's
+    procedure (:mod:`graphsleuth.plugin`; the local server has it, another
+    server has it once the jar is in its plugins folder), one call per batch of
+    columns; ``auto`` is ``procedure`` where the server has it, else ``csv`` for
+    the local server and ``params`` otherwise. Progress goes to stderr
     unless ``quiet``. With ``bulk=True`` the local database is replaced through
     ``neo4j-admin database import full`` instead (see :func:`bulk_load`).
     """
-    if via not in ("auto", "params", "csv"):
-        raise StoreError(f"via must be auto, params or csv, got {via!r}")
+    if via not in _VIAS:
+        raise StoreError(f"via must be one of {', '.join(_VIAS)}, got {via!r}")
     with CtrlC() as ctrl_c:
         evidence = _as_evidence(evidence_or_dir, lenient=lenient)
         if bulk:
@@ -931,15 +943,22 @@ def _write_load(steps: list[_Step], summary: LoadSummary, pool: ThreadPoolExecut
                 batch_size: int, via: str, quiet: bool, ctrl_c: CtrlC) -> None:
     """Create the schema and write ``steps`` through Bolt (the body of :func:`load`)."""
     with open_driver(connection) as (driver, conn), _store_errors(conn):
-        use_csv = via == "csv" or (via == "auto" and conn.local)
+        use_csv = via == "csv" or (via in ("auto", "procedure") and conn.local)
         if use_csv and not conn.local:
             raise StoreError("load via csv needs the local server (it reads the files itself); use via='params'")
-        summary.method = "bolt (LOAD CSV)" if use_csv else "bolt"
         with _session(driver, conn.database) as session:
             apply_schema(session)
+            use_procedure = via == "procedure" or (via == "auto" and has_procedures(session))
+            if via == "procedure" and not has_procedures(session):
+                raise StoreError(f"Neo4j at {conn.uri} does not have graphsleuth's procedures ({', '.join(plugin.PROCEDURES)}); "
+                                 f"put {plugin.JAR_NAME} (`graphsleuth neo4j fetch` builds it) in its plugins folder, or use via='auto'")
+        ways = [way for way, used in (("LOAD CSV", use_csv), ("procedure", use_procedure)) if used]
+        summary.method = f"bolt ({', '.join(ways)})" if ways else "bolt"
         writing = time.monotonic()
         writers = _Writers(driver, conn.database, summary, quiet, ctrl_c)
         with _csv_rows(writers, batch_size) if use_csv else nullcontext(_params_rows(writers, batch_size)) as write_rows:
+            if use_procedure:
+                write_rows = _procedure_rows(writers, batch_size, write_rows)
             _write_steps(writers, steps, write_rows, pool)
         summary.timings["write"] = time.monotonic() - writing
 
@@ -1177,6 +1196,48 @@ def _params_rows(writers: _Writers, batch_size: int):
                 counters = _write(session, cypher, writers.metadata, rows=rows, **step.extra)
             writers.wrote(step, len(rows), counters)
         return np.concatenate(order) if order else np.zeros(0, dtype=np.int64), nodes
+
+    return write_rows
+
+
+@dataclass(frozen=True)
+class _CalledCounters:
+    """What one procedure call wrote, in the shape of the driver's counters (which miss it)."""
+
+    relationships_created: int
+    properties_set: int
+    nodes_created: int = 0
+    labels_added: int = 0
+
+
+def has_procedures(session) -> bool:
+    """True when the server ``session`` talks to has every procedure of :data:`graphsleuth.plugin.PROCEDURES`."""
+    names = list(plugin.PROCEDURES)
+    return _read(session, _statement("load", "has_procedures"), names=names)[0]["found"] == len(names)
+
+
+def _procedure_rows(writers: _Writers, batch_size: int, node_rows):
+    """How a load writes rows when the server has graphsleuth's procedure: node steps as
+    ``node_rows`` does, relationship steps as one ``call_<body>`` (cypher/load.cypher) per
+    ``batch_size`` rows, each column a list parameter.
+
+    Each call is an auto-commit transaction, which the server commits as soon as the
+    call ends, as it does LOAD CSV's batches: a load that is paused or killed between
+    two calls holds no locks another load would wait for. A call that fails is rolled
+    back whole and run again after transient errors (:func:`_retried`).
+    """
+    import neo4j
+
+    def write_rows(session, step: _Step, frame: pd.DataFrame, name: str):
+        if step.key:
+            return node_rows(session, step, frame, name)
+        query = neo4j.Query(_statement("load", f"call_{step.body}"), metadata=writers.metadata)
+        for start in range(0, len(frame), batch_size):
+            writers.check()
+            columns = _frame_columns(frame, start, start + batch_size)
+            record = _retried(lambda: session.run(query, **columns).single(strict=True), writers.stop)
+            writers.wrote(step, record["rows"], _CalledCounters(record["created"], record["properties"]))
+        return None
 
     return write_rows
 

@@ -20,8 +20,9 @@ How the loads are made to overlap, without sleeping and hoping:
   that each is many transactions (the path used for a remote NEO4J_URI).
 
 A load is only ever paused right after it printed a progress line. A statement
-it has sent (LOAD CSV) runs on by itself on the server and commits, so a paused
-load never holds locks the other one waits for.
+it has sent (LOAD CSV, or a call of graphsleuth's procedure in an auto-commit
+transaction) runs on by itself on the server and commits, so a paused load never
+holds locks the other one waits for.
 """
 
 from __future__ import annotations
@@ -126,7 +127,8 @@ def test_load_started_while_another_is_in_its_relationship_phase(local_server, e
     _assert_clean(local_server, clean, evidence)
 
 
-def test_two_library_loads_in_threads_build_one_clean_graph(neo4j_connection, evidence, clean):
+@pytest.mark.parametrize("via", ["params", "procedure"])
+def test_two_library_loads_in_threads_build_one_clean_graph(neo4j_connection, evidence, clean, via):
     store.clear(connection=neo4j_connection)
     outcome: dict[int, object] = {}
     barrier = threading.Barrier(2)
@@ -134,7 +136,7 @@ def test_two_library_loads_in_threads_build_one_clean_graph(neo4j_connection, ev
     def run(index: int) -> None:
         try:
             barrier.wait()
-            outcome[index] = store.load(evidence, connection=neo4j_connection, quiet=True, via="params", batch_size=500)
+            outcome[index] = store.load(evidence, connection=neo4j_connection, quiet=True, via=via, batch_size=500)
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             outcome[index] = exc
 

@@ -261,7 +261,7 @@ def test_a_late_transient_error_in_a_long_load_step_is_retried(empty_graph, evid
         return original(this, query, *args, **kwargs)
 
     monkeypatch.setattr(neo4j.Session, "run", run)
-    store.load(evidence_dir, connection=empty_graph, quiet=True)
+    store.load(evidence_dir, connection=empty_graph, quiet=True, via="csv")
     monkeypatch.undo()
     assert late["failures"] == 1
     counts = store.graph_counts(connection=empty_graph)
@@ -310,7 +310,7 @@ def test_a_batch_rolled_back_in_a_load_step_is_written_again_alone(empty_graph, 
         return original(this, query, *args, **kwargs)
 
     monkeypatch.setattr(neo4j.Session, "run", run)
-    summary = store.load(evidence_dir, connection=empty_graph, batch_size=1)
+    summary = store.load(evidence_dir, connection=empty_graph, batch_size=1, via="csv")
     monkeypatch.undo()
     holder.join()
     assert ended
