@@ -948,8 +948,8 @@ def _write_load(steps: list[_Step], summary: LoadSummary, pool: ThreadPoolExecut
             raise StoreError("load via csv needs the local server (it reads the files itself); use via='params'")
         with _session(driver, conn.database) as session:
             apply_schema(session)
-            use_procedure = via == "procedure" or (via == "auto" and has_procedures(session))
-            if via == "procedure" and not has_procedures(session):
+            use_procedure = via in ("auto", "procedure") and has_procedures(session)
+            if via == "procedure" and not use_procedure:
                 raise StoreError(f"Neo4j at {conn.uri} does not have graphsleuth's procedures ({', '.join(plugin.PROCEDURES)}); "
                                  f"put {plugin.JAR_NAME} (`graphsleuth neo4j fetch` builds it) in its plugins folder, or use via='auto'")
         ways = [way for way, used in (("LOAD CSV", use_csv), ("procedure", use_procedure)) if used]
