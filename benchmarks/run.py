@@ -317,6 +317,11 @@ def neo4j_env(out: Path) -> dict:
     return env
 
 
+def seconds_of_runs(values) -> str:
+    """The seconds of several runs of one step, as a headline lists them: "4.6, 3.9, 3.0"."""
+    return ", ".join(f"{x:.1f}" for x in values)
+
+
 def fmt(value, digits: int = 1) -> str:
     if value is None:
         return "-"
@@ -386,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             for k in ("precision", "recall", "ring_recall", "false_positives_per_100k"):
                 figures[f"{k}_{label}"] = det[k]
             stages = ", ".join(f"{k} {v:.1f}s" for k, v in det["timings_s"].items())
-            headline = (f"best of {len(det['runs_s'])} ({', '.join(f'{s:.1f}' for s in det['runs_s'])} s) | "
+            headline = (f"best of {len(det['runs_s'])} ({seconds_of_runs(det['runs_s'])} s) | "
                         f"P {det['precision']:.3f} R {det['recall']:.3f} ring-R {det['ring_recall']:.3f} "
                         f"FP/100k {det['false_positives_per_100k']:.1f} | {stages}")
         else:
@@ -419,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
                     extra = f", reload {bolt['reload_s']:.1f}s creating {bolt['reload_created']}" if "reload_s" in bolt else ""
                     cpu = f", server CPU {bolt['server_cpu_s']:.1f}s" if bolt.get("server_cpu_s") is not None else ""
                     headline = (f"{bolt['method']}: {bolt['relationships']:,} rels + {bolt['nodes']:,} nodes in {bolt['seconds']:.1f}s = "
-                                f"{bolt['rels_per_s']:,.0f} rels/s (fastest of {', '.join(f'{x:.1f}' for x in bolt['load_runs_s'])} s; "
+                                f"{bolt['rels_per_s']:,.0f} rels/s (fastest of {seconds_of_runs(bolt['load_runs_s'])} s; "
                                 f"prepare {bolt['timings_s'].get('prepare', 0):.1f}s{cpu}){extra}")
                 else:
                     headline = ""
@@ -435,9 +440,8 @@ def main(argv: list[str] | None = None) -> int:
                     figures[f"bulk_{label}_import_s"] = round(bulk["import_s"], 2)
                     figures["bulk_rows_per_s"] = round(bulk["rows_per_s"])
                     figures["bulk_size"] = label
-                    runs_s = ", ".join(f"{x:.1f}" for x in bulk["import_runs_s"])
                     headline = (f"neo4j-admin import of {bulk['rows']:,} rows in {bulk['import_s']:.1f}s = {bulk['rows_per_s']:,.0f} rows/s "
-                                f"(fastest of {runs_s} s; CSV writing {bulk['write_csv_s']:.1f}s; end to end {bulk['rows_per_s_end_to_end']:,.0f} rows/s)")
+                                f"(fastest of {seconds_of_runs(bulk['import_runs_s'])} s; CSV writing {bulk['write_csv_s']:.1f}s; end to end {bulk['rows_per_s_end_to_end']:,.0f} rows/s)")
                 else:
                     headline = ""
                 record("bulk", label, bulk, headline)
@@ -452,8 +456,8 @@ def main(argv: list[str] | None = None) -> int:
                 small, large = min(pairs["100k"]), min(pairs["1m"])
                 figures["growth_100k_to_1m"] = round(large / small, 2)
                 figures["growth_runs_s"] = pairs
-                headline = (f"{args.growth_runs} pairs back to back: 100k {', '.join(f'{x:.1f}' for x in pairs['100k'])} s; "
-                            f"1m {', '.join(f'{x:.1f}' for x in pairs['1m'])} s; fastest {large:.1f} / {small:.1f} = {large / small:.2f}x")
+                headline = (f"{args.growth_runs} pairs back to back: 100k {seconds_of_runs(pairs['100k'])} s; "
+                            f"1m {seconds_of_runs(pairs['1m'])} s; fastest {large:.1f} / {small:.1f} = {large / small:.2f}x")
             rows.append(("growth", "1m", None, None, pairs.get("error") or headline))
             print(f"  {'growth':<9} {'1m':>5}  {'-':>8}s  {'-':>7} MB  {pairs.get('error') or headline}", flush=True)
         else:
