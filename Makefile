@@ -1,11 +1,13 @@
-# Every target installs into .venv first; nothing is installed outside the project.
+# Every target installs into .venv first; nothing is installed outside the project but Debian's
+# Chromium for the browser tests (as root), and the Neo4j jars in the user's data folder.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO := out/demo
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
 
-.PHONY: install demo test bench seeds clean neo4j audit
+.PHONY: install demo test test-fast lint format bench robustness seeds clean neo4j browser audit
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,16 +18,39 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/graphsleuth generate --scenario synthetic/demo.toml --seed 7 --out $(DEMO)/evidence --force
+	$(BIN)/graphsleuth generate --scenario demo --seed 7 --out $(DEMO)/evidence --force
 	$(BIN)/graphsleuth detect $(DEMO)/evidence --out $(DEMO)/rings --force
 	$(BIN)/graphsleuth evaluate $(DEMO)/rings $(DEMO)/evidence/truth.csv
 
-# Fetch the local Neo4j server's jars with Maven (once; cached in .graphsleuth/).
+# Fetch the local Neo4j server's jars with Maven (once; kept in GRAPHSLEUTH_HOME or the user's data folder).
 neo4j: $(STAMP)
 	$(BIN)/graphsleuth neo4j fetch
 
-test: $(STAMP) neo4j
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+# Headless Chromium and ChromeDriver from Debian's packages, for the Browser guide and case-file tests.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium and chromium-driver for the browser tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
+	else \
+	  echo "make test needs Chromium: install Debian's chromium and chromium-driver packages (or run make browser as root)"; exit 1; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check graphsleuth tests benchmarks
+	$(BIN)/ruff format --check graphsleuth tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix graphsleuth tests benchmarks
+	$(BIN)/ruff format graphsleuth tests benchmarks
+
+test: $(STAMP) neo4j browser lint
+	$(PYTEST)
+
+# Everything that needs no Neo4j server (and no browser): about two minutes.
+test-fast: $(STAMP) lint
+	$(PYTEST) -m "not neo4j"
 
 # Known vulnerabilities in the installed dependencies, from PyPI's project JSON (pip-audit's
 # per-release API and OSV are not reachable here); fails when PyPI cannot be asked. Run by CI.
@@ -36,7 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 seeds: $(STAMP)
-	$(BIN)/graphsleuth generate --scenario synthetic/demo.toml --seed 2026 --accounts 600 --out seeds/demo --force
+	$(BIN)/graphsleuth generate --scenario demo --seed 2026 --accounts 600 --out seeds/demo --force
 
 clean:
 	rm -rf $(VENV) out

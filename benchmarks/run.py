@@ -71,7 +71,7 @@ def _done(result: dict) -> None:
 
 
 def child_generate(p: dict) -> dict:
-    from graphsleuth.synthetic import generate
+    from graphsleuth import generate
 
     out = Path(p["dir"])
     began = time.perf_counter()
@@ -85,8 +85,7 @@ def child_generate(p: dict) -> dict:
 
 
 def child_detect(p: dict) -> dict:
-    from graphsleuth.detection import detect
-    from graphsleuth.evaluation import evaluate
+    from graphsleuth import detect, evaluate
     from graphsleuth.memory import keep_freed_memory
 
     keep_freed_memory()  # as `graphsleuth detect` does
@@ -95,11 +94,20 @@ def child_detect(p: dict) -> dict:
     findings = detect(p["dir"], out=p["out"], force=True)
     seconds = time.perf_counter() - began
     quality = evaluate(p["out"], Path(p["dir"]) / "truth.csv")
-    keep = ("precision", "recall", "ring_recall", "false_positives_per_100k", "flagged_accounts", "suspected_rings", "rings_found", "rings_planted")
+    keep = (
+        "precision",
+        "recall",
+        "ring_recall",
+        "false_positives_per_100k",
+        "flagged_accounts",
+        "suspected_rings",
+        "rings_found",
+        "rings_planted",
+    )
     return {
         "seconds": seconds,
-        "timings_s": {k: round(float(v), 3) for k, v in (findings.stats.get("timings_s") or {}).items()},
-        **{k: quality[k] for k in keep},
+        "timings_s": {k: round(float(v), 3) for k, v in findings.stats.timings_s.items()},
+        **{k: quality.to_dict()[k] for k in keep},
     }
 
 
@@ -108,9 +116,9 @@ def child_compare(p: dict) -> dict:
     import networkx as nx
     import numpy as np
 
-    from graphsleuth.clustering import find_clusters
+    from graphsleuth.detection.clustering import find_clusters
+    from graphsleuth.detection.graph import build_evidence_graph
     from graphsleuth.evidence import read_evidence
-    from graphsleuth.graph import build_evidence_graph
 
     evidence = read_evidence(p["dir"])
     began = time.perf_counter()
@@ -175,7 +183,7 @@ def child_bolt(p: dict) -> dict:
 
     remote = bool(os.environ.get("NEO4J_URI"))
     if not remote:
-        server.start(quiet=True)
+        server.start()
     try:
         conn = server.connection()
         evidence = read_evidence(p["dir"])
@@ -183,7 +191,7 @@ def child_bolt(p: dict) -> dict:
         for _ in range(max(1, p.get("runs", 1))):
             store.clear(connection=conn)
             cpu0 = None if remote else _server_cpu_s()
-            summary = store.load(evidence, connection=conn, quiet=True)
+            summary = store.load(evidence, connection=conn)
             cpu1 = None if remote else _server_cpu_s()
             loads.append((summary, None if cpu0 is None else cpu1 - cpu0))
         summary, cpu_s = min(loads, key=lambda load: load[0].seconds)
@@ -199,7 +207,7 @@ def child_bolt(p: dict) -> dict:
             "load_runs_s": [round(load.seconds, 2) for load, _cpu in loads],
         }
         if p.get("reload"):
-            again = store.load(evidence, connection=conn, quiet=True)
+            again = store.load(evidence, connection=conn)
             result["reload_s"] = again.seconds
             result["reload_created"] = again.nodes_created + again.relationships_created + again.labels_added
         result["server_peak_mb"] = None if remote else _server_peak_mb()
@@ -223,7 +231,7 @@ def child_bulk(p: dict) -> dict:
     if server.is_running():
         server.stop()
     evidence = read_evidence(p["dir"])
-    runs = [store.bulk_load(evidence, quiet=True, start_after=False) for _ in range(max(1, p.get("runs", 1)))]
+    runs = [store.bulk_load(evidence, start_after=False) for _ in range(max(1, p.get("runs", 1)))]
     best = min(runs, key=lambda summary: summary.timings.get("import", summary.seconds))
     rows = int(sum(best.rows.values()))
     imported = best.timings.get("import", best.seconds)
@@ -261,7 +269,7 @@ def run_child(step: str, params: dict, env: dict | None, log: Path) -> dict:
     lines = [ln for ln in out.splitlines() if ln.startswith(RESULT)]
     if proc.returncode != 0 or not lines:
         return {"error": f"{step} failed (exit {proc.returncode}); see {log}", "wall_s": wall}
-    result = json.loads(lines[-1][len(RESULT):])
+    result = json.loads(lines[-1][len(RESULT) :])
     result["wall_s"] = wall
     result["peak_mb"] = usage.ru_maxrss / 1024  # Linux: KiB
     return result
@@ -335,14 +343,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100k,300k,1m", help="comma-separated: 20k, 100k, 300k, 1m (= the full scenario)")
     parser.add_argument("--skip-neo4j", action="store_true", help="no Neo4j load or bulk import")
     parser.add_argument("--skip-compare", action="store_true", help="no networkx side-by-side")
-    parser.add_argument("--detect-runs", type=int, default=3,
-                        help="detect runs per size (each its own process); the fastest is reported, all are listed")
-    parser.add_argument("--growth-runs", type=int, default=3,
-                        help="pairs of 100k and 1m detect runs, back to back, for the growth between them (0: use the runs per size)")
-    parser.add_argument("--bolt-runs", type=int, default=2,
-                        help="Bolt loads per size (one server); the fastest is reported, all are listed")
-    parser.add_argument("--bulk-runs", type=int, default=3,
-                        help="bulk imports per size (one process); the fastest import is reported, all are listed")
+    parser.add_argument(
+        "--detect-runs", type=int, default=3, help="detect runs per size (each its own process); the fastest is reported, all are listed"
+    )
+    parser.add_argument(
+        "--growth-runs",
+        type=int,
+        default=3,
+        help="pairs of 100k and 1m detect runs, back to back, for the growth between them (0: use the runs per size)",
+    )
+    parser.add_argument(
+        "--bolt-runs", type=int, default=2, help="Bolt loads per size (one server); the fastest is reported, all are listed"
+    )
+    parser.add_argument(
+        "--bulk-runs", type=int, default=3, help="bulk imports per size (one process); the fastest import is reported, all are listed"
+    )
     parser.add_argument("--bolt-max", default="1m", help="Bolt loads only up to this size (default: all); bulk runs at every size")
     parser.add_argument("--out", default=str(REPO / "bench-out"), help="scratch folder (populations, results)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -366,9 +381,12 @@ def main(argv: list[str] | None = None) -> int:
     def record(step: str, label: str, res: dict, headline: str) -> None:
         results.setdefault(label, {})[step] = res
         rows.append((step, label, res.get("wall_s"), res.get("peak_mb"), res.get("error") or headline))
-        print(f"  {step:<9} {label:>5}  {fmt(res.get('wall_s')):>8}s  {fmt(res.get('peak_mb'), 0):>7} MB  {res.get('error') or headline}", flush=True)
+        print(
+            f"  {step:<9} {label:>5}  {fmt(res.get('wall_s')):>8}s  {fmt(res.get('peak_mb'), 0):>7} MB  {res.get('error') or headline}",
+            flush=True,
+        )
 
-    print(f"graphsleuth benchmarks: scenario {SCENARIO}, sizes {', '.join(l for l, _ in sizes)}; children log to {log}", flush=True)
+    print(f"graphsleuth benchmarks: scenario {SCENARIO}, sizes {', '.join(label for label, _ in sizes)}; children log to {log}", flush=True)
     print(f"  {'step':<9} {'size':>5}  {'wall':>9}  {'peak':>10}  figures", flush=True)
     env_neo4j = None if args.skip_neo4j else neo4j_env(out)
     for label, n in sizes:
@@ -379,7 +397,12 @@ def main(argv: list[str] | None = None) -> int:
             figures[f"generate_{label}_s"] = round(gen["seconds"], 2)
             figures[f"generate_{label}_peak_mb"] = round(gen["peak_mb"], 1)
             figures[f"generate_{label}_rows_per_s"] = round(gen["rows_per_s"])
-        record("generate", label, gen, f"{fmt(gen.get('accounts'))} accounts, {fmt(gen.get('rows'))} rows, {fmt(gen.get('rows_per_s'), 0)} rows/s, {fmt((gen.get('bytes') or 0) / 2**20)} MiB")
+        record(
+            "generate",
+            label,
+            gen,
+            f"{fmt(gen.get('accounts'))} accounts, {fmt(gen.get('rows'))} rows, {fmt(gen.get('rows_per_s'), 0)} rows/s, {fmt((gen.get('bytes') or 0) / 2**20)} MiB",
+        )
         if "error" in gen:
             continue
 
@@ -391,9 +414,11 @@ def main(argv: list[str] | None = None) -> int:
             for k in ("precision", "recall", "ring_recall", "false_positives_per_100k"):
                 figures[f"{k}_{label}"] = det[k]
             stages = ", ".join(f"{k} {v:.1f}s" for k, v in det["timings_s"].items())
-            headline = (f"best of {len(det['runs_s'])} ({seconds_of_runs(det['runs_s'])} s) | "
-                        f"P {det['precision']:.3f} R {det['recall']:.3f} ring-R {det['ring_recall']:.3f} "
-                        f"FP/100k {det['false_positives_per_100k']:.1f} | {stages}")
+            headline = (
+                f"best of {len(det['runs_s'])} ({seconds_of_runs(det['runs_s'])} s) | "
+                f"P {det['precision']:.3f} R {det['recall']:.3f} ring-R {det['ring_recall']:.3f} "
+                f"FP/100k {det['false_positives_per_100k']:.1f} | {stages}"
+            )
         else:
             headline = ""
         record("detect", label, det, headline)
@@ -404,10 +429,12 @@ def main(argv: list[str] | None = None) -> int:
                 figures["networkx_ratio_100k"] = round(cmp_["ratio"], 2)
                 figures["networkx_louvain_100k_s"] = round(cmp_["networkx_louvain_s"], 2)
                 figures["graphsleuth_cluster_100k_s"] = round(cmp_["graphsleuth_cluster_s"], 2)
-                headline = (f"networkx louvain {cmp_['networkx_louvain_s']:.1f}s ({cmp_['networkx_communities']} communities, "
-                            f"+{cmp_['networkx_graph_build_s']:.1f}s to build its graph) vs graphsleuth {cmp_['graphsleuth_cluster_s']:.1f}s "
-                            f"({cmp_['graphsleuth_clusters']} clusters) on {cmp_['accounts']:,} accounts / {cmp_['edges']:,} edges: "
-                            f"ratio {cmp_['ratio']:.1f}x")
+                headline = (
+                    f"networkx louvain {cmp_['networkx_louvain_s']:.1f}s ({cmp_['networkx_communities']} communities, "
+                    f"+{cmp_['networkx_graph_build_s']:.1f}s to build its graph) vs graphsleuth {cmp_['graphsleuth_cluster_s']:.1f}s "
+                    f"({cmp_['graphsleuth_clusters']} clusters) on {cmp_['accounts']:,} accounts / {cmp_['edges']:,} edges: "
+                    f"ratio {cmp_['ratio']:.1f}x"
+                )
             else:
                 headline = ""
             record("compare", label, cmp_, headline)
@@ -423,9 +450,11 @@ def main(argv: list[str] | None = None) -> int:
                     figures["load_size"] = label
                     extra = f", reload {bolt['reload_s']:.1f}s creating {bolt['reload_created']}" if "reload_s" in bolt else ""
                     cpu = f", server CPU {bolt['server_cpu_s']:.1f}s" if bolt.get("server_cpu_s") is not None else ""
-                    headline = (f"{bolt['method']}: {bolt['relationships']:,} rels + {bolt['nodes']:,} nodes in {bolt['seconds']:.1f}s = "
-                                f"{bolt['rels_per_s']:,.0f} rels/s (fastest of {seconds_of_runs(bolt['load_runs_s'])} s; "
-                                f"prepare {bolt['timings_s'].get('prepare', 0):.1f}s{cpu}){extra}")
+                    headline = (
+                        f"{bolt['method']}: {bolt['relationships']:,} rels + {bolt['nodes']:,} nodes in {bolt['seconds']:.1f}s = "
+                        f"{bolt['rels_per_s']:,.0f} rels/s (fastest of {seconds_of_runs(bolt['load_runs_s'])} s; "
+                        f"prepare {bolt['timings_s'].get('prepare', 0):.1f}s{cpu}){extra}"
+                    )
                 else:
                     headline = ""
                 record("bolt", label, bolt, headline)
@@ -440,8 +469,10 @@ def main(argv: list[str] | None = None) -> int:
                     figures[f"bulk_{label}_import_s"] = round(bulk["import_s"], 2)
                     figures["bulk_rows_per_s"] = round(bulk["rows_per_s"])
                     figures["bulk_size"] = label
-                    headline = (f"neo4j-admin import of {bulk['rows']:,} rows in {bulk['import_s']:.1f}s = {bulk['rows_per_s']:,.0f} rows/s "
-                                f"(fastest of {seconds_of_runs(bulk['import_runs_s'])} s; CSV writing {bulk['write_csv_s']:.1f}s; end to end {bulk['rows_per_s_end_to_end']:,.0f} rows/s)")
+                    headline = (
+                        f"neo4j-admin import of {bulk['rows']:,} rows in {bulk['import_s']:.1f}s = {bulk['rows_per_s']:,.0f} rows/s "
+                        f"(fastest of {seconds_of_runs(bulk['import_runs_s'])} s; CSV writing {bulk['write_csv_s']:.1f}s; end to end {bulk['rows_per_s_end_to_end']:,.0f} rows/s)"
+                    )
                 else:
                     headline = ""
                 record("bulk", label, bulk, headline)
@@ -456,8 +487,10 @@ def main(argv: list[str] | None = None) -> int:
                 small, large = min(pairs["100k"]), min(pairs["1m"])
                 figures["growth_100k_to_1m"] = round(large / small, 2)
                 figures["growth_runs_s"] = pairs
-                headline = (f"{args.growth_runs} pairs back to back: 100k {seconds_of_runs(pairs['100k'])} s; "
-                            f"1m {seconds_of_runs(pairs['1m'])} s; fastest {large:.1f} / {small:.1f} = {large / small:.2f}x")
+                headline = (
+                    f"{args.growth_runs} pairs back to back: 100k {seconds_of_runs(pairs['100k'])} s; "
+                    f"1m {seconds_of_runs(pairs['1m'])} s; fastest {large:.1f} / {small:.1f} = {large / small:.2f}x"
+                )
             rows.append(("growth", "1m", None, None, pairs.get("error") or headline))
             print(f"  {'growth':<9} {'1m':>5}  {'-':>8}s  {'-':>7} MB  {pairs.get('error') or headline}", flush=True)
         else:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import tempfile
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import GraphsleuthError
+from .interrupts import interrupts_deferred
 
-__all__ = ["check_output_dir", "output_directory", "interrupts_deferred"]
+__all__ = ["check_output_dir", "output_directory"]
 
 
 def check_output_dir(out: str | Path, force: bool) -> Path:
@@ -28,34 +27,6 @@ def check_output_dir(out: str | Path, force: bool) -> Path:
     if out.exists() and any(out.iterdir()) and not force:
         raise GraphsleuthError(f"{out}: directory exists and is not empty (use --force to replace it)")
     return out
-
-
-@contextmanager
-def interrupts_deferred():
-    """Hold Ctrl-C (SIGINT) back until the block is done, then deliver it.
-
-    Used around the few steps that must not stop half-way: moving the new
-    directory into place (and the old one back on failure) and cleaning up,
-    and igraph's C code, which a KeyboardInterrupt raised inside can abort.
-    Python runs signal handlers in the main thread whichever thread the kernel
-    delivered SIGINT to, so a handler that only takes note holds it back
-    reliably (blocking SIGINT with pthread_sigmask covers one thread only).
-    Elsewhere than the main thread this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            if callable(previous):
-                previous(signal.SIGINT, None)
-            elif previous == signal.SIG_DFL:
-                raise KeyboardInterrupt
 
 
 @contextmanager

@@ -1,18 +1,35 @@
-"""Errors that graphsleuth reports to a person in one line.
+"""Errors that graphsleuth reports to a person in one line, and the exit code of each.
 
 Every error a user can cause (a bad row, a malformed scenario, an unreachable
-server) is raised as a subclass of :class:`GraphsleuthError`; the CLI prints its
-message on one line and exits non-zero, without a traceback.
+server) is raised as a subclass of :class:`GraphsleuthError`; the command line
+prints its message on one line and exits with the error's code
+(:data:`EXIT_CODES`), without a traceback.
 """
 
 from __future__ import annotations
 
-__all__ = ["GraphsleuthError", "InputError", "ScenarioError", "StoreError", "one_line"]
+__all__ = ["GraphsleuthError", "InputError", "ScenarioError", "StoreError", "EnvironmentMissing", "EXIT_CODES", "one_line"]
+
+#: The exit codes of the ``graphsleuth`` command, the same for every command.
+EXIT_CODES = {
+    0: "success",
+    1: "an error the message explains (an output directory in the way, a missing key, ...)",
+    2: "usage: an unknown command or option, or a bad option value",
+    3: "bad input: an evidence, log, truth or scenario file that cannot be used (file, row and column named)",
+    4: "Neo4j: the server cannot be reached, refused the credentials or the operation, or would not start",
+    5: "missing software: Java, Maven or Spark that a command needs is not there",
+    130: "interrupted (Ctrl-C); nothing half-written is left behind",
+}
 
 
 def one_line(text: str) -> str:
     """``text`` with line breaks written as ``\\n`` / ``\\r``, so a message stays on one line."""
     return str(text).replace("\r", "\\r").replace("\n", "\\n")
+
+
+def exit_codes_text() -> str:
+    """The exit-code table as plain lines, for ``--help`` and README."""
+    return "\n".join(f"{code:>3}  {meaning}" for code, meaning in EXIT_CODES.items())
 
 
 class GraphsleuthError(Exception):
@@ -31,7 +48,7 @@ class InputError(GraphsleuthError):
     data row) and the column, so the user can open the file at the right place.
     """
 
-    exit_code = 2
+    exit_code = 3
 
     def __init__(self, file: str, message: str, row: int | None = None, column: str | None = None):
         self.file = str(file)
@@ -49,7 +66,7 @@ class InputError(GraphsleuthError):
 class ScenarioError(GraphsleuthError):
     """A scenario file for the generator that cannot be used; names file and key."""
 
-    exit_code = 2
+    exit_code = 3
 
     def __init__(self, file: str, key: str | None, message: str):
         self.file = str(file)
@@ -61,4 +78,10 @@ class ScenarioError(GraphsleuthError):
 class StoreError(GraphsleuthError):
     """The Neo4j store could not be reached or refused an operation."""
 
-    exit_code = 3
+    exit_code = 4
+
+
+class EnvironmentMissing(GraphsleuthError):
+    """Software a command needs (Java, Maven, Spark) is not installed or too old."""
+
+    exit_code = 5

@@ -1,0 +1,186 @@
+"""Community detection on the account graph.
+
+Leiden with the Constant Potts Model (CPM) is the default. CPM asks each
+cluster to be denser than a fixed ``resolution`` in evidence weight per pair
+of accounts, whatever the size of the whole graph, so a ring of 40 accounts
+is found as readily in a million accounts as in five thousand; modularity's
+resolution limit merges or misses small rings as the graph grows.
+Louvain (modularity), connected components and label propagation are
+available for comparison.
+"""
+
+from __future__ import annotations
+
+import random
+
+import igraph as ig
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components, reverse_cuthill_mckee
+
+from ..interrupts import interrupts_deferred
+from .graph import EvidenceGraph
+
+__all__ = ["ALGORITHMS", "DEFAULT_RESOLUTION", "find_clusters"]
+
+ALGORITHMS = ("leiden", "louvain", "components", "label_propagation")
+#: Evidence weight per pair of accounts a cluster must exceed to hold together.
+DEFAULT_RESOLUTION = 0.35
+#: The finer resolution at which a cluster is checked for rings that were merged.
+SPLIT_RESOLUTION = 1.0
+#: Two parts stay apart when the density between them is below this share of the sparser part's own.
+SEPARATION = 0.5
+
+
+def _edge_pairs(source: np.ndarray, target: np.ndarray, chunk: int = 500_000):
+    """The edges as (int, int) tuples, made a chunk at a time.
+
+    igraph reads a NumPy edge array element by element through Python objects
+    (13 s and 2.5 GB for 12 million edges); tuples of plain ints from a lazy
+    iterator take 5 s and a quarter of the memory.
+    """
+    for start in range(0, len(source), chunk):
+        yield from zip(source[start : start + chunk].tolist(), target[start : start + chunk].tolist())
+
+
+def _linked_accounts(graph: EvidenceGraph) -> np.ndarray:
+    """The accounts that share evidence with another, numbered so that linked accounts sit close together.
+
+    An account with no edge is a cluster of its own whatever the algorithm (no
+    objective gains from putting it with accounts it shares nothing with), so
+    the algorithms never see it: a fifth of the accounts of a 1M population.
+    The others are put in reverse Cuthill-McKee order, which numbers each
+    account's neighbours close to it and to each other: Leiden looks up the
+    clusters of a node's neighbours in random node order, and with neighbours
+    side by side those reads share cache lines. Leiden at 1M took 14.2 s on the
+    linked accounts in this order, 15.4 s in account order, and 17.2 s with the
+    unlinked accounts too.
+    """
+    linked = np.zeros(graph.n_accounts, dtype=bool)
+    linked[graph.source] = True
+    linked[graph.target] = True
+    accounts = np.flatnonzero(linked)
+    if len(accounts) == 0:
+        return accounts
+    local = _numbering(accounts, graph.n_accounts)
+    u, v = local[graph.source], local[graph.target]
+    n = len(accounts)
+    adjacency = csr_matrix((np.ones(2 * len(u), dtype=np.int8), (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(n, n))
+    return accounts[reverse_cuthill_mckee(adjacency, symmetric_mode=True)]
+
+
+def _numbering(accounts: np.ndarray, n_accounts: int) -> np.ndarray:
+    """Each account's position in ``accounts`` (-1 where it is not there)."""
+    local = np.full(n_accounts, -1, dtype=np.int64)
+    local[accounts] = np.arange(len(accounts))
+    return local
+
+
+def _igraph(graph: EvidenceGraph, accounts: np.ndarray) -> ig.Graph:
+    """The account graph on ``accounts`` (which must hold every edge's ends), node i being ``accounts[i]``."""
+    local = _numbering(accounts, graph.n_accounts)
+    g = ig.Graph(n=len(accounts), edges=_edge_pairs(local[graph.source], local[graph.target]), directed=False)
+    g.es["weight"] = graph.weight
+    return g
+
+
+def _for_every_account(labels: np.ndarray, accounts: np.ndarray, n_accounts: int) -> np.ndarray:
+    """Cluster numbers found for ``accounts`` spread over all accounts; each other account alone after them."""
+    out = np.empty(n_accounts, dtype=np.int64)
+    alone = np.ones(n_accounts, dtype=bool)
+    alone[accounts] = False
+    out[accounts] = labels
+    out[alone] = int(labels.max(initial=-1)) + 1 + np.arange(int(alone.sum()))
+    return out
+
+
+def find_clusters(
+    graph: EvidenceGraph,
+    algorithm: str = "leiden",
+    resolution: float = DEFAULT_RESOLUTION,
+    seed: int = 0,
+    split_resolution: float | None = SPLIT_RESOLUTION,
+) -> np.ndarray:
+    """A cluster number for every account (accounts with no evidence in common get their own).
+
+    With Leiden, each cluster found at ``resolution`` is checked at the finer
+    ``split_resolution``: parts that are much denser inside than between them
+    are separate rings that happen to touch, and are split; parts of one
+    uniformly dense ring are kept together (see :func:`split_merged_rings`).
+
+    ``seed`` seeds igraph's random number generator for this call only, so
+    runs are reproducible without touching the caller's random state.
+    """
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+    accounts = _linked_accounts(graph)
+    with interrupts_deferred():  # igraph's C code throughout: building the graph, Leiden, subgraphs
+        g = _igraph(graph, accounts)
+        coarse = _run(g, algorithm, resolution, seed)
+        if algorithm == "leiden" and split_resolution:
+            fine = _finer(g, coarse, split_resolution, seed)
+    coarse = _for_every_account(coarse, accounts, graph.n_accounts)
+    if algorithm != "leiden" or not split_resolution:
+        return coarse
+    fine_everywhere = -1 - coarse  # the unlinked accounts are too small to split, like other small clusters
+    fine_everywhere[accounts] = fine
+    return split_merged_rings(graph, coarse, fine_everywhere)
+
+
+def _finer(g: ig.Graph, coarse: np.ndarray, resolution: float, seed: int, min_size: int = 20) -> np.ndarray:
+    """Leiden at a finer resolution, run only where it can split something: clusters of ``min_size``+."""
+    sizes = np.bincount(coarse)
+    inside = np.flatnonzero(sizes[coarse] >= min_size)
+    fine = -1 - coarse  # smaller clusters stay as they are (negative labels never meet Leiden's)
+    if len(inside):
+        fine[inside] = _run(g.induced_subgraph(inside.tolist()), "leiden", resolution, seed)
+    return fine
+
+
+def split_merged_rings(graph: EvidenceGraph, coarse: np.ndarray, fine: np.ndarray, separation: float = SEPARATION) -> np.ndarray:
+    """Refine ``coarse`` clusters by ``fine`` ones, merging back parts that are not well separated.
+
+    Parts are the intersections of coarse and fine clusters. Two parts of the
+    same coarse cluster are merged when the evidence weight per pair between
+    them reaches ``separation`` times the density inside the sparser of the
+    two (a single account counts as dense as the part it joins).
+    """
+    # (coarse, fine) pairs as one integer each: fine labels run from -1 - max(coarse) up
+    offset = int(coarse.max(initial=0)) + 1
+    part, _ = pd.factorize(coarse.astype(np.int64) * (offset + int(fine.max(initial=0)) + 1) + (fine + offset))
+    n_parts = part.max() + 1
+    size = np.bincount(part, minlength=n_parts).astype(float)
+    pu, pv = part[graph.source], part[graph.target]
+    same_coarse = coarse[graph.source] == coarse[graph.target]
+    inside = pu == pv
+    within = np.bincount(pu[inside], weights=graph.weight[inside], minlength=n_parts)
+    pairs_inside = size * (size - 1) / 2
+    density = np.divide(within, pairs_inside, out=np.full(n_parts, np.inf), where=pairs_inside > 0)
+    between = same_coarse & ~inside
+    a, b = np.minimum(pu[between], pv[between]), np.maximum(pu[between], pv[between])
+    frame = pd.DataFrame({"a": a, "b": b, "w": graph.weight[between]}).groupby(["a", "b"], sort=False)["w"].sum().reset_index()
+    a, b, w = frame["a"].to_numpy(), frame["b"].to_numpy(), frame["w"].to_numpy()
+    cross = w / (size[a] * size[b])
+    # A lone account joins the part it is tied to as densely as that part's own members are;
+    # two lone accounts are never joined to each other, which would chain strangers together.
+    merge = cross >= separation * np.minimum(density[a], density[b])
+    adjacency = coo_matrix((np.ones(merge.sum()), (a[merge], b[merge])), shape=(n_parts, n_parts))
+    _, group = connected_components(adjacency, directed=False)
+    return group[part].astype(np.int64)
+
+
+def _run(g: ig.Graph, algorithm: str, resolution: float, seed: int) -> np.ndarray:
+    previous = ig.set_random_number_generator(random.Random(seed))
+    try:
+        if algorithm == "leiden":
+            parts = g.community_leiden(objective_function="CPM", weights="weight", resolution=resolution, n_iterations=1)
+        elif algorithm == "louvain":
+            parts = g.community_multilevel(weights="weight")
+        elif algorithm == "components":
+            parts = g.connected_components()
+        else:
+            parts = g.community_label_propagation(weights="weight")
+    finally:
+        ig.set_random_number_generator(previous if previous is not None else random)
+    return np.asarray(parts.membership, dtype=np.int64)

@@ -1,0 +1,165 @@
+"""A suspected ring's record, and why it was flagged (or why a cluster was not), in plain words.
+
+The wording follows the same constants as the score (:mod:`.scoring`): a
+signal is named in an explanation from the level at which it counts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..evidence import Evidence, subnet_of
+from .findings import PeakDay, Ring, SharedEvidence, SharedValue
+from .graph import EvidenceGraph
+from .scoring import CARD_SHARING_NAMED, ORGANISATION_NAMED, SIGNAL_LEVELS, WEAK_COORDINATION
+
+__all__ = ["ring_record", "why_not_flagged", "explain_ring"]
+
+_NOTHING_SHARED = SharedEvidence(0, 0, ())
+
+
+def _top(values: pd.Series, limit: int = 5) -> tuple[SharedValue, ...]:
+    counts = values.value_counts()
+    counts = counts[counts >= 2].head(limit)
+    return tuple(SharedValue(str(k), int(v)) for k, v in counts.items())
+
+
+def _shared(frame: pd.DataFrame, column: str, rows: np.ndarray | None = None) -> SharedEvidence:
+    """Distinct values of ``column`` among a ring's ``rows`` (a mask; None: all), how many are shared, and the top ones."""
+    pair = ["account_id", column]  # only the two columns are taken: a ring's rows of every column cost 3 times as much
+    sub = (frame[pair] if rows is None else frame.loc[rows, pair]).drop_duplicates(pair)
+    values = sub[column].dropna().astype(str)
+    counts = values.value_counts()
+    return SharedEvidence(int(len(counts)), int((counts >= 2).sum()), _top(values))
+
+
+def _ring_rows(evidence: Evidence, name: str, in_ring: np.ndarray) -> np.ndarray:
+    """Mask of the rows of table ``name`` whose account is in the ring (``in_ring``: one flag per account position)."""
+    positions = evidence.account_positions(name)
+    return (positions >= 0) & in_ring[positions]
+
+
+def ring_record(evidence: Evidence, graph: EvidenceGraph, positions: np.ndarray, row, features: dict, ring_id: str, own_templates) -> Ring:
+    """The record of one suspected ring: shared evidence, time spans, plain-words reason.
+
+    ``positions`` are the members' positions in the graph's accounts, whose rows
+    in each table are found through the tables' account positions rather than by
+    looking millions of account ids up again for every ring. ``row`` is the
+    ring's row of the cluster scores.
+    """
+    pay, ips, prompts, links = evidence.payments, evidence.ips, evidence.prompts, evidence.links
+    in_ring = np.zeros(graph.n_accounts, dtype=bool)
+    in_ring[positions] = True
+    pay_rows = _ring_rows(evidence, "payments", in_ring)
+    shared = {"cards": _shared(pay, "payment_id", pay_rows)}
+    if "bin" in pay.columns:
+        shared["bins"] = _shared(pay, "bin", pay_rows)
+    ip_rows = _ring_rows(evidence, "ips", in_ring)
+    shared["ips"] = _shared(ips, "ip", ip_rows)
+    ring_ips = ips.loc[ip_rows, ["account_id", "ip"]]
+    shared["subnets"] = _shared(ring_ips.assign(subnet=subnet_of(ring_ips["ip"])), "subnet") if len(ring_ips) else _NOTHING_SHARED
+    prompt_rows = _ring_rows(evidence, "prompts", in_ring)
+    if "template_id" in prompts.columns:
+        shared["templates"] = _shared(prompts, "template_id", prompt_rows)
+    link_rows = _ring_rows(evidence, "links", in_ring)
+    for kind in sorted(links["kind"].astype(str).unique()) if len(links) else []:
+        shared[kind] = _shared(links, "value", link_rows & (links["kind"] == kind).to_numpy())
+    if "created_at" in evidence.accounts.columns:
+        created = evidence.accounts.loc[_ring_rows(evidence, "accounts", in_ring), "created_at"]
+    else:
+        created = pd.Series(dtype="datetime64[ns, UTC]")
+    activity = prompts.loc[prompt_rows, [c for c in ("count", "ts") if c in prompts.columns]]
+    created_from, created_to = _iso(created.min()), _iso(created.max())
+    n_own = 0
+    if own_templates is not None and len(own_templates):
+        n_own = int((own_templates["cluster"] == row.cluster).sum())
+    explanation, reasons = explain_ring(row, int(len(positions)), created_from, created_to, n_own)
+    return Ring(
+        ring_id=ring_id,
+        size=int(len(positions)),
+        score=float(row.score),
+        evidence=shared,
+        created_from=created_from,
+        created_to=created_to,
+        creation_burst_share=round(float(row.burst_share), 4),
+        requests=int(activity["count"].sum()) if len(activity) else 0,
+        active_from=_iso(activity["ts"].min()) if "ts" in activity.columns else None,
+        active_to=_iso(activity["ts"].max()) if "ts" in activity.columns else None,
+        peak_day=_peak_day(activity),
+        features=features,
+        explanation=explanation,
+        reasons=reasons,
+    )
+
+
+def _iso(value) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _peak_day(activity: pd.DataFrame) -> PeakDay | None:
+    if "ts" not in activity.columns or activity["ts"].isna().all() or len(activity) == 0:
+        return None
+    per_day = activity.groupby(activity["ts"].dt.floor("D"))["count"].sum()
+    day = per_day.idxmax()
+    return PeakDay(day.strftime("%Y-%m-%d"), int(per_day.max()), round(float(per_day.max() / per_day.sum()), 4))
+
+
+def explain_ring(row, size: int, created_from: str | None, created_to: str | None, own_templates: int) -> tuple[str, tuple[str, ...]]:
+    """Why the cluster ``row`` was flagged: the whole explanation, and its reasons alone, strongest first."""
+    reasons = []
+    if row.template_share >= WEAK_COORDINATION:
+        reasons.append(
+            (
+                row.template_share,
+                f"{row.template_share:.0%} of their requests use {own_templates} prompt templates that few accounts outside the group send",
+            )
+        )
+    if row.lockstep_share >= WEAK_COORDINATION:
+        reasons.append(
+            (
+                row.lockstep_share,
+                f"{row.lockstep_share:.0%} of their activity came in lockstep: the same template in the same hour from several of them",
+            )
+        )
+    if row.burst_share >= SIGNAL_LEVELS["burst_share"]:
+        reasons.append(
+            (
+                row.burst_share,
+                f"{row.burst_share:.0%} of the accounts were created in bursts, within hours of many others (between {created_from[:10]} and {created_to[:10]})",
+            )
+        )
+    if row.accounts_per_card >= CARD_SHARING_NAMED:
+        reasons.append(
+            (min(1.0, row.accounts_per_card / 10), f"they pay with {int(row.cards)} cards, {row.accounts_per_card:.1f} accounts per card")
+        )
+    if row.bin_concentration >= SIGNAL_LEVELS["payment"]:
+        reasons.append(
+            (
+                row.bin_concentration,
+                f"{row.bin_concentration:.0%} of their {int(row.cards)} cards come from {int(row.ring_bins)} issuer BINs that few other accounts use",
+            )
+        )
+    reasons.sort(key=lambda r: -r[0])
+    said = tuple(r[1] for r in reasons)
+    text = f"{size} linked accounts (score {row.score:.2f}): " + "; ".join(said)
+    if row.organisation_share > 0:
+        text += f"; {row.organisation_share:.0%} share an organisation's email domain, which lowered the score"
+    return text + ".", said
+
+
+def why_not_flagged(row) -> str:
+    """Why a cluster was seen but not flagged, in plain words."""
+    if row.organisation_share >= ORGANISATION_NAMED:
+        return f"{row.organisation_share:.0%} share an organisation's email domain and coordination is weak (score {row.score:.2f})"
+    parts = []
+    if row.coordination < WEAK_COORDINATION:
+        parts.append("no templates of their own and no lockstep activity")
+    if row.burst_share < SIGNAL_LEVELS["burst_share"]:
+        parts.append("accounts created over time, not in bursts")
+    if row.payment < SIGNAL_LEVELS["payment"]:
+        parts.append("ordinary payment pattern")
+    detail = "; ".join(parts) if parts else "signals too weak together"
+    return f"score {row.score:.2f} below the threshold: {detail}"

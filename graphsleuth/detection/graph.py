@@ -1,0 +1,366 @@
+"""The account-evidence graph: accounts tied by the cards, IPs and templates they share.
+
+Each piece of shared evidence (a card, its BIN, an IP, its subnet, a prompt
+template, a template sent in the same hour by several accounts, a device or
+phone) is a node that accounts attach to.
+Evidence is weighted by how rare it is: a card shared by three accounts says
+much, a mobile carrier's CGNAT IP shared by thousands says little, and a
+template that everybody sends says nothing. Hubs (evidence shared by more
+than 5% of all accounts, or by more than 500) are dropped.
+
+For clustering, the bipartite graph is projected onto accounts. A piece of
+evidence shared by ``d`` accounts would give ``d*(d-1)/2`` edges; above a
+small size it is replaced by a sparse circulant graph over a seeded shuffle of
+its accounts whose total weight equals the clique's, so the projection stays
+linear in the number of account-evidence links.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..evidence import Evidence, subnet_of
+
+__all__ = ["EvidenceGraph", "build_evidence_graph", "template_hours", "lockstep_tokens", "EVIDENCE_KINDS"]
+
+#: Evidence kinds and how much a shared one counts relative to its rarity.
+#: BINs, subnets and email domains follow from a card, an IP or an address,
+#: so they count for less than the card or IP itself.
+EVIDENCE_KINDS = {
+    "card": 1.0,
+    "bin": 0.4,
+    "ip": 1.0,
+    "subnet": 0.4,
+    "template": 1.0,
+    "lockstep": 1.0,
+    "link": 1.0,
+}
+#: Evidence shared by more than this share of all accounts is a hub and glues nothing...
+HUB_SHARE = 0.05
+#: ...and so is evidence shared by more than this many accounts, whatever the population's
+#: size. A VPN exit, a carrier's CGNAT address or an everyday template shared by hundreds of
+#: strangers cannot say who belongs together; projected onto accounts it only adds heavy edges
+#: between strangers, and a limit that grew with the population (it was 0.2% of it) let such
+#: evidence in at 1M accounts that 100k kept out: a quarter of the edges and a third of
+#: Leiden's time, with no gain in recall. Large rings are held together by their lockstep
+#: tokens and identifiers in the graph, and joined by their templates afterwards
+#: (graphsleuth.campaigns). Below 10,000 accounts HUB_SHARE is the tighter limit.
+HUB_LIMIT = 500
+#: Up to this many accounts, shared evidence becomes a full clique.
+CLIQUE_LIMIT = 24
+#: Neighbours on each side in the circulant graph that stands in for larger cliques.
+CIRCULANT_K = 2
+#: At most this many times its own weight goes on one circulant edge. Spreading a big
+#: clique's whole weight over a few edges would tie random pairs of strangers with
+#: heavy edges (two users of a popular template); the cap keeps each edge modest.
+CIRCULANT_SCALE_CAP = 20.0
+#: A template sent in one hour by this many times more accounts than chance is lockstep.
+LOCKSTEP_LIFT = 4.0
+
+
+@dataclass
+class EvidenceGraph:
+    """Accounts, the evidence they share, and the weighted account graph built from it.
+
+    ``accounts`` lists account ids; an account's node number is its position.
+    ``links`` has one row per (account, evidence) pair: columns ``account``
+    and ``evidence`` (node numbers). ``evidence`` has one row per evidence
+    node: ``kind``, ``value``, ``degree`` (accounts sharing it), ``weight``.
+    ``edges`` are (source, target, weight) arrays of the account projection.
+    """
+
+    accounts: pd.Index
+    links: pd.DataFrame
+    evidence: pd.DataFrame
+    source: np.ndarray
+    target: np.ndarray
+    weight: np.ndarray
+    #: Distinct (account, template, hour) triples of timed prompts and the lockstep tokens
+    #: among them (see :func:`template_hours`, :func:`lockstep_tokens`); kept so that
+    #: scoring does not recompute them. None when the graph was built without prompts.
+    template_hours: pd.DataFrame | None = None
+    lockstep: pd.DataFrame | None = None
+    _sharers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def n_accounts(self) -> int:
+        return len(self.accounts)
+
+    def sharers(self, kind: str) -> pd.Series:
+        """How many accounts share each piece of evidence of ``kind`` (hubs included), by its value.
+
+        Scoring and campaigns both ask how many accounts send each template;
+        the graph counted them already, so nobody counts millions of prompt rows again.
+        """
+        if kind not in self._sharers:
+            nodes = self.evidence
+            mine = (nodes["kind"].to_numpy() == kind) if len(nodes) else np.zeros(0, dtype=bool)
+            self._sharers[kind] = pd.Series(nodes["degree"].to_numpy()[mine], index=pd.Index(nodes["value"].to_numpy()[mine]))
+        return self._sharers[kind]
+
+
+@dataclass
+class _Shared:
+    """One kind of evidence as (account, value) pairs, values numbered within the kind."""
+
+    kind: str
+    account: np.ndarray
+    value: np.ndarray
+    #: The value of each number, as text (lockstep tokens: integers).
+    values: np.ndarray
+
+
+def _shared(kind: str, codes: np.ndarray, key) -> _Shared:
+    """Distinct pairs of accounts (node numbers ``codes``, -1 for unknown) and the ``key`` they carry.
+
+    Pairs keep the order in which they first appear.
+    """
+    key = key if isinstance(key, pd.Series) else pd.Series(np.asarray(key, dtype=object))
+    keep = key.notna().to_numpy() & (codes >= 0)
+    value_code, values = pd.factorize(key[keep])
+    account, value = codes[keep].astype(np.int64), value_code.astype(np.int64)
+    first = _first_occurrences(value * (int(account.max(initial=0)) + 1) + account)
+    return _Shared(kind, account[first], value[first], np.asarray(values, dtype=object))
+
+
+def _first_occurrences(keys: np.ndarray) -> np.ndarray:
+    """Positions of the first occurrence of each distinct key, in order (a hash, not a sort)."""
+    return np.flatnonzero(~pd.Series(keys).duplicated().to_numpy())
+
+
+def template_hours(prompts: pd.DataFrame, accounts: pd.Index, codes: np.ndarray | None = None) -> pd.DataFrame:
+    """Distinct (account, template, hour) triples of the prompts that carry a time.
+
+    Columns ``account`` (node number in ``accounts``), ``t`` (template number)
+    and ``h`` (hours since the epoch); prompts of unknown accounts are left out.
+    ``codes`` gives the prompts' account node numbers when they are known already.
+    """
+    if "ts" not in prompts.columns or "template_id" not in prompts.columns or len(prompts) == 0:
+        return pd.DataFrame({"account": np.zeros(0, np.int64), "t": np.zeros(0, np.int64), "h": np.zeros(0, np.int64)})
+    timed = prompts["ts"].notna().to_numpy()
+    codes = accounts.get_indexer(prompts["account_id"]) if codes is None else codes
+    account = codes[timed].astype(np.int64)
+    template, _ = pd.factorize(prompts["template_id"][timed])
+    template = template.astype(np.int64)
+    hour = prompts["ts"][timed].astype("int64").to_numpy() // 3_600_000_000_000
+    known = account >= 0
+    account, template, hour = account[known], template[known], hour[known]
+    first_hour = hour.min() if len(hour) else 0
+    span = np.array([account.max(initial=0) + 1, template.max(initial=0) + 1, hour.max(initial=0) - first_hour + 1], dtype=object)
+    if span.prod() < 2**62:  # one integer per triple: a hash of int64s instead of a three-column drop_duplicates
+        packed = (account * int(span[1]) + template) * int(span[2]) + (hour - first_hour)
+        first = _first_occurrences(packed)
+        return pd.DataFrame({"account": account[first], "t": template[first], "h": hour[first]})
+    frame = pd.DataFrame({"account": account, "t": template, "h": hour})
+    return frame.drop_duplicates().reset_index(drop=True)
+
+
+def lockstep_tokens(hours: pd.DataFrame) -> pd.DataFrame:
+    """(account, template-hour) pairs where a template was sent in one hour far above chance.
+
+    ``hours`` is a :func:`template_hours` frame. Chance is what the template's
+    share of all template-hours and the hour's share predict together. Returns
+    columns ``account``, ``token`` and ``lift`` (observed accounts over expected).
+    """
+    if len(hours) == 0:
+        return pd.DataFrame({"account": np.zeros(0, np.int64), "token": np.zeros(0, np.int64), "lift": np.zeros(0)})
+    total = len(hours)
+    per_template = hours.groupby("t").size()
+    per_hour = hours.groupby("h").size()
+    token = hours.groupby(["t", "h"]).size().rename("observed").reset_index()
+    expected = per_template.reindex(token["t"]).to_numpy() * per_hour.reindex(token["h"]).to_numpy() / total
+    token["lift"] = token["observed"].to_numpy() / np.maximum(expected, 1e-9)
+    token = token[(token["observed"] >= 3) & (token["lift"] >= LOCKSTEP_LIFT)]
+    merged = hours.merge(token[["t", "h", "lift"]], on=["t", "h"])
+    merged["token"] = merged["t"].astype("int64") * 10_000_000 + merged["h"].astype("int64")
+    return merged[["account", "token", "lift"]]
+
+
+def build_evidence_graph(evidence: Evidence, seed: int = 0, hub_share: float = HUB_SHARE) -> EvidenceGraph:
+    """Build the account-evidence graph and its weighted account projection.
+
+    ``evidence.prompts`` must carry a ``template_id`` column (derive templates
+    from raw text first). ``seed`` fixes the shuffles behind the circulant
+    stand-ins, so the same input and seed give the same graph.
+    """
+    accounts = pd.Index(evidence.accounts["account_id"])
+    for table in ("payments", "ips", "prompts", "links"):
+        evidence.account_positions(table)  # looked up (if reading did not) before the threads share them
+    with ThreadPoolExecutor(_BUILDERS, thread_name_prefix="graphsleuth-graph") as pool:
+        from_hours = pool.submit(_lockstep_evidence, evidence, accounts)
+        from_templates = pool.submit(_template_evidence, evidence)
+        from_links = pool.submit(_link_evidence, evidence)
+        parts = _payment_and_ip_evidence(evidence)
+        lockstep, hours, tokens = from_hours.result()
+        parts += [from_templates.result(), lockstep, from_links.result()]
+        parts = [part for part in parts if part is not None]
+        links_frame, nodes = _evidence_nodes(parts, len(accounts), hub_share)
+        source, target, weight = _project(links_frame, nodes, len(accounts), seed)
+    return EvidenceGraph(accounts, links_frame, nodes, source, target, weight, template_hours=hours, lockstep=tokens)
+
+
+#: Threads that find the evidence side by side (besides the caller's, which finds the
+#: payments' and IPs'): pandas' hash tables, NumPy's sorts and Arrow's kernels release
+#: the GIL. At 1M accounts the payments and IPs take 2.0 s, the templates 0.6 s, the
+#: lockstep tokens 1.4 s and the links 0.7 s: 5.4 s one after another, 3.4 to 3.8 s
+#: side by side on two cores.
+_BUILDERS = 2
+
+
+def _payment_and_ip_evidence(evidence: Evidence) -> list[_Shared]:
+    """Cards, their BINs, IPs and their subnets, as shared evidence (in that order)."""
+    pay = evidence.payments
+    codes = evidence.account_positions("payments")
+    parts = [_shared("card", codes, pay["payment_id"])]
+    if "bin" in pay.columns:
+        parts.append(_shared("bin", codes, pay["bin"]))
+    ips = evidence.ips
+    codes = evidence.account_positions("ips")
+    parts.append(_shared("ip", codes, ips["ip"]))
+    parts.append(_shared("subnet", codes, subnet_of(ips["ip"]) if len(ips) else pd.Series([], dtype=object)))
+    return parts
+
+
+def _template_evidence(evidence: Evidence) -> _Shared | None:
+    """Prompt templates as shared evidence (None when prompts carry no template)."""
+    prompts = evidence.prompts
+    if "template_id" not in prompts.columns:
+        return None
+    return _shared("template", evidence.account_positions("prompts"), prompts["template_id"])
+
+
+def _lockstep_evidence(evidence: Evidence, accounts: pd.Index):
+    """Lockstep tokens as shared evidence, with the template-hours and tokens behind them.
+
+    Returns (part, template-hours, lockstep tokens); all None without templates.
+    """
+    prompts = evidence.prompts
+    if "template_id" not in prompts.columns:
+        return None, None, None
+    hours = template_hours(prompts, accounts, evidence.account_positions("prompts"))
+    tokens = lockstep_tokens(hours)
+    return _shared("lockstep", tokens["account"].to_numpy(), tokens["token"]), hours, tokens
+
+
+def _link_evidence(evidence: Evidence) -> _Shared:
+    """Linked identifiers (devices, phones, ...) as shared evidence, each value named ``kind:value``."""
+    links = evidence.links
+    return _shared("link", evidence.account_positions("links"), links["kind"].astype("str") + ":" + links["value"].astype("str"))
+
+
+def _evidence_nodes(parts: list[_Shared], n_accounts: int, hub_share: float):
+    """Number the evidence, count who shares it, weigh it by rarity, drop hubs and singletons.
+
+    Each part's (account, value) pairs are distinct already, so the numbered pairs are too.
+    """
+    sizes = np.array([len(part.values) for part in parts], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    n_evidence = int(offsets[-1])
+    account = np.concatenate([part.account for part in parts]) if parts else np.zeros(0, np.int64)
+    evidence_of = np.concatenate([part.value + offsets[i] for i, part in enumerate(parts)]) if parts else np.zeros(0, np.int64)
+    degree = np.bincount(evidence_of, minlength=n_evidence)
+    kind_names = np.array([part.kind for part in parts], dtype=object)
+    nodes = pd.DataFrame(
+        {
+            "kind": pd.Series(np.repeat(kind_names, sizes), dtype=object),
+            "value": pd.Series(np.concatenate([part.values for part in parts]) if parts else [], dtype=object),
+            "degree": degree,
+        }
+    )
+    log_n = np.log(max(n_accounts, 3))
+    rarity = np.log(n_accounts / np.maximum(degree, 1)) / log_n
+    factor = np.repeat([EVIDENCE_KINDS.get(part.kind, 1.0) for part in parts], sizes)
+    nodes["weight"] = np.clip(rarity, 0, 1) * factor
+    hub_limit = max(50, int(min(hub_share * n_accounts, HUB_LIMIT)))
+    useful = (degree >= 2) & (degree <= hub_limit)
+    nodes["hub"] = degree > hub_limit
+    keep = useful[evidence_of]
+    links = pd.DataFrame({"account": account[keep], "evidence": evidence_of[keep]})
+    return links, nodes
+
+
+def _project(links: pd.DataFrame, nodes: pd.DataFrame, n_accounts: int, seed: int):
+    """Project account-evidence links onto accounts: cliques when small, circulants when large."""
+    if len(links) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    rng = np.random.default_rng(seed)
+    ev = links["evidence"].to_numpy()
+    acct = links["account"].to_numpy()
+    order = _shuffled_groups(ev, rng.random(len(ev)))
+    ev, acct = ev[order], acct[order]
+    starts = np.flatnonzero(np.r_[True, ev[1:] != ev[:-1]])
+    sizes = np.diff(np.r_[starts, len(ev)])
+    size = np.repeat(sizes, sizes)
+    start = np.repeat(starts, sizes)
+    pos = np.arange(len(ev)) - start
+    w = nodes["weight"].to_numpy()[ev]
+    src, dst, wt = [], [], []
+    small = size <= CLIQUE_LIMIT
+    for offset in range(1, CLIQUE_LIMIT):
+        sel = small & (pos + offset < size)
+        if not sel.any():
+            break
+        idx = np.flatnonzero(sel)
+        src.append(acct[idx])
+        dst.append(acct[idx + offset])
+        wt.append(w[idx])
+    large = np.flatnonzero(~small)
+    if len(large):
+        d = size[large]
+        scale = w[large] * np.minimum((d - 1) / (2 * CIRCULANT_K), CIRCULANT_SCALE_CAP)
+        for offset in range(1, CIRCULANT_K + 1):
+            src.append(acct[large])
+            dst.append(acct[start[large] + (pos[large] + offset) % d])
+            wt.append(scale)
+    src = np.concatenate(src)
+    dst = np.concatenate(dst)
+    wt = np.concatenate(wt)
+    lo, hi = np.minimum(src, dst), np.maximum(src, dst)
+    keep = lo != hi
+    packed = lo[keep].astype(np.int64) * n_accounts + hi[keep]
+    unique, summed = _summed_by_key(packed, wt[keep])
+    return unique // n_accounts, unique % n_accounts, summed
+
+
+def _shuffled_groups(group: np.ndarray, shuffle: np.ndarray) -> np.ndarray:
+    """The order that sorts by ``group``, and within a group by ``shuffle`` (floats in [0, 1)).
+
+    The same order as ``np.lexsort((shuffle, group))``, from one sort of one integer
+    per row (the group above 40 bits of its shuffle): NumPy's vectorised quicksort of
+    2.6M integers takes 0.09 s, against 0.67 s for lexsort. It is not stable, so when
+    two rows share an integer (a group whose shuffles agree in 40 bits: about once in
+    5,500 runs at 1M accounts, from the groups' sizes) the stable sort orders them as
+    lexsort would. Beyond 2**23 groups the integer would not hold both, and lexsort does it.
+    """
+    if len(group) and group.max() >= 1 << 23:
+        return np.lexsort((shuffle, group))
+    key = (group.astype(np.int64) << 40) | (shuffle * (1 << 40)).astype(np.int64)
+    order = np.argsort(key)
+    ordered = key[order]
+    if np.any(ordered[1:] == ordered[:-1]):
+        return np.argsort(key, kind="stable")
+    return order
+
+
+def _summed_by_key(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``keys`` in increasing order and the sum of the ``weights`` of each.
+
+    What ``np.unique(return_inverse=True)`` and a bincount give, with the inverse made
+    from one argsort: 0.6 s against 1.6 s for 9M keys. Any order that sorts the keys
+    gives the same inverse, so NumPy's vectorised quicksort serves; the bincount adds
+    each key's weights in the keys' own order, as before, so the sums are the same to
+    the last bit (Leiden notices a difference in the 15th digit).
+    """
+    if len(keys) == 0:
+        return keys, np.zeros(0)
+    order = np.argsort(keys)
+    ordered = keys[order]
+    first = np.r_[True, ordered[1:] != ordered[:-1]]
+    inverse = np.empty(len(keys), dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], np.bincount(inverse, weights=weights)

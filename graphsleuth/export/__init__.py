@@ -1,0 +1,10 @@
+"""Exporting what detection found: result files written atomically, keyed pseudonyms, the terminal summary."""
+
+from .files import *  # noqa: F403
+from .files import __all__ as _files
+from .pseudonyms import *  # noqa: F403
+from .pseudonyms import __all__ as _pseudonyms
+from .summary import *  # noqa: F403
+from .summary import __all__ as _summary
+
+__all__ = [*_files, *_pseudonyms, *_summary]

@@ -1,0 +1,205 @@
+"""Measure suspected rings against ground truth.
+
+Account level: precision and recall of "this account is in some ring".
+Ring level: a planted ring counts as found when one suspected ring has
+Jaccard similarity of at least 0.5 with it; for each planted ring the best
+Jaccard and the number of suspected rings its accounts were split into are
+reported. False positives are also given per 100,000 legitimate accounts,
+the figure a provider budgets review time with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+
+__all__ = ["Evaluation", "PlantedRing", "evaluate", "evaluate_members", "read_members", "read_truth", "FOUND_JACCARD"]
+
+#: A planted ring counts as found when one suspected ring has at least this Jaccard similarity with it.
+FOUND_JACCARD = 0.5
+
+
+@dataclass(frozen=True)
+class PlantedRing:
+    """How detection did on one planted ring: its best Jaccard with a suspected ring, and in how many it landed."""
+
+    size: int
+    best_jaccard: float
+    fragments: int
+    found: bool
+
+    def to_dict(self) -> dict:
+        return {"size": self.size, "best_jaccard": self.best_jaccard, "fragments": self.fragments, "found": self.found}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Suspected rings measured against ground truth: account and ring level, and false positives by kind."""
+
+    accounts: int
+    ring_accounts: int
+    legitimate_accounts: int
+    flagged_accounts: int
+    suspected_rings: int
+    precision: float
+    recall: float
+    ring_recall: float
+    rings_found: int
+    rings_planted: int
+    false_positives: int
+    false_positives_per_100k: float
+    false_positive_kinds: dict[str, int]
+    rings: dict[str, PlantedRing]
+    templates: dict | None = None
+
+    def to_dict(self) -> dict:
+        """The figures as plain JSON values (what ``graphsleuth evaluate --format json`` prints)."""
+        record = {name: getattr(self, name) for name in _FIGURES}
+        record["false_positive_kinds"] = dict(self.false_positive_kinds)
+        record["rings"] = {ring_id: ring.to_dict() for ring_id, ring in self.rings.items()}
+        if self.templates is not None:
+            record["templates"] = dict(self.templates)
+        return record
+
+    def to_text(self) -> str:
+        """A short human-readable report (what ``graphsleuth evaluate`` prints)."""
+        return format_evaluation(self)
+
+
+_FIGURES = (
+    "accounts",
+    "ring_accounts",
+    "legitimate_accounts",
+    "flagged_accounts",
+    "suspected_rings",
+    "precision",
+    "recall",
+    "ring_recall",
+    "rings_found",
+    "rings_planted",
+    "false_positives",
+    "false_positives_per_100k",
+)
+
+
+def read_truth(path: str | Path) -> pd.DataFrame:
+    """Read truth.csv (account_id, ring_id empty for legitimate accounts, kind)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "missing file: expected a truth.csv with account_id and ring_id")
+    truth = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column in ("account_id", "ring_id"):
+        if column not in truth.columns:
+            raise InputError(path.name, f"missing column {column}", column=column)
+    return truth
+
+
+def read_members(out_dir: str | Path) -> pd.DataFrame:
+    """Read members.csv (or .parquet / .jsonl) written by detect."""
+    out_dir = Path(out_dir)
+    for name, reader in (
+        ("members.csv", lambda p: pd.read_csv(p, dtype={"account_id": str, "ring_id": str})),
+        ("members.parquet", pd.read_parquet),
+        ("members.jsonl", lambda p: pd.read_json(p, lines=True, dtype={"account_id": str, "ring_id": str})),
+    ):
+        path = out_dir / name
+        if path.is_file():
+            frame = reader(path)
+            if len(frame) == 0:
+                return pd.DataFrame({"account_id": pd.Series([], dtype=str), "ring_id": pd.Series([], dtype=str)})
+            return frame
+    raise InputError(str(out_dir / "members.csv"), "missing file: run graphsleuth detect first")
+
+
+def evaluate_members(members: pd.DataFrame, truth: pd.DataFrame) -> Evaluation:
+    """Compare suspected ring members (account_id, ring_id) with truth."""
+    truth = truth.copy()
+    truth["ring_id"] = truth["ring_id"].fillna("").astype(str)
+    is_ring = truth["ring_id"] != ""
+    ring_accounts = set(truth.loc[is_ring, "account_id"])
+    legit_count = int((~is_ring).sum())
+    flagged = set(members["account_id"].astype(str))
+    tp = len(flagged & ring_accounts)
+    fp = len(flagged - ring_accounts)
+    precision = tp / len(flagged) if flagged else 1.0
+    recall = tp / len(ring_accounts) if ring_accounts else 1.0
+    suspected = members.groupby("ring_id")["account_id"].apply(lambda s: set(s.astype(str)))
+    per_ring = {}
+    for ring_id, accounts in truth[is_ring].groupby("ring_id")["account_id"]:
+        planted = set(accounts)
+        best = 0.0
+        fragments = 0
+        for found in suspected:
+            overlap = len(found & planted)
+            if overlap:
+                fragments += 1
+                best = max(best, overlap / len(found | planted))
+        per_ring[ring_id] = PlantedRing(len(planted), round(best, 4), fragments, best >= FOUND_JACCARD)
+    n_found = sum(r.found for r in per_ring.values())
+    kinds = {}
+    if "kind" in truth.columns and fp:
+        fp_kinds = truth[truth["account_id"].isin(flagged - ring_accounts)]["kind"].value_counts()
+        kinds = {str(k): int(v) for k, v in fp_kinds.items()}
+    return Evaluation(
+        accounts=int(len(truth)),
+        ring_accounts=len(ring_accounts),
+        legitimate_accounts=legit_count,
+        flagged_accounts=len(flagged),
+        suspected_rings=int(members["ring_id"].nunique()) if len(members) else 0,
+        precision=round(precision, 4),
+        recall=round(recall, 4),
+        ring_recall=round(n_found / len(per_ring), 4) if per_ring else 1.0,
+        rings_found=n_found,
+        rings_planted=len(per_ring),
+        false_positives=fp,
+        false_positives_per_100k=round(fp / legit_count * 100_000, 2) if legit_count else 0.0,
+        false_positive_kinds=kinds,
+        rings=per_ring,
+    )
+
+
+def evaluate(out_dir: str | Path, truth_csv: str | Path) -> Evaluation:
+    """Evaluate the suspected rings that ``detect`` wrote to ``out_dir`` against ``truth_csv``.
+
+    When the detect output holds ``templates.csv`` (derived templates of raw
+    prompts) and the truth directory holds ``truth_prompts.csv``, the
+    agreement of derived with true templates is reported too.
+    """
+    result = evaluate_members(read_members(out_dir), read_truth(truth_csv))
+    derived = Path(out_dir) / "templates.csv"
+    true_templates = Path(truth_csv).parent / "truth_prompts.csv"
+    if derived.is_file() and true_templates.is_file():
+        from ..detection.templates import template_agreement
+
+        d = pd.read_csv(derived, dtype=str, keep_default_na=False)
+        t = pd.read_csv(true_templates, dtype=str, keep_default_na=False)
+        joined = d.merge(t, on="row", suffixes=("_derived", "_true"))
+        result = replace(
+            result, templates=template_agreement(joined["template_id_derived"].to_numpy(), joined["template_id_true"].to_numpy())
+        )
+    return result
+
+
+def format_evaluation(evaluation: Evaluation) -> str:
+    """A short human-readable report of :func:`evaluate`'s figures."""
+    result = evaluation.to_dict()
+    lines = [
+        f"accounts {result['accounts']:,} ({result['ring_accounts']:,} in {result['rings_planted']} planted rings); "
+        f"flagged {result['flagged_accounts']:,} in {result['suspected_rings']} suspected rings",
+        f"account precision {result['precision']:.3f}   recall {result['recall']:.3f}   "
+        f"ring recall {result['ring_recall']:.3f} ({result['rings_found']}/{result['rings_planted']})   "
+        f"false positives {result['false_positives']:,} ({result['false_positives_per_100k']:.1f} per 100k legitimate)",
+    ]
+    if result.get("false_positive_kinds"):
+        lines.append("false positives by kind: " + ", ".join(f"{k} {v}" for k, v in result["false_positive_kinds"].items()))
+    lines.append(f"{'planted ring':<24} {'size':>7} {'best Jaccard':>13} {'fragments':>10}  found")
+    for ring_id, r in sorted(result["rings"].items(), key=lambda kv: -kv[1]["size"]):
+        lines.append(f"{ring_id:<24} {r['size']:>7,} {r['best_jaccard']:>13.3f} {r['fragments']:>10}  {'yes' if r['found'] else 'NO'}")
+    if "templates" in result:
+        t = result["templates"]
+        lines.append("derived templates: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in t.items()))
+    return "\n".join(lines)

@@ -1,0 +1,110 @@
+"""The payments table: own cards, shared household and corporate cards, rings' cards from a few issuers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from .arrays import hex_text, prefixed, scramble, zipf_weights
+from .plan import CAMPUS, COMPANY, HEAVY, HOUSEHOLD, INDIVIDUAL, INTEGRATOR, AccountPlan
+
+__all__ = ["payments_table"]
+
+
+def _bins(rng: np.random.Generator):
+    """A pool of issuer BINs with heavy-tailed popularity; some are prepaid/virtual issuers."""
+    n_bins = 3000
+    bins = rng.choice(np.arange(400000, 560000), size=n_bins, replace=False)
+    bins[::7] = rng.choice(np.arange(340000, 380000), size=len(bins[::7]), replace=False)
+    popularity = zipf_weights(n_bins, 1.05)
+    prepaid = np.arange(15, 300, 9)  # mid-popularity issuers that also serve legitimate users
+    corporate = np.arange(5, 400, 11)
+    return bins, popularity, prepaid, corporate
+
+
+def payments_table(plan: AccountPlan, rng: np.random.Generator) -> pa.Table:
+    """Cards and wallets: own cards, one per household or company, and the rings' cards from a few BINs."""
+    bins, popularity, prepaid, corporate = _bins(rng)
+    n, kind, group = plan.n, plan.kind, plan.group
+    acct, bin_idx, card_key, pkind = [], [], [], []
+    next_card = [0]
+
+    def add(accounts, bin_choice, cards, kinds):
+        acct.append(accounts)
+        bin_idx.append(bin_choice)
+        card_key.append(cards)
+        pkind.append(kinds)
+
+    def new_cards(k):
+        start = next_card[0]
+        next_card[0] += k
+        return np.arange(start, start + k)
+
+    def kinds_for(k):
+        return rng.choice(3, size=k, p=[0.82, 0.13, 0.05])  # card, wallet, prepaid
+
+    # Own cards: individuals, heavy users, integrators, students, some seats.
+    own_p = np.select(
+        [kind == INDIVIDUAL, kind == HEAVY, kind == INTEGRATOR, kind == CAMPUS, kind == HOUSEHOLD, kind == COMPANY],
+        [0.8, 0.95, 0.97, 0.6, 0.2, 0.03],
+        0.0,
+    )
+    own = np.flatnonzero(rng.random(n) < own_p)
+    add(own, rng.choice(len(bins), size=len(own), p=popularity), new_cards(len(own)), kinds_for(len(own)))
+    second = own[rng.random(len(own)) < 0.06]
+    add(second, rng.choice(len(bins), size=len(second), p=popularity), new_cards(len(second)), kinds_for(len(second)))
+    # Shared cards: one per household (most), one corporate card per company.
+    for code, share, bin_pool in ((HOUSEHOLD, 0.85, None), (COMPANY, 1.0, corporate)):
+        groups = np.flatnonzero((plan.group_kind == code) & (rng.random(len(plan.group_size)) < share))
+        if len(groups) == 0:
+            continue
+        cards = new_cards(len(groups))
+        card_of_group = np.full(len(plan.group_size), -1)
+        card_of_group[groups] = np.arange(len(groups))
+        members = np.flatnonzero((kind == code) & (card_of_group[group] >= 0))
+        if bin_pool is None:
+            gbins = rng.choice(len(bins), size=len(groups), p=popularity)
+        else:
+            gbins = bin_pool[rng.integers(0, len(bin_pool), len(groups))]
+        gk = np.zeros(len(groups), dtype=np.int64)
+        slot = card_of_group[group[members]]
+        add(members, gbins[slot], cards[slot], gk[slot])
+    # Rings: a few cards shared by many, or one card each from a handful of BINs.
+    for i, ring in enumerate(plan.scenario.rings):
+        members = np.flatnonzero(plan.ring == i)
+        ring_bins = prepaid[rng.choice(len(prepaid), size=min(ring.bins, len(prepaid)), replace=False)]
+        if ring.payment == "none":
+            continue
+        if ring.payment == "shared_cards":
+            cards = new_cards(ring.cards)
+            cbins = ring_bins[rng.integers(0, len(ring_bins), ring.cards)]
+            pick = rng.choice(ring.cards, size=len(members), p=zipf_weights(ring.cards, 0.6))
+            add(members, cbins[pick], cards[pick], np.full(len(members), 2))
+            extra = members[rng.random(len(members)) < 0.2]
+            pick2 = rng.integers(0, ring.cards, len(extra))
+            add(extra, cbins[pick2], cards[pick2], np.full(len(extra), 2))
+        else:
+            cards = new_cards(len(members))
+            add(
+                members,
+                ring_bins[rng.integers(0, len(ring_bins), len(members))],
+                cards,
+                rng.choice([0, 2], size=len(members), p=[0.4, 0.6]),
+            )
+    acct_a = np.concatenate(acct)
+    card_a = np.concatenate(card_key)
+    bin_a = np.concatenate(bin_idx)
+    kind_a = np.concatenate(pkind)
+    # A card that an account holds twice (own card drawn again) is listed once.
+    _, keep = np.unique(acct_a.astype(np.int64) * (next_card[0] + 1) + card_a, return_index=True)
+    acct_a, card_a, bin_a, kind_a = acct_a[keep], card_a[keep], bin_a[keep], kind_a[keep]
+    order = np.lexsort((card_a, plan.id_number[acct_a]))
+    acct_a, card_a, bin_a, kind_a = acct_a[order], card_a[order], bin_a[order], kind_a[order]
+    return pa.table(
+        {
+            "account_id": plan.account_id.take(pa.array(acct_a)),
+            "payment_id": prefixed("pm_", hex_text(scramble(card_a, plan.seed * 7 + 1), 16)),
+            "kind": pa.array(np.array(["card", "wallet", "prepaid"])[kind_a]),
+            "bin": pa.array(bins[bin_a]).cast(pa.string()),
+        }
+    )

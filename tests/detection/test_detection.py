@@ -1,0 +1,420 @@
+"""Detection end to end and its parts: graph, clustering, scoring, campaigns, evaluation, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from graphsleuth import detect, read_evidence
+from graphsleuth.detection.campaigns import merge_campaigns
+from graphsleuth.detection.clustering import ALGORITHMS, find_clusters, split_merged_rings
+from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
+from graphsleuth.detection.scoring import _unchanged_clusters, characteristic_templates, score_clusters
+from graphsleuth.evidence import subnet_of
+from graphsleuth.quality import evaluate, evaluate_members, read_truth
+
+from helpers import shared_benchmark
+
+
+@pytest.fixture
+def graphsleuth_accounts():
+    return 3000
+
+
+def _members(findings) -> pd.DataFrame:
+    return findings.members[["account_id", "ring_id"]]
+
+
+def test_detect_finds_every_planted_ring_without_flagging_legitimate_groups(graphsleuth_population):
+    findings = detect(graphsleuth_population.path)
+    result = evaluate_members(_members(findings), graphsleuth_population.truth)
+    assert result.ring_recall == 1.0, result.rings
+    assert result.precision >= 0.95
+    assert result.recall >= 0.9
+    assert result.false_positives_per_100k <= 50
+
+
+@pytest.mark.parametrize("graphsleuth_seed", [31, 32])
+def test_targets_hold_on_unseen_seeds(graphsleuth_population):
+    result = evaluate_members(_members(detect(graphsleuth_population.path)), graphsleuth_population.truth)
+    assert result.ring_recall == 1.0 and result.precision >= 0.95 and result.recall >= 0.9
+
+
+@pytest.mark.parametrize("graphsleuth_prompts", ["raw"])
+def test_raw_prompts_get_templates_derived_and_rings_still_found(graphsleuth_population, tmp_path):
+    out = tmp_path / "rings"
+    findings = detect(graphsleuth_population.path, out=out)
+    result = evaluate(out, graphsleuth_population.path / "truth.csv")
+    assert result.ring_recall == 1.0 and result.precision >= 0.95
+    assert result.templates["v_measure"] >= 0.9
+    assert (out / "templates.csv").is_file()
+    assert findings.rings
+
+
+def test_same_input_and_seed_give_the_same_ring_ids(graphsleuth_population):
+    first = detect(graphsleuth_population.path, seed=3)
+    second = detect(graphsleuth_population.path, seed=3)
+    assert [r.ring_id for r in first.rings] == [r.ring_id for r in second.rings]
+    assert first.members.equals(second.members)
+
+
+def test_ring_records_carry_evidence_spans_and_a_plain_explanation(graphsleuth_population, tmp_path):
+    out = tmp_path / "rings"
+    detect(graphsleuth_population.path, out=out)
+    rings = [json.loads(line) for line in (out / "rings.jsonl").read_text().splitlines()]
+    assert rings
+    for ring in rings:
+        assert ring["size"] >= 10 and 0 < ring["score"] <= 1
+        assert {"cards", "ips", "subnets", "templates"} <= set(ring["evidence"])
+        assert ring["created_from"] <= ring["created_to"]
+        assert ring["explanation"].startswith(f"{ring['size']} linked accounts")
+    members = pd.read_csv(out / "members.csv", dtype=str)
+    assert set(members["ring_id"]) == {r["ring_id"] for r in rings}
+    clusters = [json.loads(line) for line in (out / "clusters.jsonl").read_text().splitlines()]
+    assert any(not c["flagged"] and c["reason"] for c in clusters), "unflagged clusters explain why"
+
+
+def test_every_algorithm_runs_and_leiden_beats_components(graphsleuth_population):
+    recall = {}
+    for algorithm in ALGORITHMS:
+        findings = detect(graphsleuth_population.path, algorithm=algorithm)
+        recall[algorithm] = evaluate_members(_members(findings), graphsleuth_population.truth).ring_recall
+    assert recall["leiden"] == 1.0
+    assert recall["leiden"] >= recall["components"]
+
+
+def test_external_openbotrisk_population_matches_the_published_detector():
+    """A peer's population (never copied here): 148 of 150 ring accounts with no benign one flagged is the bar."""
+    openbotrisk = shared_benchmark("openbotrisk")
+    findings = detect(openbotrisk)
+    result = evaluate_members(_members(findings), read_truth(openbotrisk / "truth.csv"))
+    assert result.false_positives == 0
+    assert result.recall * result.ring_accounts >= 148
+    assert result.ring_recall == 1.0
+
+
+def test_subnets_are_slash_24_and_slash_48():
+    ips = pd.Series(["81.2.3.4", "2a02:8108:1234:5600::1", "10.0.0.255"])
+    assert subnet_of(ips).tolist() == ["81.2.3.0/24", "2a02:8108:1234::/48", "10.0.0.0/24"]
+
+
+def test_rare_evidence_weighs_more_and_hubs_are_dropped(tmp_path):
+    n = 200
+    accounts = pd.DataFrame({"account_id": [f"a{i}" for i in range(n)]})
+    # c0 is shared by two accounts, c1 by twenty; ip 1.1.1.1 by every account (a hub).
+    payments = pd.DataFrame({"account_id": ["a0", "a1"] + [f"a{i}" for i in range(10, 30)], "payment_id": ["c0", "c0"] + ["c1"] * 20})
+    ips = pd.DataFrame({"account_id": accounts["account_id"], "ip": "1.1.1.1"})
+    accounts.to_csv(tmp_path / "accounts.csv", index=False)
+    payments.to_csv(tmp_path / "payments.csv", index=False)
+    ips.to_csv(tmp_path / "ips.csv", index=False)
+    graph = build_evidence_graph(read_evidence(tmp_path))
+    nodes = graph.evidence.set_index("value")
+    assert nodes.loc["c0", "weight"] > nodes.loc["c1", "weight"] > 0
+    assert bool(nodes.loc["1.1.1.1", "hub"])
+    hub = nodes.index.get_loc("1.1.1.1")
+    assert not (graph.links["evidence"] == hub).any()
+
+
+@pytest.mark.parametrize("n", [20_000, 400_000])
+def test_evidence_shared_by_over_500_accounts_is_a_hub_in_any_large_population(tmp_path, n):
+    # An IP shared by 600 accounts (a carrier's CGNAT address, a VPN exit) ties strangers
+    # together whether the population holds 20,000 or 400,000 accounts; 400 sharers is not a hub.
+    accounts = pd.DataFrame({"account_id": [f"a{i}" for i in range(n)]})
+    ips = pd.DataFrame({"account_id": [f"a{i}" for i in range(1000)], "ip": ["9.9.9.9"] * 600 + ["8.8.4.4"] * 400})
+    accounts.to_csv(tmp_path / "accounts.csv", index=False)
+    ips.to_csv(tmp_path / "ips.csv", index=False)
+    nodes = build_evidence_graph(read_evidence(tmp_path)).evidence.set_index("value")
+    assert bool(nodes.loc["9.9.9.9", "hub"])
+    assert not bool(nodes.loc["8.8.4.4", "hub"])
+
+
+def test_the_graph_counts_each_templates_senders_as_the_prompts_do(graphsleuth_population):
+    # Scoring compares a cluster's share of a template's senders with everybody's, from these counts.
+    evidence = read_evidence(graphsleuth_population.path)
+    counted = build_evidence_graph(evidence).sharers("template")
+    expected = evidence.prompts.groupby("template_id")["account_id"].nunique()
+    assert len(counted) == len(expected)
+    assert (counted.reindex(expected.index).to_numpy() == expected.to_numpy()).all()
+
+
+def _two_cliques(bridge_weight: float) -> EvidenceGraph:
+    src, dst, w = [], [], []
+    for block in (range(0, 10), range(10, 20)):
+        for i in block:
+            for j in block:
+                if i < j:
+                    src.append(i), dst.append(j), w.append(2.0)
+    src.append(0), dst.append(10), w.append(bridge_weight)
+    return EvidenceGraph(pd.Index([f"a{i}" for i in range(20)]), pd.DataFrame(), pd.DataFrame(), np.array(src), np.array(dst), np.array(w))
+
+
+def test_touching_rings_are_split_but_a_uniform_ring_is_kept_whole():
+    graph = _two_cliques(bridge_weight=1.0)
+    coarse = np.zeros(20, dtype=np.int64)
+    fine = np.array([0] * 10 + [1] * 10)
+    split = split_merged_rings(graph, coarse, fine)
+    assert len(set(split[:10])) == 1 and len(set(split[10:])) == 1 and split[0] != split[10]
+    # Dense between the two halves as inside them: one ring, arbitrarily cut by the fine pass.
+    dense = _two_cliques(bridge_weight=1.0)
+    extra = [(i, j) for i in range(10) for j in range(10, 20)]
+    dense.source = np.concatenate([dense.source, [i for i, _ in extra]])
+    dense.target = np.concatenate([dense.target, [j for _, j in extra]])
+    dense.weight = np.concatenate([dense.weight, np.full(len(extra), 2.0)])
+    kept = split_merged_rings(dense, coarse, fine)
+    assert len(set(kept)) == 1
+
+
+def test_clusters_are_reproducible_with_a_seed(graphsleuth_population):
+    graph = build_evidence_graph(read_evidence(graphsleuth_population.path), seed=1)
+    assert (find_clusters(graph, seed=5) == find_clusters(graph, seed=5)).all()
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two labellings group the same accounts together, whatever their numbers."""
+    return len(set(zip(a.tolist(), b.tolist()))) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_quiet_accounts_change_no_cluster_and_stay_alone(graphsleuth_population, algorithm):
+    """Accounts that share nothing, wherever they sit among the others, leave every cluster as it was."""
+    graph = build_evidence_graph(read_evidence(graphsleuth_population.path))
+    before = find_clusters(graph, algorithm=algorithm)
+    rng = np.random.default_rng(3)
+    n_quiet = 2 * graph.n_accounts
+    spots = np.sort(rng.choice(graph.n_accounts + n_quiet, size=graph.n_accounts, replace=False))
+    wider = EvidenceGraph(
+        pd.Index([f"q{i}" for i in range(graph.n_accounts + n_quiet)]),
+        graph.links,
+        graph.evidence,
+        spots[graph.source],
+        spots[graph.target],
+        graph.weight,
+    )
+    after = find_clusters(wider, algorithm=algorithm)
+    assert _same_partition(before, after[spots])
+    quiet = np.setdiff1d(np.arange(wider.n_accounts), spots)
+    linked = np.union1d(graph.source, graph.target)
+    assert len(set(after[quiet].tolist()) | set(after[spots[linked]].tolist())) == len(quiet) + len(set(after[spots[linked]].tolist()))
+    assert len(np.unique(before)) > 10  # real clusters, not one per account
+
+
+def test_cli_detect_and_evaluate_end_to_end(graphsleuth_population, tmp_path):
+    out = tmp_path / "rings"
+    run = subprocess.run(
+        [sys.executable, "-m", "graphsleuth", "detect", str(graphsleuth_population.path), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "suspected rings" in run.stdout and "ring-" in run.stdout
+    assert "building the evidence graph" in run.stderr  # progress goes to stderr
+    quiet = subprocess.run(
+        [sys.executable, "-m", "graphsleuth", "detect", str(graphsleuth_population.path), "--out", str(out), "--force", "-q"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert quiet.stdout == "" and quiet.stderr == ""
+    scored = subprocess.run(
+        [sys.executable, "-m", "graphsleuth", "evaluate", str(out), str(graphsleuth_population.path / "truth.csv"), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures = json.loads(scored.stdout)
+    assert figures["ring_recall"] == 1.0 and figures["precision"] >= 0.95
+
+
+def test_cli_refuses_to_overwrite_results_without_force(graphsleuth_population, tmp_path):
+    out = tmp_path / "rings"
+    out.mkdir()
+    (out / "keep.txt").write_text("investigator's notes")
+    run = subprocess.run(
+        [sys.executable, "-m", "graphsleuth", "detect", str(graphsleuth_population.path), "--out", str(out)], capture_output=True, text=True
+    )
+    assert run.returncode != 0
+    assert len(run.stderr.strip().splitlines()) == 1 and "--force" in run.stderr
+    assert (out / "keep.txt").read_text() == "investigator's notes"
+
+
+def test_a_small_tight_group_stays_one_cluster(tmp_path):
+    """Twelve accounts on one card and one device are one cluster (clusters under 20 skip the split check)."""
+    ids = [f"a{i}" for i in range(80)]
+    pd.DataFrame({"account_id": ids}).to_csv(tmp_path / "accounts.csv", index=False)
+    pd.DataFrame({"account_id": ids, "payment_id": ["shared"] * 12 + [f"own{i}" for i in range(12, 80)]}).to_csv(
+        tmp_path / "payments.csv", index=False
+    )
+    pd.DataFrame({"account_id": ids[:12], "kind": "device", "value": "fp-1"}).to_csv(tmp_path / "links.csv", index=False)
+    graph = build_evidence_graph(read_evidence(tmp_path))
+    labels = find_clusters(graph)
+    assert len(set(labels[:12])) == 1
+    assert labels[12] not in set(labels[:12])
+
+
+def _ring_with_quiet_members(path: Path) -> None:
+    """1000 accounts; a0-a59 are a ring that sends its 4 templates with about a third of
+    its requests (the rest are ordinary prompts). a0-a39 were created in one burst and pay
+    from two BINs; a40-a59, the quiet ones, were created over a year, each with a card of
+    its own. a60-a69 are a household sharing one card and nothing else."""
+    rng = np.random.default_rng(4)
+    n = 1000
+    ids = [f"a{i}" for i in range(n)]
+    days = rng.uniform(0, 365, n)
+    days[:40] = 243 + rng.uniform(0, 2, 40) / 24
+    created = pd.Timestamp("2025-01-01T00:00:00Z") + pd.to_timedelta(days, unit="D")
+    pd.DataFrame(
+        {"account_id": ids, "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"), "email": [f"user{i}@gmail.com" for i in range(n)]}
+    ).to_csv(path / "accounts.csv", index=False)
+    cards = [f"card{i}" for i in range(n)]
+    bins = ["411111", "422222"] * 20 + [f"{500000 + i}" for i in range(40, n)]
+    cards[60:70], bins[60:70] = ["household-card"] * 10, ["499999"] * 10
+    pd.DataFrame({"account_id": ids, "payment_id": cards, "bin": bins}).to_csv(path / "payments.csv", index=False)
+    rows = []
+    for i in range(n):
+        if i < 60:
+            rows += [(ids[i], f"ring-t{t}", 9) for t in range(4)]
+            rows += [(ids[i], f"benign-{b}", 24) for b in rng.choice(20, 3, replace=False)]
+        else:
+            rows += [(ids[i], f"benign-{b}", 10) for b in rng.choice(20, 3, replace=False)]
+    pd.DataFrame(rows, columns=["account_id", "template_id", "count"]).to_csv(path / "prompts.csv", index=False)
+
+
+def test_ring_members_who_hide_most_of_their_traffic_stay_in_the_ring(tmp_path):
+    _ring_with_quiet_members(tmp_path)
+    evidence = read_evidence(tmp_path)
+    graph = build_evidence_graph(evidence)
+    labels = np.arange(graph.n_accounts)
+    labels[:70] = 0  # the ring and the household, as clustering would hand them over
+    scores = score_clusters(evidence, graph, labels)
+    assert bool(scores.table.set_index("cluster").loc[0, "flagged"])
+    members = scores.member_scores
+    assert (members.reindex([f"a{i}" for i in range(40)]) > 0).all()
+    quiet = [f"a{i}" for i in range(40, 60)]  # 36% of requests on the ring's templates, no other signal
+    assert (members.reindex(quiet) > 0).all()
+    assert (members.reindex([f"a{i}" for i in range(60, 70)]) == 0).all()
+
+
+def test_many_cards_from_common_bins_are_not_a_ring_but_a_few_rare_bins_are(tmp_path):
+    """a0-a599 all use one open-source tool's prompt and pay with cards from the usual mix of
+    issuers: 600 cards come from far fewer BINs than cards, as any large group's do. a600-a699
+    are a ring with one card each from 3 BINs that nobody else uses much."""
+    rng = np.random.default_rng(9)
+    n = 3000
+    ids = [f"a{i}" for i in range(n)]
+    created = pd.Timestamp("2025-01-01T00:00:00Z") + pd.to_timedelta(rng.uniform(0, 365, n), unit="D")
+    pd.DataFrame({"account_id": ids, "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ")}).to_csv(tmp_path / "accounts.csv", index=False)
+    popularity = 1.0 / np.arange(1, 301) ** 1.1
+    bins = [f"{400000 + b}" for b in rng.choice(300, size=n, p=popularity / popularity.sum())]
+    bins[600:700] = [f"{900000 + i % 3}" for i in range(100)]
+    pd.DataFrame({"account_id": ids, "payment_id": [f"card{i}" for i in range(n)], "bin": bins}).to_csv(
+        tmp_path / "payments.csv", index=False
+    )
+    rows = []
+    for i in range(n):
+        if i < 600:
+            rows.append((ids[i], "tool-system-prompt", 30))
+        elif i < 700:
+            rows += [(ids[i], f"ring-t{t}", 10) for t in range(3)]
+        rows += [(ids[i], f"benign-{b}", 10) for b in rng.choice(40, 2, replace=False)]
+    pd.DataFrame(rows, columns=["account_id", "template_id", "count"]).to_csv(tmp_path / "prompts.csv", index=False)
+    evidence = read_evidence(tmp_path)
+    graph = build_evidence_graph(evidence)
+    labels = np.arange(graph.n_accounts) + 2
+    labels[:600], labels[600:700] = 0, 1
+    scores = score_clusters(evidence, graph, labels)
+    table = scores.table.set_index("cluster")
+    assert table.loc[0, "bins"] < 0.5 * table.loc[0, "cards"]  # few BINs for the number of cards...
+    assert table.loc[0, "bin_concentration"] < 0.2 and not table.loc[0, "flagged"]  # ...but the usual ones
+    assert table.loc[1, "bin_concentration"] == 1.0 and bool(table.loc[1, "flagged"])
+    assert (scores.member_scores.reindex(ids[600:700]) > 0).all()
+
+
+def test_a_campaign_takes_in_nobody_for_its_pieces_chance_templates(tmp_path):
+    """40 pieces of 10 ring accounts send the ring's 3 templates (60% of requests) and ordinary
+    ones; by chance, half of each piece's members send the same two ordinary templates, so each
+    piece counts them as its own. 6,000 legitimate accounts send two of the 200 ordinary templates
+    each; those who send two of the pieces' chance templates must not join the campaign."""
+    rng = np.random.default_rng(5)
+    n_ring, n = 400, 6400
+    ids = [f"a{i}" for i in range(n)]
+    pd.DataFrame({"account_id": ids}).to_csv(tmp_path / "accounts.csv", index=False)
+    rows = []
+    for i in range(n):
+        if i < n_ring:
+            piece = i // 10
+            rows += [(ids[i], f"ring-t{t}", 20) for t in range(3)]
+            rows += [(ids[i], f"benign-{2 * piece + k}", 20) for k in range(2) if i % 2 == 0]
+        else:
+            rows += [(ids[i], f"benign-{b}", 20) for b in rng.choice(200, 2, replace=False)]
+    pd.DataFrame(rows, columns=["account_id", "template_id", "count"]).to_csv(tmp_path / "prompts.csv", index=False)
+    evidence = read_evidence(tmp_path)
+    accounts = pd.Index(ids)
+    labels = np.arange(n) + 40
+    labels[:n_ring] = np.arange(n_ring) // 10
+    member = pd.Series(labels[:n_ring], index=accounts[:n_ring])
+    used = characteristic_templates(evidence.prompts, member, member.value_counts(), n)
+    own = used[used["characteristic"]]
+    assert own["template_id"].str.startswith("benign").sum() == 80  # the pieces' chance templates
+    merged = merge_campaigns(evidence, accounts, labels, np.arange(40), own)
+    campaign = merged[0]
+    assert (merged[:n_ring] == campaign).all()
+    assert not (merged[n_ring:] == campaign).any()
+
+
+def test_an_outside_account_joins_the_campaign_it_spends_most_on(tmp_path):
+    """Two rings of 30 send their own three templates each. Of the accounts outside them, one
+    splits its requests evenly over both rings' templates, one spends 55% on the second ring's,
+    one spends everything on a single signature template, and 2,000 send ordinary templates."""
+    rng = np.random.default_rng(8)
+    ids = [f"a{i}" for i in range(2063)]
+    pd.DataFrame({"account_id": ids}).to_csv(tmp_path / "accounts.csv", index=False)
+    rows = [(ids[i], f"{'AB'[i // 30]}-t{t}", 20) for i in range(60) for t in range(3)]
+    rows += [(ids[60], "A-t0", 10), (ids[60], "A-t1", 10), (ids[60], "B-t0", 10), (ids[60], "B-t1", 10)]
+    rows += [(ids[61], "A-t0", 9), (ids[61], "A-t1", 9), (ids[61], "B-t0", 11), (ids[61], "B-t1", 11)]
+    rows += [(ids[62], "A-t0", 30)]
+    rows += [(ids[i], f"benign-{b}", 10) for i in range(63, 2063) for b in rng.choice(100, 2, replace=False)]
+    pd.DataFrame(rows, columns=["account_id", "template_id", "count"]).to_csv(tmp_path / "prompts.csv", index=False)
+    evidence = read_evidence(tmp_path)
+    accounts = pd.Index(ids)
+    labels = np.arange(len(ids)) + 2
+    labels[:30], labels[30:60] = 0, 1
+    member = pd.Series(labels[:60], index=accounts[:60])
+    used = characteristic_templates(evidence.prompts, member, member.value_counts(), len(ids))
+    own = used[used["characteristic"]]
+    assert sorted(own["template_id"]) == ["A-t0", "A-t1", "A-t2", "B-t0", "B-t1", "B-t2"]
+    merged = merge_campaigns(evidence, accounts, labels, np.array([0, 1]), own)
+    first, second = merged[0], merged[30]
+    assert (merged[:30] == first).all() and (merged[30:60] == second).all() and first != second
+    assert merged[60] == first  # an even split: the first campaign, on every run
+    assert merged[61] == second
+    assert merged[62] == labels[62]  # one signature template is not enough
+    assert (merged[63:] == labels[63:]).all()
+
+
+def test_rescoring_joined_rings_reuses_only_what_did_not_change(graphsleuth_population):
+    """After pieces of rings are joined, scoring with the earlier scores at hand gives exactly
+    what scoring from scratch gives: features, flags, own templates and member scores."""
+    evidence = read_evidence(graphsleuth_population.path)
+    graph = build_evidence_graph(evidence)
+    labels = find_clusters(graph)
+    first = score_clusters(evidence, graph, labels)
+    flagged = first.flagged
+    is_member = first.member_scores.reindex(graph.accounts).fillna(0.0).to_numpy() > 0
+    joined = merge_campaigns(evidence, graph.accounts, labels, flagged, first.own_templates, is_member)
+    assert (joined != labels).any()
+    sizes = np.bincount(joined)
+    kept = _unchanged_clusters(joined, np.flatnonzero(sizes >= 10), first, labels)
+    assert 0 < len(kept) < (sizes >= 10).sum()  # some clusters are reused, the joined ones are not
+    scratch = score_clusters(evidence, graph, joined)
+    reused = score_clusters(evidence, graph, joined, previous=first, previous_labels=labels)
+    pd.testing.assert_frame_equal(reused.table, scratch.table)
+    key = ["cluster", "template_id"]
+    own = [s.own_templates.sort_values(key).reset_index(drop=True) for s in (reused, scratch)]
+    pd.testing.assert_frame_equal(own[0], own[1])
+    pd.testing.assert_series_equal(reused.member_scores.sort_index(), scratch.member_scores.sort_index())
