@@ -446,9 +446,14 @@ def _interrupt_after_progress(proc: subprocess.Popen, marker: str) -> tuple[str,
     return paused.resume(signal.SIGINT).wait()
 
 
+#: The lines of the progress reporter when stderr is not a terminal: a finished step with its seconds,
+#: or a counting step's progress.
+_PROGRESS = re.compile(r"^graphsleuth: (.+ \(\d+\.\d s\)|.+: [\d,]+/[\d,]+( \(\d+\.\d s\))?)$")
+
+
 def _only_progress_and(err: str, message: str) -> None:
     lines = err.strip().splitlines()
-    others = [ln for ln in lines if not ln.endswith("…") and not (ln.count("/") == 1 and ": " in ln)]
+    others = [ln for ln in lines if not _PROGRESS.match(ln)]
     assert others == [message], err[-800:]
     assert "Traceback" not in err
 
@@ -465,7 +470,7 @@ def test_ctrl_c_during_detect_leaves_no_output(population, tmp_path):
 
 
 def _step_seconds(proc: subprocess.Popen, step: str, next_step: str) -> float:
-    """How long ``proc`` took from its progress line for ``step`` to the one for ``next_step``."""
+    """How long ``proc`` took from its progress line holding ``step`` to the one holding ``next_step``."""
     began = None
     for line in proc.stderr:
         if step.encode() in line:
@@ -517,7 +522,10 @@ def test_ctrl_c_during_leiden_is_clean(population, tmp_path):
         return ["detect", str(population), "--out", str(tmp_path / f"rings-{attempt}")]
 
     inside = 0
-    for attempt, where, err in _interrupted_inside(command, "finding clusters", "scoring clusters", [0.0, 0.2, 0.4, 0.6, 0.8] * 2):
+    # A step's line is written when it ends: clustering runs from the graph's line to its own.
+    for attempt, where, err in _interrupted_inside(
+        command, "building the evidence graph", "finding clusters", [0.0, 0.2, 0.4, 0.6, 0.8] * 2
+    ):
         _only_progress_and(err, "graphsleuth: interrupted; nothing was written")
         assert not (tmp_path / f"rings-{attempt}").exists() and not [p for p in tmp_path.iterdir() if ".partial." in p.name], where
         inside += 1
@@ -526,27 +534,28 @@ def test_ctrl_c_during_leiden_is_clean(population, tmp_path):
 
 def test_interrupt_while_writing_leaves_nothing_or_the_previous_results(tmp_path, monkeypatch, evidence_dir):
     from graphsleuth import detect, export
+    from graphsleuth.export import files
 
     findings = detect(evidence_dir)
     out = tmp_path / "rings"
     calls = {"n": 0}
-    original = export._jsonl
+    original = files.write_jsonl
 
     def interrupted(records, path):
         calls["n"] += 1
         original(records, path)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export, "_jsonl", interrupted)
+    monkeypatch.setattr(files, "write_jsonl", interrupted)
     with pytest.raises(KeyboardInterrupt):
         export.write_findings(findings, out)
     leftovers = lambda: [p.name for p in tmp_path.iterdir() if ".partial." in p.name or ".old." in p.name]  # noqa: E731
     assert calls["n"] == 1 and not out.exists() and leftovers() == []
 
-    monkeypatch.setattr(export, "_jsonl", original)
+    monkeypatch.setattr(files, "write_jsonl", original)
     export.write_findings(findings, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    monkeypatch.setattr(export, "_jsonl", interrupted)
+    monkeypatch.setattr(files, "write_jsonl", interrupted)
     with pytest.raises(KeyboardInterrupt):
         export.write_findings(findings, out, format="parquet", force=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # --force replaced nothing
