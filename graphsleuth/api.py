@@ -33,7 +33,7 @@ def detect(
     seed: int = 0,
     resolution: float = DEFAULT_RESOLUTION,
     min_size: int = MIN_RING_SIZE,
-    threshold: float = FLAG_THRESHOLD,
+    threshold: float | None = FLAG_THRESHOLD,
     format: str = "csv",
     lenient: bool = False,
     pseudonymise: bool = False,

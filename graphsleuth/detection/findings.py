@@ -75,6 +75,8 @@ class Ring:
     algorithm: str = ""
     seed: int = 0
     browser_link: str | None = None
+    #: The campaign the ring belongs to: the rings that send the same templates of their own.
+    campaign_id: str | None = None
     #: The explanation's reasons alone, strongest first (the explanation says them in one sentence).
     reasons: tuple[str, ...] = ()
 
@@ -98,6 +100,8 @@ class Ring:
             "algorithm": self.algorithm,
             "seed": self.seed,
         }
+        if self.campaign_id is not None:
+            record["campaign_id"] = self.campaign_id
         if self.browser_link is not None:
             record["browser_link"] = self.browser_link
         return record
@@ -167,6 +171,8 @@ class Findings:
     stats: RunStats = field(default_factory=RunStats)
     #: The input rows skipped in lenient mode, with why (file, row, column, reason, value).
     rejects: pd.DataFrame | None = None
+    #: The campaigns the rings make: rings that send the same templates of their own.
+    campaigns: list = field(default_factory=list)
 
     def ring(self, ring_id: str) -> Ring:
         """The ring called ``ring_id`` (KeyError when there is none)."""

@@ -37,8 +37,16 @@ EVIDENCE_KINDS = {
     "subnet": 0.4,
     "template": 1.0,
     "lockstep": 1.0,
+    "created": 0.6,
     "link": 1.0,
 }
+#: Evidence that ties accounts only through what the flagged pieces hold (rings.py), never in the
+#: projection: the hours in which an account sent in lockstep (its operator's waves).
+#: Nor templates: operators share distillation tooling, and clusters must not be made of prompt content;
+#: templates weigh in when clusters are scored, and make campaigns.
+NOT_PROJECTED = frozenset({"wave_hour", "template"})
+#: Accounts created in one hour far above the population's rate (this many times) share a creation token.
+CREATION_LIFT = 8.0
 #: Evidence shared by more than this share of all accounts is a hub and glues nothing...
 HUB_SHARE = 0.05
 #: ...and so is evidence shared by more than this many accounts, whatever the population's
@@ -67,8 +75,11 @@ class EvidenceGraph:
     """Accounts, the evidence they share, and the weighted account graph built from it.
 
     ``accounts`` lists account ids; an account's node number is its position.
-    ``links`` has one row per (account, evidence) pair: columns ``account``
-    and ``evidence`` (node numbers). ``evidence`` has one row per evidence
+    ``links`` has one row per (account, evidence) pair that the projection
+    uses: columns ``account`` and ``evidence`` (node numbers). ``shared``
+    holds every (account, evidence) pair of evidence that two or more
+    accounts share, the large pieces that are too popular to project
+    included, as two int32 arrays. ``evidence`` has one row per evidence
     node: ``kind``, ``value``, ``degree`` (accounts sharing it), ``weight``.
     ``edges`` are (source, target, weight) arrays of the account projection.
     """
@@ -84,6 +95,9 @@ class EvidenceGraph:
     #: scoring does not recompute them. None when the graph was built without prompts.
     template_hours: pd.DataFrame | None = None
     lockstep: pd.DataFrame | None = None
+    shared: tuple[np.ndarray, np.ndarray] | None = None
+    #: The template id of each template number in ``template_hours`` and ``lockstep``.
+    template_names: list[str] | None = None
     _sharers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -132,19 +146,22 @@ def _first_occurrences(keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~pd.Series(keys).duplicated().to_numpy())
 
 
-def template_hours(prompts: pd.DataFrame, accounts: pd.Index, codes: np.ndarray | None = None) -> pd.DataFrame:
+def template_hours(prompts: pd.DataFrame, accounts: pd.Index, codes: np.ndarray | None = None, names: list | None = None) -> pd.DataFrame:
     """Distinct (account, template, hour) triples of the prompts that carry a time.
 
     Columns ``account`` (node number in ``accounts``), ``t`` (template number)
     and ``h`` (hours since the epoch); prompts of unknown accounts are left out.
     ``codes`` gives the prompts' account node numbers when they are known already.
+    When ``names`` is a list, the template id of each template number is appended to it.
     """
     if "ts" not in prompts.columns or "template_id" not in prompts.columns or len(prompts) == 0:
         return pd.DataFrame({"account": np.zeros(0, np.int64), "t": np.zeros(0, np.int64), "h": np.zeros(0, np.int64)})
     timed = prompts["ts"].notna().to_numpy()
     codes = accounts.get_indexer(prompts["account_id"]) if codes is None else codes
     account = codes[timed].astype(np.int64)
-    template, _ = pd.factorize(prompts["template_id"][timed])
+    template, uniques = pd.factorize(prompts["template_id"][timed])
+    if names is not None:
+        names.extend(map(str, uniques))
     template = template.astype(np.int64)
     hour = prompts["ts"][timed].astype("int64").to_numpy() // 3_600_000_000_000
     known = account >= 0
@@ -195,12 +212,23 @@ def build_evidence_graph(evidence: Evidence, seed: int = 0, hub_share: float = H
         from_templates = pool.submit(_template_evidence, evidence)
         from_links = pool.submit(_link_evidence, evidence)
         parts = _payment_and_ip_evidence(evidence)
-        lockstep, hours, tokens = from_hours.result()
-        parts += [from_templates.result(), lockstep, from_links.result()]
+        lockstep, hours, tokens, template_names = from_hours.result()
+        parts += [from_templates.result(), lockstep, from_links.result(), _wave_hours(tokens), _creation_tokens(evidence)]
         parts = [part for part in parts if part is not None]
-        links_frame, nodes = _evidence_nodes(parts, len(accounts), hub_share)
+        links_frame, nodes, shared = _evidence_nodes(parts, len(accounts), hub_share)
         source, target, weight = _project(links_frame, nodes, len(accounts), seed)
-    return EvidenceGraph(accounts, links_frame, nodes, source, target, weight, template_hours=hours, lockstep=tokens)
+    return EvidenceGraph(
+        accounts,
+        links_frame,
+        nodes,
+        source,
+        target,
+        weight,
+        template_hours=hours,
+        lockstep=tokens,
+        shared=shared,
+        template_names=template_names,
+    )
 
 
 #: Threads that find the evidence side by side (besides the caller's, which finds the
@@ -236,14 +264,45 @@ def _template_evidence(evidence: Evidence) -> _Shared | None:
 def _lockstep_evidence(evidence: Evidence, accounts: pd.Index):
     """Lockstep tokens as shared evidence, with the template-hours and tokens behind them.
 
-    Returns (part, template-hours, lockstep tokens); all None without templates.
+    Returns (part, template-hours, lockstep tokens, the template id of each template number);
+    all None without templates.
     """
     prompts = evidence.prompts
     if "template_id" not in prompts.columns:
-        return None, None, None
-    hours = template_hours(prompts, accounts, evidence.account_positions("prompts"))
+        return None, None, None, None
+    names: list[str] = []
+    hours = template_hours(prompts, accounts, evidence.account_positions("prompts"), names)
     tokens = lockstep_tokens(hours)
-    return _shared("lockstep", tokens["account"].to_numpy(), tokens["token"]), hours, tokens
+    return _shared("lockstep", tokens["account"].to_numpy(), tokens["token"]), hours, tokens, names
+
+
+def _creation_tokens(evidence: Evidence) -> _Shared | None:
+    """The hours in which far more accounts were created than the population's rate gives: a burst's accounts share one.
+
+    The rate is the mean over the hours between the 5th and 95th percentile creation times; an hour is a
+    token when at least three accounts and :data:`CREATION_LIFT` times that rate were created in it.
+    """
+    accounts = evidence.accounts
+    if "created_at" not in accounts.columns or not accounts["created_at"].notna().any():
+        return None
+    created = accounts["created_at"]
+    known = created.notna().to_numpy()
+    hour = created[known].astype("int64").to_numpy() // 3_600_000_000_000
+    low, high = np.percentile(hour, [5, 95])
+    rate = max(known.sum() * 0.9 / max(high - low, 1.0), 1e-9)
+    counts = pd.Series(hour).value_counts()
+    bursts = counts.index[(counts >= 3) & (counts >= CREATION_LIFT * rate)]
+    in_burst = np.isin(hour, bursts.to_numpy())
+    positions = evidence.account_positions("accounts")[known]
+    return _shared("created", positions[in_burst], pd.Series(hour[in_burst]))
+
+
+def _wave_hours(tokens: pd.DataFrame | None) -> _Shared | None:
+    """The hours in which each account sent a template in lockstep (hours since the epoch)."""
+    if tokens is None:
+        return None
+    hour = tokens["token"].to_numpy() % 10_000_000
+    return _shared("wave_hour", tokens["account"].to_numpy(), pd.Series(hour))
 
 
 def _link_evidence(evidence: Evidence) -> _Shared:
@@ -276,11 +335,13 @@ def _evidence_nodes(parts: list[_Shared], n_accounts: int, hub_share: float):
     factor = np.repeat([EVIDENCE_KINDS.get(part.kind, 1.0) for part in parts], sizes)
     nodes["weight"] = np.clip(rarity, 0, 1) * factor
     hub_limit = max(50, int(min(hub_share * n_accounts, HUB_LIMIT)))
-    useful = (degree >= 2) & (degree <= hub_limit)
+    projected = ~np.isin(np.repeat(kind_names, sizes), list(NOT_PROJECTED))
+    useful = (degree >= 2) & (degree <= hub_limit) & projected
     nodes["hub"] = degree > hub_limit
     keep = useful[evidence_of]
     links = pd.DataFrame({"account": account[keep], "evidence": evidence_of[keep]})
-    return links, nodes
+    many = (degree >= 2)[evidence_of]
+    return links, nodes, (account[many].astype(np.int32), evidence_of[many].astype(np.int32))
 
 
 def _project(links: pd.DataFrame, nodes: pd.DataFrame, n_accounts: int, seed: int):

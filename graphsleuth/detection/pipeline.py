@@ -16,14 +16,23 @@ import pandas as pd
 from ..errors import GraphsleuthError
 from ..evidence import Evidence
 from ..progress import Progress
-from .campaigns import merge_campaigns
+from .blocks import block_clusters
+from .campaigns import Campaign, group_campaigns
 from .clustering import ALGORITHMS, DEFAULT_RESOLUTION, find_clusters
 from .explain import ring_record, why_not_flagged
-from .findings import Cluster, Findings, RunStats
+from .findings import Cluster, Findings, Ring, RunStats
 from .graph import EvidenceGraph, build_evidence_graph
+from .rings import join_rings
 from .scoring import FLAG_THRESHOLD, MIN_RING_SIZE, ClusterScores, ring_id_of, score_clusters
 
-__all__ = ["find_rings", "derive_prompt_templates", "run_id_of"]
+__all__ = ["find_rings", "derive_prompt_templates", "run_id_of", "VIEWS"]
+
+#: Where clusters come from: community detection on the account graph, dense blocks of the evidence graph.
+VIEWS = ("clusters", "blocks")
+#: Clusters of this many accounts or more are scored as pieces: a ring that shares little but its waves and
+#: its BINs comes out of clustering in pieces of a few accounts, which are joined into it (a ring is
+#: reported at MIN_RING_SIZE accounts).
+PIECE_SIZE = 5
 
 
 def find_rings(
@@ -32,40 +41,84 @@ def find_rings(
     seed: int = 0,
     resolution: float = DEFAULT_RESOLUTION,
     min_size: int = MIN_RING_SIZE,
-    threshold: float = FLAG_THRESHOLD,
+    threshold: float | None = FLAG_THRESHOLD,
     progress: Progress | None = None,
+    views: tuple[str, ...] = VIEWS,
 ) -> Findings:
-    """Find, score and explain the suspected rings in ``evidence``; the same input and seed give the same rings."""
+    """Find, score and explain the suspected rings in ``evidence``; the same input and seed give the same rings.
+
+    ``views`` says where clusters come from: ``clusters`` (community detection with
+    ``algorithm`` on the account graph) and ``blocks`` (dense blocks of the account x
+    evidence graph, :mod:`.blocks`), one or both.
+    """
     if algorithm not in ALGORITHMS:
         raise GraphsleuthError(f"--algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+    if not views or set(views) - set(VIEWS):
+        raise GraphsleuthError(f"--view must be one or both of {', '.join(VIEWS)}, got {', '.join(views) or 'none'}")
     progress = progress or Progress()
     if evidence.raw_prompts:
         progress.step("deriving templates from raw prompts", lambda: derive_prompt_templates(evidence, seed))
     graph = progress.step("building the evidence graph", lambda: build_evidence_graph(evidence, seed=seed))
-    labels = progress.step(
-        f"finding clusters ({algorithm})", lambda: find_clusters(graph, algorithm=algorithm, resolution=resolution, seed=seed)
-    )
-    scores = progress.step("scoring clusters", lambda: score_clusters(evidence, graph, labels, min_size=min_size, threshold=threshold))
-    if len(scores.flagged):
-        is_member = scores.member_scores.reindex(graph.accounts).fillna(0.0).to_numpy() > 0
-        pieces = labels
-        labels = progress.step(
-            "joining the pieces of large rings",
-            lambda: merge_campaigns(
-                evidence, graph.accounts, pieces, scores.flagged, scores.own_templates, is_member, graph.sharers("template")
-            ),
-        )
+    labels = np.arange(graph.n_accounts)
+    scores = ClusterScores.empty()
+    if "blocks" in views:
+        free = np.zeros(graph.n_accounts, dtype=bool)
+        labels = progress.step("finding dense blocks", lambda: block_clusters(graph, np.arange(graph.n_accounts), free, min_size, seed))
         scores = progress.step(
-            "scoring joined rings",
+            "scoring dense blocks", lambda: score_clusters(evidence, graph, labels, min_size=min_size, threshold=threshold)
+        )
+        labels, scores = _joined(evidence, graph, labels, scores, min_size, threshold, progress)
+    if "clusters" in views:
+        taken = _in_rings(graph, labels, scores)
+        found = progress.step(
+            f"finding clusters ({algorithm})", lambda: find_clusters(graph, algorithm=algorithm, resolution=resolution, seed=seed)
+        )
+        before = labels
+        labels = _beside(found, before, taken)
+        scores = progress.step(
+            "scoring clusters",
             lambda: score_clusters(
-                evidence, graph, labels, min_size=min_size, threshold=threshold, previous=scores, previous_labels=pieces
+                evidence, graph, labels, min_size=min(min_size, PIECE_SIZE), threshold=threshold, previous=scores, previous_labels=before
             ),
         )
+        labels, scores = _joined(evidence, graph, labels, scores, min_size, threshold, progress)
     findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))
     findings.stats = RunStats(
         accounts=graph.n_accounts, edges=int(len(graph.weight)), clusters_scored=int(len(scores.table)), timings_s=dict(progress.timings)
     )
     return findings
+
+
+def _joined(evidence, graph, labels, scores, min_size, threshold, progress):
+    """The flagged clusters joined into rings (:func:`join_rings`) and scored again; as they were when none is flagged."""
+    if not len(scores.flagged):
+        return labels, scores
+    is_member = _in_rings(graph, labels, scores)
+    pieces = labels
+    labels = progress.step(
+        "joining the pieces of large rings", lambda: join_rings(graph, pieces, scores.flagged, is_member, scores.own_templates)
+    )
+    scores = progress.step(
+        "scoring joined rings",
+        lambda: score_clusters(evidence, graph, labels, min_size=min_size, threshold=threshold, previous=scores, previous_labels=pieces),
+    )
+    return labels, scores
+
+
+def _beside(found: np.ndarray, labels: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """``found``'s clusters for the accounts not ``taken``; the taken ones keep their ``labels`` (numbered apart)."""
+    out = found.astype(np.int64).copy()
+    if taken.any():
+        base = int(found.max(initial=-1)) + 1
+        _, ring = np.unique(labels[taken], return_inverse=True)
+        out[taken] = base + ring
+    return out
+
+
+def _in_rings(graph: EvidenceGraph, labels: np.ndarray, scores: ClusterScores) -> np.ndarray:
+    """Per account: a member of a flagged cluster that shows its signals."""
+    showing = scores.member_scores.reindex(graph.accounts).fillna(0.0).to_numpy() > 0
+    return showing & np.isin(labels, scores.flagged)
 
 
 def derive_prompt_templates(evidence: Evidence, seed: int) -> None:
@@ -103,6 +156,8 @@ def _findings(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, scor
     # goes on through the clusters (explaining 1M accounts' rings: 2.5 s before, 2.1 s now).
     with ThreadPoolExecutor(1, thread_name_prefix="graphsleuth-explain") as pool:
         for row, features in zip(ordered.itertuples(index=False), _feature_records(ordered)):
+            if row.size < MIN_RING_SIZE:
+                continue
             positions = by_cluster[starts[row.cluster] : starts[row.cluster + 1]]
             ids = account_ids[positions]
             if row.flagged and member_scores is not None:
@@ -123,18 +178,29 @@ def _findings(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, scor
             )
             if row.flagged:
                 ring = pool.submit(ring_record, evidence, graph, positions, row, dict(features), ring_id, scores.own_templates)
-                pending.append((len(clusters), cluster, ring))
+                pending.append((len(clusters), cluster, ring, row.cluster))
                 member_frames.append(pd.DataFrame({"account_id": ids, "ring_id": ring_id, "score": float(row.score)}))
                 clusters.append(None)  # its reason is the ring's explanation, below
             else:
                 clusters.append(Cluster(**cluster, ring_id=None, reason=why_not_flagged(row)))
-        for slot, cluster, ring in pending:
+        for slot, cluster, ring, _ in pending:
             ring = replace(ring.result(), run_id=run_id, algorithm=algorithm, seed=seed)
             rings.append(ring)
             clusters[slot] = Cluster(**cluster, ring_id=ring.ring_id, reason=ring.explanation)
-    members = pd.concat(member_frames, ignore_index=True) if member_frames else pd.DataFrame({"account_id": [], "ring_id": [], "score": []})
+    rings, campaigns = _with_campaigns(rings, [number for *_, number in pending], scores.own_templates)
+    columns = {"account_id": [], "ring_id": [], "score": []}
+    members = pd.concat(member_frames, ignore_index=True) if member_frames else pd.DataFrame(columns)
+    members["campaign_id"] = members["ring_id"].map({ring.ring_id: ring.campaign_id for ring in rings}).astype(object)
     members = members.sort_values(["ring_id", "account_id"], kind="stable").reset_index(drop=True)
-    return Findings(members=members, rings=rings, clusters=clusters, run_id=run_id, algorithm=algorithm, seed=seed)
+    return Findings(members=members, rings=rings, clusters=clusters, run_id=run_id, algorithm=algorithm, seed=seed, campaigns=campaigns)
+
+
+def _with_campaigns(rings: list[Ring], numbers: list[int], own_templates: pd.DataFrame) -> tuple[list[Ring], list[Campaign]]:
+    """Each ring with the campaign it belongs to (rings whose own templates overlap), and the campaigns."""
+    by_cluster = own_templates.groupby("cluster")["template_id"].agg(lambda values: set(map(str, values))) if len(own_templates) else {}
+    templates = [by_cluster.get(number, set()) for number in numbers]
+    campaign_of, campaigns = group_campaigns([r.ring_id for r in rings], [r.size for r in rings], templates)
+    return [replace(ring, campaign_id=campaigns[c].campaign_id) for ring, c in zip(rings, campaign_of)], campaigns
 
 
 #: The features a cluster's record shows, in this order.

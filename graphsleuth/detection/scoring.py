@@ -30,7 +30,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..evidence import Evidence, arrow_text
+from .features import population_features
 from .graph import EvidenceGraph, lockstep_tokens, template_hours
+from .model import RingModel, ring_model
 
 __all__ = [
     "score_clusters",
@@ -50,12 +52,12 @@ __all__ = [
 
 #: Smallest cluster that can be a suspected ring.
 MIN_RING_SIZE = 10
-#: Clusters scoring at least this are flagged as suspected rings.
-FLAG_THRESHOLD = 0.4
-#: How much each kind of signal adds to a cluster's score (before the organisation discount).
+#: Clusters scoring at least this are flagged as suspected rings; None: the fitted model's own threshold.
+FLAG_THRESHOLD = None
+#: How much each kind of signal adds to a member's score (a member shows its ring's signals or does not).
 FEATURE_WEIGHTS = {"coordination": 0.45, "burst": 0.30, "payment": 0.25}
 #: A cluster shows a kind of signal when its feature reaches this level; a ring needs two kinds.
-SIGNAL_LEVELS = {"coordination": 0.3, "burst_share": 0.3, "payment": 0.5}
+SIGNAL_LEVELS = {"template_share": 0.3, "lockstep_share": 0.3, "burst_share": 0.3, "payment": 0.5}
 #: From this share, coordination (templates of its own, lockstep) counts as a member's signal and is named in
 #: a ring's explanation; below it a cluster has "no templates of its own and no lockstep activity".
 WEAK_COORDINATION = 0.2
@@ -65,8 +67,6 @@ CARD_SHARING = (2.0, 5.0)
 CARD_SHARING_NAMED = 3.0
 #: A cluster this much on one organisation's email domain is explained as that organisation.
 ORGANISATION_NAMED = 0.5
-#: How far a shared organisation email domain lowers the score.
-ORGANISATION_DISCOUNT = 0.7
 #: Well-known free-mail providers: never an organisation's domain, however their users cluster.
 FREE_MAIL_PROVIDERS = frozenset(
     {
@@ -347,7 +347,14 @@ _MEASURED = [
     "bins",
     "ring_bins",
     "bin_concentration",
+    "card_sharing",
     "payment",
+    "network_share",
+    "template_exclusivity",
+    "template_coordination",
+    "volume",
+    "creation_spread",
+    "office_hours_share",
 ]
 
 
@@ -368,6 +375,11 @@ class ClusterScores:
     own_templates: pd.DataFrame
     member_scores: pd.Series
 
+    @classmethod
+    def empty(cls) -> ClusterScores:
+        """The scores of no cluster at all."""
+        return cls(pd.DataFrame(columns=["cluster", "size", "score", "flagged"]), _no_templates(), pd.Series(dtype=float))
+
     @property
     def flagged(self) -> np.ndarray:
         """The numbers of the clusters flagged as suspected rings."""
@@ -379,9 +391,10 @@ def score_clusters(
     graph: EvidenceGraph,
     labels: np.ndarray,
     min_size: int = MIN_RING_SIZE,
-    threshold: float = FLAG_THRESHOLD,
+    threshold: float | None = FLAG_THRESHOLD,
     previous: ClusterScores | None = None,
     previous_labels: np.ndarray | None = None,
+    model: RingModel | None = None,
 ) -> ClusterScores:
     """Score every cluster of at least ``min_size`` accounts in ``labels``; clusters are numbered as there.
 
@@ -394,7 +407,7 @@ def score_clusters(
     sizes = np.bincount(labels)
     big = np.flatnonzero(sizes >= min_size)
     if len(big) == 0:
-        return ClusterScores(pd.DataFrame(columns=["cluster", "size", "score", "flagged"]), _no_templates(), pd.Series(dtype=float))
+        return ClusterScores.empty()
     kept = _unchanged_clusters(labels, big, previous, previous_labels)
     measured, own_templates, member_scores = _measure_clusters(evidence, graph, labels, sizes, big[~np.isin(big, kept)])
     if len(kept):
@@ -407,15 +420,23 @@ def score_clusters(
     features = measured
     size = features["size"]
     features["organisation_share"] = _organisation_share(evidence.accounts, evidence.account_positions("accounts"), labels, size).to_numpy()
-    raw = (
-        FEATURE_WEIGHTS["coordination"] * features["coordination"]
-        + FEATURE_WEIGHTS["burst"] * features["burst_share"]
-        + FEATURE_WEIGHTS["payment"] * features["payment"]
-    )
-    features["score"] = (raw * (1 - ORGANISATION_DISCOUNT * features["organisation_share"])).round(4)
-    signals = sum((features[name] >= level).astype(int) for name, level in SIGNAL_LEVELS.items())
-    features["flagged"] = (features["score"] >= threshold) & (signals >= 2)
+    model = model or ring_model()
+    features["score"] = model.probability(features).round(4)
+    features["signals"] = signal_kinds(features)
+    features["flagged"] = (features["score"] >= (model.threshold if threshold is None else threshold)) & (features["signals"] >= 2)
     return ClusterScores(features.reset_index(drop=True), own_templates, member_scores)
+
+
+def signal_kinds(table: pd.DataFrame) -> pd.Series:
+    """How many kinds of signal each cluster shows: tooling (templates of its own), timing (lockstep, its own or
+    its templates'), creation bursts, payment pattern. A ring needs two: one alone has innocent explanations."""
+    tooling = table["template_share"] >= SIGNAL_LEVELS["template_share"]
+    timing = (table["lockstep_share"] >= SIGNAL_LEVELS["lockstep_share"]) | (
+        table["template_coordination"] >= SIGNAL_LEVELS["lockstep_share"]
+    )
+    creation = table["burst_share"] >= SIGNAL_LEVELS["burst_share"]
+    payment = table["payment"] >= SIGNAL_LEVELS["payment"]
+    return tooling.astype(int) + timing.astype(int) + creation.astype(int) + payment.astype(int)
 
 
 def _no_templates() -> pd.DataFrame:
@@ -472,8 +493,10 @@ def _measure_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarr
     for column in payment.columns:
         features[column] = payment[column].reindex(clusters).fillna(0).to_numpy()
     low, full = CARD_SHARING
-    card_sharing = np.clip((features["accounts_per_card"] - low) / (full - low), 0, 1)
-    features["payment"] = np.maximum(card_sharing, features["bin_concentration"])
+    features["card_sharing"] = np.clip((features["accounts_per_card"] - low) / (full - low), 0, 1)
+    features["payment"] = np.maximum(features["card_sharing"], features["bin_concentration"])
+    for name, values in population_features(evidence, graph, cluster_of, clusters, own_templates).items():
+        features[name] = values.to_numpy()
     member_pay = member_pay[in_scope]
     coordination = np.maximum(member_template[in_scope], member_lockstep[in_scope])
     member_score = (

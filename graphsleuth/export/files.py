@@ -78,6 +78,7 @@ def write_findings(findings: Findings, out: str | Path, format: str = "csv", evi
         _write_table(findings.members, tmp / "members", format)
         write_jsonl(findings.rings, tmp / "rings.jsonl")
         write_jsonl(findings.clusters, tmp / "clusters.jsonl")
+        write_jsonl(findings.campaigns, tmp / "campaigns.jsonl")
         if evidence is not None and evidence.derived_templates:
             rows = evidence.prompt_rows if evidence.prompt_rows is not None else np.arange(1, len(evidence.prompts) + 1)
             _write_table(pd.DataFrame({"row": rows, "template_id": evidence.prompts["template_id"].to_numpy()}), tmp / "templates", "csv")

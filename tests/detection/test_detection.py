@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from graphsleuth import detect, read_evidence
-from graphsleuth.detection.campaigns import merge_campaigns
 from graphsleuth.detection.clustering import ALGORITHMS, find_clusters, split_merged_rings
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
-from graphsleuth.detection.scoring import _unchanged_clusters, characteristic_templates, score_clusters
+from graphsleuth.detection.rings import join_rings
+from graphsleuth.detection.scoring import _unchanged_clusters, score_clusters
 from graphsleuth.evidence import subnet_of
 from graphsleuth.quality import evaluate, evaluate_members, read_truth
 
@@ -335,66 +335,67 @@ def test_many_cards_from_common_bins_are_not_a_ring_but_a_few_rare_bins_are(tmp_
     assert (scores.member_scores.reindex(ids[600:700]) > 0).all()
 
 
-def test_a_campaign_takes_in_nobody_for_its_pieces_chance_templates(tmp_path):
-    """40 pieces of 10 ring accounts send the ring's 3 templates (60% of requests) and ordinary
-    ones; by chance, half of each piece's members send the same two ordinary templates, so each
-    piece counts them as its own. 6,000 legitimate accounts send two of the 200 ordinary templates
-    each; those who send two of the pieces' chance templates must not join the campaign."""
-    rng = np.random.default_rng(5)
-    n_ring, n = 400, 6400
-    ids = [f"a{i}" for i in range(n)]
-    pd.DataFrame({"account_id": ids}).to_csv(tmp_path / "accounts.csv", index=False)
+def _operators(path: Path, shared_bin: bool = False, same_hours: bool = True) -> list[str]:
+    """Two operators of 40 accounts each and 2,000 ordinary accounts, written as evidence to ``path``.
+
+    Each operator buys one card per account from its own two BINs and routes through its own
+    datacenter /24; both send the same three templates of a public distillation bank in waves, in
+    the same hours when ``same_hours``, and ordinary templates besides. With ``shared_bin`` the
+    operators' first BINs are the same issuer. Returns the account ids (operator A first)."""
+    rng = np.random.default_rng(17)
+    ids = [f"a{i}" for i in range(2080)]
+    start = pd.Timestamp("2026-02-02T00:00:00Z")
+    created = [
+        start - pd.Timedelta(days=30, hours=int(i % 10)) if i < 80 else start - pd.Timedelta(days=int(d))
+        for i, d in zip(range(2080), rng.integers(0, 500, 2080))
+    ]
+    pd.DataFrame({"account_id": ids, "created_at": [c.strftime("%Y-%m-%dT%H:%M:%SZ") for c in created]}).to_csv(
+        path / "accounts.csv", index=False
+    )
+    bins = {0: ["511111", "522222"], 1: ["511111" if shared_bin else "533333", "544444"]}
+    pay = [(ids[i], f"card{i}", bins[i // 40][i % 2]) for i in range(80)]
+    pay += [(ids[i], f"card{i}", str(400000 + int(rng.integers(0, 300)))) for i in range(80, 2080)]
+    pd.DataFrame(pay, columns=["account_id", "payment_id", "bin"]).to_csv(path / "payments.csv", index=False)
+    ips = [(ids[i], f"45.{10 + i // 40}.7.{i % 40 + 2}") for i in range(80)]
+    ips += [(ids[i], f"81.{int(rng.integers(0, 255))}.{int(rng.integers(0, 255))}.{int(rng.integers(1, 250))}") for i in range(80, 2080)]
+    pd.DataFrame(ips, columns=["account_id", "ip"]).to_csv(path / "ips.csv", index=False)
     rows = []
-    for i in range(n):
-        if i < n_ring:
-            piece = i // 10
-            rows += [(ids[i], f"ring-t{t}", 20) for t in range(3)]
-            rows += [(ids[i], f"benign-{2 * piece + k}", 20) for k in range(2) if i % 2 == 0]
-        else:
-            rows += [(ids[i], f"benign-{b}", 20) for b in rng.choice(200, 2, replace=False)]
-    pd.DataFrame(rows, columns=["account_id", "template_id", "count"]).to_csv(tmp_path / "prompts.csv", index=False)
-    evidence = read_evidence(tmp_path)
-    accounts = pd.Index(ids)
-    labels = np.arange(n) + 40
-    labels[:n_ring] = np.arange(n_ring) // 10
-    member = pd.Series(labels[:n_ring], index=accounts[:n_ring])
-    used = characteristic_templates(evidence.prompts, member, member.value_counts(), n)
-    own = used[used["characteristic"]]
-    assert own["template_id"].str.startswith("benign").sum() == 80  # the pieces' chance templates
-    merged = merge_campaigns(evidence, accounts, labels, np.arange(40), own)
-    campaign = merged[0]
-    assert (merged[:n_ring] == campaign).all()
-    assert not (merged[n_ring:] == campaign).any()
+    for i in range(2080):
+        if i < 80:
+            offset = 0 if same_hours or i < 40 else 7
+            for day in (3, 10, 17):
+                hour = start + pd.Timedelta(days=day, hours=20 + offset % 4)
+                rows += [(ids[i], f"bank-{t}", hour.strftime("%Y-%m-%dT%H:%M:%SZ"), 30) for t in range(3)]
+        for b in rng.choice(60, 2, replace=False):
+            when = start + pd.Timedelta(hours=int(rng.integers(0, 1000)))
+            rows.append((ids[i], f"benign-{b}", when.strftime("%Y-%m-%dT%H:%M:%SZ"), 10))
+    pd.DataFrame(rows, columns=["account_id", "template_id", "ts", "count"]).to_csv(path / "prompts.csv", index=False)
+    return ids
 
 
-def test_an_outside_account_joins_the_campaign_it_spends_most_on(tmp_path):
-    """Two rings of 30 send their own three templates each. Of the accounts outside them, one
-    splits its requests evenly over both rings' templates, one spends 55% on the second ring's,
-    one spends everything on a single signature template, and 2,000 send ordinary templates."""
-    rng = np.random.default_rng(8)
-    ids = [f"a{i}" for i in range(2063)]
-    pd.DataFrame({"account_id": ids}).to_csv(tmp_path / "accounts.csv", index=False)
-    rows = [(ids[i], f"{'AB'[i // 30]}-t{t}", 20) for i in range(60) for t in range(3)]
-    rows += [(ids[60], "A-t0", 10), (ids[60], "A-t1", 10), (ids[60], "B-t0", 10), (ids[60], "B-t1", 10)]
-    rows += [(ids[61], "A-t0", 9), (ids[61], "A-t1", 9), (ids[61], "B-t0", 11), (ids[61], "B-t1", 11)]
-    rows += [(ids[62], "A-t0", 30)]
-    rows += [(ids[i], f"benign-{b}", 10) for i in range(63, 2063) for b in rng.choice(100, 2, replace=False)]
-    pd.DataFrame(rows, columns=["account_id", "template_id", "count"]).to_csv(tmp_path / "prompts.csv", index=False)
-    evidence = read_evidence(tmp_path)
-    accounts = pd.Index(ids)
-    labels = np.arange(len(ids)) + 2
-    labels[:30], labels[30:60] = 0, 1
-    member = pd.Series(labels[:60], index=accounts[:60])
-    used = characteristic_templates(evidence.prompts, member, member.value_counts(), len(ids))
-    own = used[used["characteristic"]]
-    assert sorted(own["template_id"]) == ["A-t0", "A-t1", "A-t2", "B-t0", "B-t1", "B-t2"]
-    merged = merge_campaigns(evidence, accounts, labels, np.array([0, 1]), own)
-    first, second = merged[0], merged[30]
-    assert (merged[:30] == first).all() and (merged[30:60] == second).all() and first != second
-    assert merged[60] == first  # an even split: the first campaign, on every run
-    assert merged[61] == second
-    assert merged[62] == labels[62]  # one signature template is not enough
-    assert (merged[63:] == labels[63:]).all()
+@pytest.mark.parametrize("same_hours", [True, False], ids=["same-hours", "own-hours"])
+def test_operators_that_share_a_template_bank_are_two_rings_of_one_campaign(tmp_path, same_hours):
+    """Two operators send the same bank templates (in the same hours, or each on its schedule) from their
+    own cards and proxies: two rings, not one, and one campaign that says what ties them."""
+    ids = _operators(tmp_path, same_hours=same_hours)
+    findings = detect(tmp_path, browser_links=False)
+    members = findings.members.set_index("account_id")
+    ring_of = members["ring_id"].reindex(ids[:80])
+    assert ring_of.notna().all(), ring_of.isna().sum()
+    assert ring_of.iloc[:40].nunique() == 1 and ring_of.iloc[40:].nunique() == 1 and ring_of.iloc[0] != ring_of.iloc[40]
+    assert not set(members.index) - set(ids[:80])  # no ordinary account flagged
+    (campaign,) = findings.campaigns
+    assert set(campaign.ring_ids) == set(ring_of) and {value for value, _ in campaign.shared_templates} == {"bank-0", "bank-1", "bank-2"}
+    assert members["campaign_id"].nunique() == 1
+
+
+def test_a_bin_two_operators_both_buy_from_does_not_make_them_one_ring(tmp_path):
+    """Operators buy prepaid cards from the same few issuers: one BIN in common, everything else their own."""
+    ids = _operators(tmp_path, shared_bin=True, same_hours=False)
+    members = detect(tmp_path, browser_links=False).members.set_index("account_id")
+    ring_of = members["ring_id"].reindex(ids[:80])
+    assert ring_of.notna().all() and ring_of.iloc[0] != ring_of.iloc[40]
+    assert ring_of.iloc[:40].nunique() == 1 and ring_of.iloc[40:].nunique() == 1
 
 
 def test_rescoring_joined_rings_reuses_only_what_did_not_change(graphsleuth_population):
@@ -406,7 +407,7 @@ def test_rescoring_joined_rings_reuses_only_what_did_not_change(graphsleuth_popu
     first = score_clusters(evidence, graph, labels)
     flagged = first.flagged
     is_member = first.member_scores.reindex(graph.accounts).fillna(0.0).to_numpy() > 0
-    joined = merge_campaigns(evidence, graph.accounts, labels, flagged, first.own_templates, is_member)
+    joined = join_rings(graph, labels, flagged, is_member, first.own_templates)
     assert (joined != labels).any()
     sizes = np.bincount(joined)
     kept = _unchanged_clusters(joined, np.flatnonzero(sizes >= 10), first, labels)

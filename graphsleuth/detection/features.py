@@ -1,0 +1,238 @@
+"""Features of a cluster measured against the population it lives in, for scoring and explanations.
+
+Each feature is a share between 0 and 1 that says how unlike the population at
+large a cluster is in one respect, so that a fitted score (:mod:`.model`) can
+weigh them and an explanation can name them:
+
+* ``network_share``: members on IP addresses or subnets that the cluster holds,
+  many more of whose users are its members than its size predicts (a binomial
+  test; a VPN exit thousands use is held by no cluster of a few dozen);
+* ``template_exclusivity``: of the senders of the cluster's own templates, the
+  share that are its members (a ring's private templates: all of them; a
+  hackathon's starter kit, which ordinary users send too: few);
+* ``template_coordination``: of the senders of the cluster's own templates, the
+  share that send them in lockstep with others (a ring's templates, private or
+  from a shared bank, go out in its operators' waves; an agent framework's or a
+  starter kit's are sent by thousands of people, each at their own time);
+* ``volume``: how many more requests its members make than the population's
+  median account (0 at the median, 1 at a hundred times it);
+* ``creation_spread``: how many months its members' accounts were created over
+  (0: within a day, 1: half a year or more);
+* ``office_hours_share``: its requests sent on weekdays between 08:00 and 18:00
+  in the members' countries (company seats work then; an operator's jobs run
+  when it likes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binom
+
+from ..evidence import Evidence
+from .graph import EvidenceGraph
+
+__all__ = ["population_features", "UTC_OFFSET_HOURS", "HELD_CHANCE"]
+
+#: An item is held by a cluster when chance (each user a member with the cluster's share of all accounts)
+#: gives as many members among its users at most this often.
+HELD_CHANCE = 1e-6
+#: Standard time offsets of the countries accounts most often give (hours east of UTC); others count as UTC.
+UTC_OFFSET_HOURS = {
+    "US": -6,
+    "CA": -5,
+    "MX": -6,
+    "BR": -3,
+    "AR": -3,
+    "CO": -5,
+    "CL": -4,
+    "GB": 0,
+    "IE": 0,
+    "PT": 0,
+    "DE": 1,
+    "FR": 1,
+    "ES": 1,
+    "IT": 1,
+    "NL": 1,
+    "BE": 1,
+    "PL": 1,
+    "SE": 1,
+    "NO": 1,
+    "DK": 1,
+    "CH": 1,
+    "AT": 1,
+    "CZ": 1,
+    "FI": 2,
+    "UA": 2,
+    "RO": 2,
+    "GR": 2,
+    "IL": 2,
+    "EG": 2,
+    "ZA": 2,
+    "TR": 3,
+    "RU": 3,
+    "SA": 3,
+    "AE": 4,
+    "PK": 5,
+    "IN": 5.5,
+    "BD": 6,
+    "TH": 7,
+    "VN": 7,
+    "ID": 7,
+    "CN": 8,
+    "SG": 8,
+    "MY": 8,
+    "PH": 8,
+    "HK": 8,
+    "TW": 8,
+    "JP": 9,
+    "KR": 9,
+    "AU": 10,
+    "NZ": 12,
+    "NG": 1,
+    "KE": 3,
+}
+_DAY_S = 86_400.0
+
+
+def population_features(
+    evidence: Evidence, graph: EvidenceGraph, cluster_of: np.ndarray, clusters: np.ndarray, own_templates: pd.DataFrame
+) -> pd.DataFrame:
+    """The features above for each of ``clusters`` (``cluster_of``: each account's cluster, -1 when not scored)."""
+    sizes = np.bincount(cluster_of[cluster_of >= 0], minlength=int(clusters.max(initial=-1)) + 1)
+    out = pd.DataFrame(index=pd.Index(clusters, name="cluster"))
+    out["network_share"] = _network_share(graph, cluster_of, sizes).reindex(clusters).fillna(0.0).to_numpy()
+    out["template_exclusivity"] = _template_exclusivity(own_templates, graph).reindex(clusters).fillna(0.0).to_numpy()
+    out["template_coordination"] = _template_coordination(own_templates, graph).reindex(clusters).fillna(0.0).to_numpy()
+    requests = _requests_per_account(evidence, graph.n_accounts)
+    out["volume"] = _volume(requests, cluster_of).reindex(clusters).fillna(0.0).to_numpy()
+    out["creation_spread"] = _creation_spread(evidence, cluster_of).reindex(clusters).fillna(1.0).to_numpy()
+    out["office_hours_share"] = _office_hours_share(evidence, cluster_of).reindex(clusters).fillna(0.5).to_numpy()
+    return out
+
+
+def _network_share(graph: EvidenceGraph, cluster_of: np.ndarray, sizes: np.ndarray) -> pd.Series:
+    """Per cluster: the share of members on an IP or subnet the cluster holds."""
+    if graph.shared is None:
+        return pd.Series(dtype=float)
+    account, item = graph.shared
+    kind = graph.evidence["kind"].to_numpy()
+    network = np.isin(kind, ["ip", "subnet"])
+    keep = network[item] & (cluster_of[account] >= 0)
+    account, item = account[keep].astype(np.int64), item[keep].astype(np.int64)
+    cluster = cluster_of[account]
+    n_items = len(kind)
+    key, inverse, count = np.unique(cluster * n_items + item, return_inverse=True, return_counts=True)
+    c, e = key // n_items, key % n_items
+    degree = graph.evidence["degree"].to_numpy()[e]
+    share = sizes[c] / graph.n_accounts
+    held = (count >= 2) & (count >= 2 * share * degree)
+    rows = np.flatnonzero(held)
+    held[rows] = binom.sf(count[rows] - 1, degree[rows], share[rows]) <= HELD_CHANCE
+    on_held = np.zeros(graph.n_accounts, dtype=bool)
+    on_held[account[held[inverse]]] = True
+    scored = cluster_of >= 0
+    return pd.Series(on_held[scored]).groupby(cluster_of[scored]).mean()
+
+
+def _template_exclusivity(own_templates: pd.DataFrame, graph: EvidenceGraph) -> pd.Series:
+    """Per cluster: of the senders of its own templates, the share that are its members (weighted by its requests)."""
+    if own_templates is None or len(own_templates) == 0:
+        return pd.Series(dtype=float)
+    senders = graph.sharers("template").reindex(own_templates["template_id"]).to_numpy(dtype=float)
+    inside = own_templates["accounts"].to_numpy(dtype=float) / np.maximum(senders, 1.0)
+    weight = own_templates["requests"].to_numpy(dtype=float)
+    frame = pd.DataFrame({"cluster": own_templates["cluster"].to_numpy(), "x": np.clip(inside, 0, 1) * weight, "w": weight})
+    total = frame.groupby("cluster")[["x", "w"]].sum()
+    return total["x"] / total["w"].clip(lower=1e-12)
+
+
+def _template_coordination(own_templates: pd.DataFrame, graph: EvidenceGraph) -> pd.Series:
+    """Per cluster: of the senders of its own templates, the share that send them in lockstep (weighted by its requests)."""
+    if own_templates is None or len(own_templates) == 0 or graph.lockstep is None or graph.template_hours is None:
+        return pd.Series(dtype=float)
+    share = _lockstep_senders(graph)
+    template_ids = pd.Index(graph.template_names) if graph.template_names is not None else None
+    if template_ids is None:
+        return pd.Series(dtype=float)
+    per_template = pd.Series(share, index=template_ids)
+    value = per_template.reindex(own_templates["template_id"].astype(str)).fillna(0.0).to_numpy()
+    weight = own_templates["requests"].to_numpy(dtype=float)
+    frame = pd.DataFrame({"cluster": own_templates["cluster"].to_numpy(), "x": value * weight, "w": weight})
+    total = frame.groupby("cluster")[["x", "w"]].sum()
+    return total["x"] / total["w"].clip(lower=1e-12)
+
+
+def _lockstep_senders(graph: EvidenceGraph) -> np.ndarray:
+    """Per template number: the share of its senders (with timed prompts) that send it in lockstep."""
+    hours, tokens = graph.template_hours, graph.lockstep
+    n_templates = int(hours["t"].to_numpy().max(initial=-1)) + 1
+    senders = np.bincount(np.unique(hours["account"].to_numpy() * n_templates + hours["t"].to_numpy()) % n_templates, minlength=n_templates)
+    template_of_token = tokens["token"].to_numpy() // 10_000_000
+    in_step = np.bincount(np.unique(tokens["account"].to_numpy() * n_templates + template_of_token) % n_templates, minlength=n_templates)
+    return in_step / np.maximum(senders, 1)
+
+
+def _requests_per_account(evidence: Evidence, n_accounts: int) -> np.ndarray:
+    prompts = evidence.prompts
+    positions = evidence.account_positions("prompts")
+    known = positions >= 0
+    counts = prompts["count"].to_numpy(dtype=np.float64) if "count" in prompts.columns else np.ones(len(prompts))
+    return np.bincount(positions[known], weights=counts[known], minlength=n_accounts)
+
+
+def _volume(requests: np.ndarray, cluster_of: np.ndarray) -> pd.Series:
+    """Per cluster: log10 of its members' median requests over the population's median, over 2, in [0, 1]."""
+    active = requests > 0
+    typical = float(np.median(requests[active])) if active.any() else 1.0
+    scored = (cluster_of >= 0) & active
+    median = pd.Series(requests[scored]).groupby(cluster_of[scored]).median()
+    return (np.log10(median / max(typical, 1.0)) / 2.0).clip(0.0, 1.0)
+
+
+def _creation_spread(evidence: Evidence, cluster_of: np.ndarray) -> pd.Series:
+    """Per cluster: the span between its 10th and 90th percentile creation times, in half-years, at most 1."""
+    accounts = evidence.accounts
+    if "created_at" not in accounts.columns:
+        return pd.Series(dtype=float)
+    positions = evidence.account_positions("accounts")
+    created = accounts["created_at"]
+    cluster = cluster_of[positions]
+    keep = (cluster >= 0) & created.notna().to_numpy()
+    seconds = created[keep].astype("int64").to_numpy() / 1e9
+    grouped = pd.Series(seconds).groupby(cluster[keep])
+    span = (grouped.quantile(0.9) - grouped.quantile(0.1)) / (182 * _DAY_S)
+    return span.clip(0.0, 1.0)
+
+
+def _office_hours_share(evidence: Evidence, cluster_of: np.ndarray) -> pd.Series:
+    """Per cluster: the share of its timed requests sent Monday to Friday, 08:00 to 18:00, in the senders' countries."""
+    prompts = evidence.prompts
+    if "ts" not in prompts.columns or len(prompts) == 0:
+        return pd.Series(dtype=float)
+    positions = evidence.account_positions("prompts")
+    cluster = np.where(positions >= 0, cluster_of[np.maximum(positions, 0)], -1)
+    timed = prompts["ts"].notna().to_numpy() & (cluster >= 0)
+    if not timed.any():
+        return pd.Series(dtype=float)
+    offset_h = _account_offsets(evidence)[positions[timed]]
+    local = prompts["ts"][timed].astype("int64").to_numpy() // 1_000_000_000 + (offset_h * 3600).astype(np.int64)
+    hour = (local // 3600) % 24
+    weekday = ((local // 86_400) + 3) % 7  # 1970-01-01 was a Thursday: 0 is Monday
+    office = (weekday < 5) & (hour >= 8) & (hour < 18)
+    count = prompts["count"].to_numpy(dtype=np.float64)[timed] if "count" in prompts.columns else np.ones(int(timed.sum()))
+    frame = pd.DataFrame({"cluster": cluster[timed], "office": office * count, "all": count})
+    total = frame.groupby("cluster")[["office", "all"]].sum()
+    return total["office"] / total["all"].clip(lower=1e-12)
+
+
+def _account_offsets(evidence: Evidence) -> np.ndarray:
+    """Each account's UTC offset in hours, from its country (0 where none is given or known)."""
+    accounts = evidence.accounts
+    offsets = np.zeros(len(accounts))
+    if "country" in accounts.columns:
+        country = accounts["country"].astype("str").str.upper().to_numpy()
+        offsets = pd.Series(country).map(UTC_OFFSET_HOURS).fillna(0.0).to_numpy()
+    by_position = np.zeros(len(accounts))
+    by_position[evidence.account_positions("accounts")] = offsets
+    return by_position

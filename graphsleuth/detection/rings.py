@@ -1,0 +1,259 @@
+"""Rings: the flagged pieces of one operator, joined through the infrastructure and timing they share.
+
+Clustering finds dense pieces, and a ring of thousands of accounts comes out
+as many of them. Pieces are joined into one ring only when they share
+infrastructure or timing: cards, BINs bought in bulk, proxy IPs and subnets,
+devices and keys, lockstep tokens (a template sent in one hour by several of
+them). Prompt content alone never joins pieces: operators share distillation
+tooling, and templates they have in common make a campaign
+(:mod:`.campaigns`), not one ring.
+
+A piece of evidence counts as held by the flagged pieces when their members
+use it far more than their share of the population predicts (relative
+density, judged by a binomial test): a VPN exit or a popular BIN that
+thousands of strangers use is held by nobody, a BIN that 300 ring members
+and 400 others use is held, whatever its size. The flagged pieces and the held evidence they share make a graph of
+pieces, each tie weighted by how many member pairs an item matches
+(``min(n_A, n_B)`` members of pieces A and B on it); its communities under
+modularity, which measures ties against what the pieces' own totals predict,
+are the rings. The pieces of one ring buy from the same BINs, route through
+the same proxy pool and send in the same waves, so they are tied many times
+over; two operators that happen to route through one home's IP, or to send
+one template in the same hour, are tied a few times, far less than chance
+between pieces that busy would give.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.stats import binom
+
+from .graph import EvidenceGraph
+
+__all__ = ["join_rings", "JOIN_KINDS", "HELD_CHANCE", "HELD_LIFT", "JOIN_SIMILARITY"]
+
+#: The kinds of evidence that can join pieces into one ring: infrastructure and timing, never templates.
+JOIN_KINDS = ("card", "bin", "subnet", "link", "wave_hour")
+#: A piece of evidence is held by the flagged pieces when so many of its users are their members that
+#: chance (each user a member with the members' share of all accounts) would give as many at most this
+#: often...
+HELD_CHANCE = 1e-6
+#: ...and their share of its users is at least this many times their share of all accounts.
+HELD_LIFT = 2.0
+#: Two pieces join when their profiles over one kind of held evidence are at least this alike (cosine).
+JOIN_SIMILARITY = 0.5
+#: The kinds of held evidence that are infrastructure (the others are timing).
+INFRASTRUCTURE = ("card", "bin", "subnet", "link")
+#: Two pieces that both sent in lockstep in at least TIMING_SEEN hours, in profiles less alike than this, are
+#: two operators' (one operator's pieces send in its waves)...
+TIMING_APART = 0.25
+TIMING_SEEN = 3
+#: ...and so are two pieces that both hold at least INFRASTRUCTURE_SEEN items of one kind of infrastructure
+#: (BINs, cards, subnets, devices), less alike in it than this: one operator's pieces buy from its BINs and
+#: route through its proxies...
+INFRASTRUCTURE_APART = 0.1
+INFRASTRUCTURE_SEEN = 1
+#: ...and two pieces that both have at least TOOLING_SEEN templates of their own, less alike than this.
+TOOLING_APART = 0.05
+TOOLING_SEEN = 3
+#: Templates of their own in common count for half a vote for one operator: operators share toolkits.
+TOOLING_VOTE = 0.5
+#: An account outside every flagged piece joins a ring when it uses that ring's held evidence of this many kinds.
+OUTSIDE_KINDS = 2
+
+
+def join_rings(
+    graph: EvidenceGraph, labels: np.ndarray, flagged: np.ndarray, is_member: np.ndarray, own_templates: pd.DataFrame | None = None
+) -> np.ndarray:
+    """New cluster labels: flagged pieces of one ring joined, outside accounts that use a ring's evidence added.
+
+    ``flagged`` lists the cluster numbers flagged as rings; ``is_member`` (one
+    flag per account) marks the accounts of flagged pieces that show the
+    ring's signals: only they are carried into the ring, and their pieces'
+    other accounts are set apart on their own, so that households and
+    companies that clustering put next to a piece do not dilute the ring.
+    Accounts of unflagged clusters keep their labels unless they join a ring.
+    ``own_templates`` (columns cluster, template_id) are the pieces' characteristic
+    templates: they never join pieces, but two pieces with none in common are kept apart.
+    """
+    member = is_member & np.isin(labels, flagged)
+    if not member.any() or graph.shared is None:
+        return labels
+    usage = _held_usage(graph, labels, member)
+    piece_ids, piece_of_member = np.unique(labels[member], return_inverse=True)
+    ring_of_piece = _joined_pieces(usage, len(piece_ids), _tooling(own_templates, piece_ids))
+    base = int(labels.max()) + 1
+    new = labels.copy()
+    in_flagged = np.isin(labels, piece_ids)
+    left_out = np.flatnonzero(in_flagged & ~member)
+    new[member] = base + ring_of_piece[piece_of_member]
+    n_rings = int(ring_of_piece.max()) + 1
+    new[left_out] = base + n_rings + np.arange(len(left_out))
+    joins = _outside_joins(graph, usage, ring_of_piece, member)
+    joined = np.flatnonzero(joins >= 0)
+    new[joined] = base + joins[joined]
+    return new
+
+
+class _Usage:
+    """Which held evidence the members of each flagged piece use: one row per (piece, item), with its kind
+    and the share of the piece's members that use it."""
+
+    def __init__(
+        self,
+        piece: np.ndarray,
+        item: np.ndarray,
+        kind: np.ndarray,
+        count: np.ndarray,
+        share: np.ndarray,
+        held: np.ndarray,
+        item_kind: np.ndarray,
+    ):
+        self.piece, self.item, self.kind, self.count, self.share = piece, item, kind, count, share
+        self.held = held
+        self.item_kind = item_kind
+
+
+def _held_usage(graph: EvidenceGraph, labels: np.ndarray, member: np.ndarray) -> _Usage:
+    """The held evidence each flagged piece's members use, pieces numbered as ``np.unique(labels[member])``."""
+    account, item = graph.shared
+    kind_names = graph.evidence["kind"].to_numpy()
+    kind_code = {name: code for code, name in enumerate(JOIN_KINDS)}
+    item_kind = np.array([kind_code.get(name, -1) for name in kind_names], dtype=np.int64)
+    joinable = item_kind[item] >= 0
+    account, item = account[joinable].astype(np.int64), item[joinable].astype(np.int64)
+    n_items = len(kind_names)
+    inside = member[account]
+    users_inside = np.bincount(item[inside], minlength=n_items)
+    held = _held(users_inside, graph.evidence["degree"].to_numpy(), member.sum() / len(member))
+    _, piece_of_member = np.unique(labels[member], return_inverse=True)
+    piece_index = np.full(len(member), -1, dtype=np.int64)
+    piece_index[member] = piece_of_member
+    size = np.bincount(piece_of_member)
+    use = inside & held[item]
+    distinct, count = np.unique(piece_index[account[use]] * n_items + item[use], return_counts=True)
+    piece, e = distinct // n_items, distinct % n_items
+    return _Usage(piece, e, item_kind[e], count, count / size[piece], held, item_kind)
+
+
+def _tooling(own_templates: pd.DataFrame | None, piece_ids: np.ndarray) -> csr_matrix | None:
+    """Which characteristic templates each flagged piece has (pieces x templates), or None."""
+    if own_templates is None or len(own_templates) == 0:
+        return None
+    own = own_templates[own_templates["cluster"].isin(piece_ids)]
+    templates, column = np.unique(own["template_id"].astype(str), return_inverse=True)
+    rows = np.searchsorted(piece_ids, own["cluster"].to_numpy())
+    return csr_matrix((np.ones(len(own)), (rows, column)), shape=(len(piece_ids), len(templates)))
+
+
+def _held(inside: np.ndarray, users: np.ndarray, member_share: float) -> np.ndarray:
+    """Which items the members hold: far more of their users are members than chance gives (binomial tail)."""
+    candidate = (inside >= 2) & (inside >= HELD_LIFT * member_share * users)
+    held = np.zeros(len(inside), dtype=bool)
+    rows = np.flatnonzero(candidate)
+    held[rows] = binom.sf(inside[rows] - 1, users[rows], member_share) <= HELD_CHANCE
+    return held
+
+
+def _joined_pieces(usage: _Usage, n_pieces: int, own_templates: csr_matrix | None = None) -> np.ndarray:
+    """The ring of each flagged piece: pieces that more evidence calls one operator's than two, transitively.
+
+    Each kind of evidence both pieces show casts a vote: for one operator when their
+    profiles over it are alike (:data:`JOIN_SIMILARITY`), for two when they are
+    unlike (held infrastructure of one kind, cards, BINs, subnets or devices, with
+    nothing in common; lockstep in different hours; templates of their own with
+    none in common). Templates in common vote for one operator with half a vote:
+    operators share toolkits. Pieces join when the votes for one operator
+    outnumber those for two, and at least one kind of infrastructure or timing is
+    alike: an operator's pieces buy from its BINs, route through its proxies and
+    send in its waves, and one of these may differ between them (its accounts
+    split by the BIN they paid with); two operators that share a toolkit's
+    schedule, or an issuer of prepaid cards, differ in the rest.
+    """
+    kinds = [*INFRASTRUCTURE, "wave_hour"]
+    similarity = {kind: _similarity(usage, JOIN_KINDS.index(kind), n_pieces) for kind in kinds}
+    seen = {kind: _counts(usage, JOIN_KINDS.index(kind), n_pieces) for kind in kinds}
+    candidates = None
+    for kind in kinds:
+        candidates = similarity[kind] if candidates is None else candidates.maximum(similarity[kind])
+    candidates = candidates.tocoo()
+    keep = (candidates.row < candidates.col) & (candidates.data >= JOIN_SIMILARITY)
+    a, b = candidates.row[keep], candidates.col[keep]
+    same, apart = np.zeros(len(a)), np.zeros(len(a))
+    for kind in kinds:
+        value = _pair_values(similarity[kind], a, b)
+        both = (seen[kind][a] >= (TIMING_SEEN if kind == "wave_hour" else INFRASTRUCTURE_SEEN)) & (
+            seen[kind][b] >= (TIMING_SEEN if kind == "wave_hour" else INFRASTRUCTURE_SEEN)
+        )
+        same += value >= JOIN_SIMILARITY
+        apart += both & (value < (TIMING_APART if kind == "wave_hour" else INFRASTRUCTURE_APART))
+    if own_templates is not None:
+        tooling = _pair_values(_cosine(own_templates), a, b)
+        count = np.asarray((own_templates > 0).sum(axis=1)).ravel()
+        both = (count[a] >= TOOLING_SEEN) & (count[b] >= TOOLING_SEEN)
+        same += TOOLING_VOTE * (both & (tooling >= JOIN_SIMILARITY))
+        apart += both & (tooling < TOOLING_APART)
+    joined = same > apart
+    ties = coo_matrix((np.ones(joined.sum()), (a[joined], b[joined])), shape=(n_pieces, n_pieces))
+    _, ring = connected_components(ties, directed=False)
+    return ring.astype(np.int64)
+
+
+def _pair_values(similarity: csr_matrix, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The entries (a[i], b[i]) of a sparse similarity matrix (0 where it holds none)."""
+    return np.asarray(similarity[a, b]).ravel() if len(a) else np.zeros(0)
+
+
+def _profile(usage: _Usage, code: int, n_pieces: int) -> csr_matrix:
+    """Each piece's share of members on each held item of one kind (pieces x items)."""
+    mine = usage.kind == code
+    items, column = np.unique(usage.item[mine], return_inverse=True)
+    return csr_matrix((usage.share[mine], (usage.piece[mine], column)), shape=(n_pieces, len(items)))
+
+
+def _cosine(profile: csr_matrix) -> csr_matrix:
+    """Cosine similarity of every pair of rows (sparse: pairs with nothing in common are left out)."""
+    norm = np.sqrt(np.asarray(profile.multiply(profile).sum(axis=1)).ravel())
+    scaled = csr_matrix(profile.multiply(1.0 / np.maximum(norm, 1e-12)[:, None]))
+    return csr_matrix(scaled @ scaled.T)
+
+
+def _similarity(usage: _Usage, code: int, n_pieces: int) -> csr_matrix:
+    return _cosine(_profile(usage, code, n_pieces))
+
+
+def _counts(usage: _Usage, code: int, n_pieces: int) -> np.ndarray:
+    """How many held items of one kind each piece's members use."""
+    return np.bincount(usage.piece[usage.kind == code], minlength=n_pieces)
+
+
+def _outside_joins(graph: EvidenceGraph, usage: _Usage, ring_of_piece: np.ndarray, member: np.ndarray) -> np.ndarray:
+    """Per account outside the flagged pieces' members: the ring whose held evidence it uses in
+    :data:`OUTSIDE_KINDS` kinds or more (-1: none). A household that shares a home IP with a
+    ring's proxy uses one kind of it; a member clustering placed elsewhere uses its BINs and
+    its waves too."""
+    n = len(member)
+    joined = np.full(n, -1, dtype=np.int64)
+    if len(usage.item) == 0:
+        return joined
+    # each held item belongs to the ring whose members use it most
+    ring = ring_of_piece[usage.piece]
+    frame = pd.DataFrame({"item": usage.item, "ring": ring, "share": usage.share})
+    owner = frame.sort_values(["item", "share"], ascending=[True, False], kind="stable").drop_duplicates("item")
+    ring_of_item = np.full(len(usage.held), -1, dtype=np.int64)
+    ring_of_item[owner["item"].to_numpy()] = owner["ring"].to_numpy()
+    account, item = graph.shared
+    account, item = account.astype(np.int64), item.astype(np.int64)
+    outside = ~member[account] & (ring_of_item[item] >= 0)
+    account, item = account[outside], item[outside]
+    if len(account) == 0:
+        return joined
+    pairs = pd.DataFrame({"account": account, "ring": ring_of_item[item], "kind": usage.item_kind[item]})
+    kinds = pairs.drop_duplicates().groupby(["account", "ring"]).size().rename("kinds").reset_index()
+    kinds = kinds[kinds["kinds"] >= OUTSIDE_KINDS].sort_values(["account", "kinds", "ring"], ascending=[True, False, True])
+    best = kinds.drop_duplicates("account")
+    joined[best["account"].to_numpy()] = best["ring"].to_numpy()
+    return joined
