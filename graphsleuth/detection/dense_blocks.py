@@ -61,7 +61,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.special import gammaln
 
-__all__ = ["Block", "DenseBlockResult", "block_stats", "column_weights", "find_dense_blocks", "poisson_surprise"]
+__all__ = ["Block", "DenseBlockResult", "column_weights", "find_dense_blocks", "poisson_surprise"]
 
 
 @dataclass(frozen=True)
@@ -449,27 +449,6 @@ def _working_graph(account, evidence, n_accounts, n_evidence, min_column_degree)
     da = np.bincount(wa, minlength=n_accounts).astype(np.float64)
     db = np.bincount(wb, minlength=n_evidence).astype(np.float64)
     return wa, wb, da, db
-
-
-def block_stats(
-    accounts, evidence, account, evidence_of_edge, n_accounts=None, n_evidence=None, column_weight=None, gamma=0.5, min_column_degree=2
-) -> dict:
-    """Density, surprise and lift of any block (e.g. a Leiden cluster and the evidence it
-    shares) under the same background as :func:`find_dense_blocks`; ``account`` /
-    ``evidence_of_edge`` are the full edge list."""
-    account = np.asarray(account, np.int64)
-    evidence_of_edge = np.asarray(evidence_of_edge, np.int64)
-    n_accounts = int(account.max()) + 1 if n_accounts is None else n_accounts
-    n_evidence = int(evidence_of_edge.max()) + 1 if n_evidence is None else n_evidence
-    wa, wb, da, db = _working_graph(account, evidence_of_edge, n_accounts, n_evidence, min_column_degree)
-    w = column_weights(db) if column_weight is None else np.asarray(column_weight, np.float64)
-    accounts, evidence = np.asarray(accounts, np.int64), np.asarray(evidence, np.int64)
-    ina = np.zeros(n_accounts, bool)
-    ina[accounts] = True
-    inb = np.zeros(n_evidence, bool)
-    inb[evidence] = True
-    evidence = evidence[db[evidence] > 0]
-    return _Model(da, db, w, len(wa), gamma).stats(accounts, evidence, wb[ina[wa] & inb[wb]])
 
 
 def find_dense_blocks(

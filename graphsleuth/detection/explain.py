@@ -12,7 +12,8 @@ import pandas as pd
 from ..evidence import Evidence, subnet_of
 from .findings import PeakDay, Ring, SharedEvidence, SharedValue
 from .graph import EvidenceGraph
-from .scoring import CARD_SHARING_NAMED, ORGANISATION_NAMED, SIGNAL_LEVELS, WEAK_COORDINATION
+from .model import ring_model
+from .scoring import ORGANISATION_NAMED, SIGNAL_LEVELS, WEAK_COORDINATION
 
 __all__ = ["ring_record", "why_not_flagged", "explain_ring"]
 
@@ -107,47 +108,81 @@ def _peak_day(activity: pd.DataFrame) -> PeakDay | None:
     return PeakDay(day.strftime("%Y-%m-%d"), int(per_day.max()), round(float(per_day.max() / per_day.sum()), 4))
 
 
+#: A feature is named as a reason from this level (the level at which it counts as a signal, or at
+#: which a member shows it); below, saying it would claim more than the data shows.
+NAMED_FROM = {
+    "template_share": WEAK_COORDINATION,
+    "template_coordination": SIGNAL_LEVELS["lockstep_share"],
+    "lockstep_share": WEAK_COORDINATION,
+    "burst_share": SIGNAL_LEVELS["burst_share"],
+    "card_sharing": 1e-9,
+    "bin_concentration": SIGNAL_LEVELS["payment"],
+    "network_share": SIGNAL_LEVELS["payment"],
+    "volume": 0.25,
+}
+#: Template exclusivity from which a ring's own templates are said to be sent by few accounts outside it.
+FEW_OUTSIDE = 0.5
+
+
 def explain_ring(row, size: int, created_from: str | None, created_to: str | None, own_templates: int) -> tuple[str, tuple[str, ...]]:
-    """Why the cluster ``row`` was flagged: the whole explanation, and its reasons alone, strongest first."""
+    """Why the cluster ``row`` was flagged: the whole explanation, and its reasons alone.
+
+    The reasons are the features that added to the fitted score, the largest term
+    first, each said only from the level at which it counts (:data:`NAMED_FROM`);
+    features that lowered the score (an organisation's domain, accounts created
+    over months) are said after them.
+    """
+    model = ring_model()
+    terms = model.contributions(pd.DataFrame([row._asdict()])).iloc[0]
     reasons = []
-    if row.template_share >= WEAK_COORDINATION:
-        reasons.append(
-            (
-                row.template_share,
-                f"{row.template_share:.0%} of their requests use {own_templates} prompt templates that few accounts outside the group send",
-            )
-        )
-    if row.lockstep_share >= WEAK_COORDINATION:
-        reasons.append(
-            (
-                row.lockstep_share,
-                f"{row.lockstep_share:.0%} of their activity came in lockstep: the same template in the same hour from several of them",
-            )
-        )
-    if row.burst_share >= SIGNAL_LEVELS["burst_share"]:
-        reasons.append(
-            (
-                row.burst_share,
-                f"{row.burst_share:.0%} of the accounts were created in bursts, within hours of many others (between {created_from[:10]} and {created_to[:10]})",
-            )
-        )
-    if row.accounts_per_card >= CARD_SHARING_NAMED:
-        reasons.append(
-            (min(1.0, row.accounts_per_card / 10), f"they pay with {int(row.cards)} cards, {row.accounts_per_card:.1f} accounts per card")
-        )
-    if row.bin_concentration >= SIGNAL_LEVELS["payment"]:
-        reasons.append(
-            (
-                row.bin_concentration,
-                f"{row.bin_concentration:.0%} of their {int(row.cards)} cards come from {int(row.ring_bins)} issuer BINs that few other accounts use",
-            )
-        )
+    for name, level in NAMED_FROM.items():
+        value = float(getattr(row, name, 0.0))
+        if value >= level and terms.get(name, 0.0) > 0:
+            reasons.append((terms[name], _reason(name, row, created_from, created_to, own_templates)))
     reasons.sort(key=lambda r: -r[0])
     said = tuple(r[1] for r in reasons)
     text = f"{size} linked accounts (score {row.score:.2f}): " + "; ".join(said)
-    if row.organisation_share > 0:
-        text += f"; {row.organisation_share:.0%} share an organisation's email domain, which lowered the score"
+    lowered = [
+        _lowering(name, row)
+        for name in ("organisation_share", "organisation_long_lived", "organisation_office_hours")
+        if terms.get(name, 0.0) < 0 and float(row.organisation_share) > 0
+    ]
+    if lowered:
+        text += "; " + lowered[0]
     return text + ".", said
+
+
+def _reason(name: str, row, created_from: str | None, created_to: str | None, own_templates: int) -> str:
+    """One reason in plain words: what the cluster does that the population at large does not."""
+    if name == "template_share":
+        few = (
+            " that few accounts outside the group send"
+            if row.template_exclusivity >= FEW_OUTSIDE
+            else " far more than accounts at large do"
+        )
+        return f"{row.template_share:.0%} of their requests use {own_templates} prompt templates{few}"
+    if name == "template_coordination":
+        return f"{row.template_coordination:.0%} of the accounts that send their templates send them in waves: the same template in the same hour from many accounts"
+    if name == "lockstep_share":
+        return f"{row.lockstep_share:.0%} of their activity came in lockstep: the same template in the same hour from several of them"
+    if name == "burst_share":
+        return (
+            f"{row.burst_share:.0%} of the accounts were created in bursts, within hours of many others "
+            f"(between {(created_from or '')[:10]} and {(created_to or '')[:10]})"
+        )
+    if name == "card_sharing":
+        return f"they pay with {int(row.cards)} cards, {row.accounts_per_card:.1f} accounts per card"
+    if name == "bin_concentration":
+        return f"{row.bin_concentration:.0%} of their {int(row.cards)} cards come from {int(row.ring_bins)} issuer BINs that few other accounts use"
+    if name == "network_share":
+        return f"{row.network_share:.0%} of them connect from IP addresses or subnets that few accounts outside the group use"
+    if name == "volume":
+        return f"their typical account sends {10 ** (2 * row.volume):.0f} times the requests of a typical account"
+    raise ValueError(name)
+
+
+def _lowering(name: str, row) -> str:
+    return f"{row.organisation_share:.0%} share an organisation's email domain, which lowered the score"
 
 
 def why_not_flagged(row) -> str:
@@ -155,11 +190,17 @@ def why_not_flagged(row) -> str:
     if row.organisation_share >= ORGANISATION_NAMED:
         return f"{row.organisation_share:.0%} share an organisation's email domain and coordination is weak (score {row.score:.2f})"
     parts = []
-    if row.coordination < WEAK_COORDINATION:
+    if (
+        row.template_share < WEAK_COORDINATION
+        and row.lockstep_share < WEAK_COORDINATION
+        and row.template_coordination < SIGNAL_LEVELS["lockstep_share"]
+    ):
         parts.append("no templates of their own and no lockstep activity")
     if row.burst_share < SIGNAL_LEVELS["burst_share"]:
         parts.append("accounts created over time, not in bursts")
     if row.payment < SIGNAL_LEVELS["payment"]:
         parts.append("ordinary payment pattern")
+    if row.signals < 2 and not parts:
+        parts.append("one kind of signal only")
     detail = "; ".join(parts) if parts else "signals too weak together"
     return f"score {row.score:.2f} below the threshold: {detail}"

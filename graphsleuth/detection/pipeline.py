@@ -206,14 +206,21 @@ def _with_campaigns(rings: list[Ring], numbers: list[int], own_templates: pd.Dat
 #: The features a cluster's record shows, in this order.
 _SHOWN_FEATURES = [
     "template_share",
+    "template_exclusivity",
+    "template_coordination",
     "lockstep_share",
     "burst_share",
     "accounts_per_card",
     "bin_concentration",
+    "network_share",
+    "volume",
+    "creation_spread",
+    "office_hours_share",
     "organisation_share",
     "cards",
     "bins",
     "ring_bins",
+    "signals",
 ]
 
 
