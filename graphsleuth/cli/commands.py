@@ -57,10 +57,18 @@ def generate(scenario, seed, out, accounts, prompts, format_, force, quiet):
 )
 @click.option("--neo4j", "to_neo4j", is_flag=True, help="Also write the rings back to Neo4j (NEO4J_URI, or the local server).")
 @click.option("--from-neo4j", is_flag=True, help="Read the evidence graph from Neo4j instead of DATA_DIR (give - as DATA_DIR).")
+@click.option(
+    "--previous",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output directory of the previous run: rings found again keep their ids, verdicts are carried.",
+)
+@click.option("--as-of", default=None, help="The run's data time (ISO-8601); default: the latest time in the evidence.")
 @force_option
 @quiet_option
-def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudonymise, to_neo4j, from_neo4j, force, quiet):
+def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudonymise, to_neo4j, from_neo4j, previous, as_of, force, quiet):
     from ..export import rings_table
+    from ..investigation import changes_summary
     from ..memory import keep_freed_memory
 
     keep_freed_memory()  # the process ends with the command: trade held memory for fewer page faults
@@ -75,11 +83,15 @@ def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudon
         pseudonymise=pseudonymise,
         neo4j=to_neo4j,
         from_neo4j=from_neo4j,
+        previous=previous,
+        as_of=as_of,
         force=force,
         progress=Progress(show=not quiet),
     )
     if not quiet:
         click.echo(rings_table(findings))
+        if previous is not None:
+            click.echo(changes_summary(findings))
         if lenient:
             rejected = len(findings.rejects)
             where = f", listed with their reasons in {out / 'rejects.csv'}" if rejected else ""

@@ -1,0 +1,27 @@
+"""The investigator's commands: a verdict on a ring, a ring's case file, the rings' shared indicators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import api
+from ..investigation import VERDICTS
+from .main import command_help, main
+
+__all__ = ["verdict"]
+
+
+@main.command(help=command_help(api.verdict))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("ring_id")
+@click.argument("verdict", type=click.Choice(VERDICTS))
+@click.option("--note", default="", help="Why: what the investigator found.")
+@click.option("--by", default=None, help="Who gives the verdict (default: your login name).")
+@click.option("--at", default=None, help="When it was given, ISO-8601 (default: now).")
+def verdict(out_dir, ring_id, verdict, note, by, at):
+    record = api.verdict(out_dir, ring_id, verdict, note=note, by=by, at=at)
+    click.echo(
+        f"{record.ring_id}: {record.verdict} by {record.by or 'unknown'} at {record.at} ({record.size} accounts); kept in {out_dir / 'verdicts.jsonl'}"
+    )
