@@ -25,15 +25,44 @@ __all__ = ["generate", "detect", "evaluate", "load"]
     "--prompts", type=click.Choice(["template", "raw"]), default="template", show_default=True, help="Template ids, or raw prompt text."
 )
 @format_option(("csv", "parquet"), "csv", "Format of the evidence tables.")
+@click.option("--snapshots", type=click.IntRange(min=1), default=None, help="Follow the population over time: write this many snapshots.")
+@click.option("--every", type=click.Choice(["day", "week"]), default="week", show_default=True, help="Time between snapshots.")
+@click.option("--growth", type=float, default=0.10, show_default=True, help="More accounts and activity each step, as a share.")
+@click.option("--ban", default=None, help="The planted ring banned between snapshots (default: the largest; '' for none).")
+@click.option(
+    "--ban-day", type=float, default=None, help="Days after the first snapshot the ring is banned (default: after the last but one)."
+)
 @force_option
 @quiet_option
-def generate(scenario, seed, out, accounts, prompts, format_, force, quiet):
-    population = api.generate(scenario, seed=seed, out=out, accounts=accounts, prompts=prompts, format=format_, force=force)
+def generate(scenario, seed, out, accounts, prompts, format_, snapshots, every, growth, ban, ban_day, force, quiet):
+    population = api.generate(
+        scenario,
+        seed=seed,
+        out=out,
+        accounts=accounts,
+        prompts=prompts,
+        format=format_,
+        force=force,
+        snapshots=snapshots,
+        every=every,
+        growth=growth,
+        ban=ban,
+        ban_day=ban_day,
+    )
     if not quiet:
         m = population.manifest
         rings = ", ".join(f"{k} ({v:,})" for k, v in m["rings"].items())
         click.echo(f"{out}: {m['accounts']:,} accounts, {m['ring_accounts']:,} in {len(m['rings'])} planted rings: {rings}")
         click.echo("rows: " + ", ".join(f"{k} {v:,}" for k, v in m["rows"].items()) + f"; {m['requests']:,} requests")
+        if "timeline" in m:
+            t = m["timeline"]
+            said = f"{len(t['cuts'])} snapshots in {out}/snapshot-1..{len(t['cuts'])}, cut at {', '.join(c[:10] for c in t['cuts'])}"
+            if "new_ring" in t:
+                said += f"; a new ring {t['new_ring']}"
+            if "ban" in t:
+                b = t["ban"]
+                said += f"; {b['ring']} banned at {b['at']}, {b['successors']:,} successors in {b['waves']} waves"
+            click.echo(said)
 
 
 @main.command(help=command_help(api.detect))
