@@ -132,8 +132,14 @@ def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudon
 @click.argument("truth_csv", type=click.Path(path_type=Path))
 @format_option(("text", "json"), "text", "Print a short report, or every figure as JSON.")
 @click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
-def evaluate(out_dir, truth_csv, format_, as_json):
-    result = api.evaluate(out_dir, truth_csv)
+@click.option(
+    "--runs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Detect outputs, oldest first, to measure time to detection over (default: OUT_DIR and the runs before it).",
+)
+def evaluate(out_dir, truth_csv, format_, as_json, runs):
+    result = api.evaluate(out_dir, truth_csv, runs=list(runs) or None)
     if as_json or format_ == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
     else:

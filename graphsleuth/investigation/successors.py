@@ -21,7 +21,7 @@ import pandas as pd
 from ..evidence import Evidence, subnet_of
 from .verdicts import Verdict
 
-__all__ = ["find_successors", "successor_summary", "SUCCESSOR_COLUMNS", "RING_HELD_SHARE", "WEIGHTS"]
+__all__ = ["find_successors", "successor_summary", "successors_within", "SUCCESSOR_COLUMNS", "RING_HELD_SHARE", "WEIGHTS"]
 
 #: A value is the ring's when at least this share of the accounts that used it before the ban were the ring's.
 RING_HELD_SHARE = 0.5
@@ -31,7 +31,9 @@ WEIGHTS = {"card": 1.0, "link": 1.0, "bin": 0.5, "network": 0.5, "template": 0.5
 #: Kinds that need two of the ring's accounts behind a value before it counts as the ring's.
 _PATTERN_KINDS = ("bin", "network", "template")
 
-SUCCESSOR_COLUMNS = ["account_id", "successor_of", "created_at", "banned_at", "weight", "kinds", "reused"]
+#: successors.csv: the account, the banned ring, when the account was created, since when accounts count (the
+#: data time of the run the ring was banned on), the weight of what it reuses, the kinds and the values reused.
+SUCCESSOR_COLUMNS = ["account_id", "successor_of", "created_at", "since", "weight", "kinds", "reused"]
 
 
 def _evidence_values(evidence: Evidence) -> list[tuple[str, str, pd.DataFrame]]:
@@ -64,7 +66,8 @@ def find_successors(evidence: Evidence, banned: list[Verdict]) -> pd.DataFrame:
 
     ``banned`` are the verdicts in force that banned a ring; each holds the
     ring's accounts and the data time (``as_of``) of the run it was banned on.
-    ``reused`` says what each successor reuses, e.g. ``card pm_1a2b; template t9f``.
+    ``reused`` says what each successor reuses (up to three values of each kind),
+    e.g. ``card pm_1a2b; template t9f``; ``kinds`` names every kind it reuses.
     """
     if not banned or len(evidence.accounts) == 0:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in SUCCESSOR_COLUMNS})
@@ -107,7 +110,8 @@ def find_successors(evidence: Evidence, banned: list[Verdict]) -> pd.DataFrame:
         if len(successors) == 0:
             continue
         reuse = reuse[reuse["account_id"].isin(successors)]
-        said = (reuse["label"] + " " + reuse["value"]).groupby(reuse["account_id"]).agg(lambda s: "; ".join(s.head(8)))
+        shown = reuse.groupby(["account_id", "label"], sort=False).head(3)  # up to three values of each kind
+        said = (shown["label"] + " " + shown["value"]).groupby(shown["account_id"]).agg("; ".join)
         kinds = reuse.drop_duplicates(["account_id", "label"]).groupby("account_id")["label"].agg(",".join)
         found.append(
             pd.DataFrame(
@@ -115,7 +119,7 @@ def find_successors(evidence: Evidence, banned: list[Verdict]) -> pd.DataFrame:
                     "account_id": successors.to_numpy(),
                     "successor_of": verdict.ring_id,
                     "created_at": [_iso(created[a]) for a in successors],
-                    "banned_at": verdict.as_of or verdict.at,
+                    "since": verdict.as_of or verdict.at,
                     "weight": weight.reindex(successors).round(2).to_numpy(),
                     "kinds": kinds.reindex(successors).to_numpy(),
                     "reused": said.reindex(successors).to_numpy(),
@@ -137,10 +141,21 @@ def successor_summary(successors: pd.DataFrame, ring_id: str, limit: int = 10) -
     counts = mine["kinds"].str.split(",").explode().value_counts().sort_index()
     return {
         "accounts": int(len(mine)),
-        "since": str(mine["banned_at"].iloc[0]),
+        "since": str(mine["since"].iloc[0]),
         "reusing": {str(k): int(v) for k, v in counts.items()},
         "first": mine.sort_values(["created_at", "account_id"])["account_id"].head(limit).tolist(),
     }
+
+
+def successors_within(successors: pd.DataFrame, account_ids) -> dict | None:
+    """For a ring most of whose accounts are a banned ring's successors: which ring, and how many of them."""
+    inside = successors[successors["account_id"].isin(pd.Index(account_ids))]
+    if len(inside) == 0:
+        return None
+    per_ring = inside.groupby("successor_of").size().sort_values(ascending=False, kind="stable")
+    if per_ring.iloc[0] < 0.5 * len(account_ids):
+        return None
+    return {"successor_of": str(per_ring.index[0]), "accounts": int(per_ring.iloc[0])}
 
 
 def _iso(value) -> str | None:

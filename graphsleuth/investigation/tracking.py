@@ -20,7 +20,7 @@ import pandas as pd
 from ..detection.findings import Findings, Lineage, Ring
 from ..evidence import Evidence
 from .runs import PreviousRun, RingChange, gone_rings, latest_time, match_rings
-from .successors import SUCCESSOR_COLUMNS, find_successors, successor_summary
+from .successors import SUCCESSOR_COLUMNS, find_successors, successor_summary, successors_within
 from .verdicts import Verdict, latest_verdicts, merge_verdicts, what_changed
 
 __all__ = ["TrackedFindings", "DismissedRing", "follow_rings", "write_run_files", "changes_summary", "RUN_FILES"]
@@ -157,7 +157,12 @@ def follow_rings(
             clusters.append(replace(cluster, ring_id=ring_id))
     banned = [v for v in in_force.values() if v.verdict == "banned"]
     successors = find_successors(evidence, banned)
-    rings = [replace(ring, successors=successor_summary(successors, ring.ring_id)) for ring in rings]
+    rings = [
+        replace(
+            ring, successors=successor_summary(successors, ring.ring_id) or successors_within(successors, member_sets.get(ring.ring_id, ()))
+        )
+        for ring in rings
+    ]
     tracked = TrackedFindings(
         members=members,
         rings=rings,
