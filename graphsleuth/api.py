@@ -23,7 +23,7 @@ from .quality import evaluate
 from .store import load
 from .synth import generate
 
-__all__ = ["detect", "evaluate", "generate", "load", "verdict"]
+__all__ = ["detect", "evaluate", "generate", "load", "verdict", "report"]
 
 
 def detect(
@@ -109,6 +109,7 @@ def detect(
         if key is not None:
             evidence.rejects = pseudonymise_rejects(evidence.rejects, key)
             findings = pseudonymise_findings(findings, key)
+            findings.pseudonymised = True
         ctrl_c.check()
         if out is not None:
             progress.step(
@@ -169,3 +170,30 @@ def verdict(
     from .investigation import record_verdict
 
     return record_verdict(out, ring_id, verdict, note=note, by=by, at=at)
+
+
+def report(
+    out: str | Path,
+    report_file: str | Path,
+    *,
+    ring: str | None = None,
+    top: int | None = None,
+    pseudonymise: bool = False,
+    pseudonym_key: bytes | str | None = None,
+    evidence: Evidence | None = None,
+) -> list[str]:
+    """Write a case file for the rings of the detect run in OUT: one self-contained HTML page.
+
+    Per ring (``ring``, or the ``top`` best, 10 by default): its score,
+    verdict, lineage and explanation, its graph (its accounts and the evidence
+    they share), its timeline (accounts created and requests per day), the
+    evidence tables, its accounts, its successors when banned, and the Neo4j
+    Browser link. Everything is inlined, so the page opens with no network.
+    The evidence is read from where the run's run.json says (or ``evidence``);
+    a pseudonymised run needs its key (``pseudonymise``). Returns the ring ids written.
+    """
+    from .export import pseudonym_key as key_of
+    from .export import write_report
+
+    key = key_of(pseudonym_key) if pseudonymise else None
+    return write_report(out, report_file, ring=ring, top=top, evidence=evidence, key=key)

@@ -10,7 +10,7 @@ from .. import api
 from ..investigation import VERDICTS
 from .main import command_help, main
 
-__all__ = ["verdict"]
+__all__ = ["verdict", "report"]
 
 
 @main.command(help=command_help(api.verdict))
@@ -25,3 +25,18 @@ def verdict(out_dir, ring_id, verdict, note, by, at):
     click.echo(
         f"{record.ring_id}: {record.verdict} by {record.by or 'unknown'} at {record.at} ({record.size} accounts); kept in {out_dir / 'verdicts.jsonl'}"
     )
+
+
+@main.command(help=command_help(api.report))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--ring", default=None, help="The ring to write the case file of (default: the best rings).")
+@click.option("--top", type=click.IntRange(min=1), default=None, help="How many of the best rings (default 10).")
+@click.option("--out", "report_file", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The HTML file to write.")
+@click.option(
+    "--pseudonymise", is_flag=True, help="The run was pseudonymised: hash personal values with its key (GRAPHSLEUTH_PSEUDONYM_KEY)."
+)
+def report(out_dir, ring, top, report_file, pseudonymise):
+    if ring is not None and top is not None:
+        raise click.UsageError("give --ring or --top, not both")
+    written = api.report(out_dir, report_file, ring=ring, top=top, pseudonymise=pseudonymise)
+    click.echo(f"{report_file}: case files of {len(written)} rings ({', '.join(written)})")

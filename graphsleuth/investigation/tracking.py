@@ -68,6 +68,7 @@ class TrackedFindings(Findings):
 
     as_of: str | None = None
     evidence_path: str = ""
+    pseudonymised: bool = False
     previous_run_id: str | None = None
     previous_out: str | None = None
     changes: list[RingChange] = field(default_factory=list)
@@ -83,6 +84,7 @@ class TrackedFindings(Findings):
             "evidence": self.evidence_path,
             "algorithm": self.algorithm,
             "seed": self.seed,
+            "pseudonymised": self.pseudonymised,
             "previous": None if self.previous_out is None else {"run_id": self.previous_run_id, "out": self.previous_out},
             "rings": len(self.rings),
             "dismissed_rings_held": len(self.dismissed),
