@@ -23,7 +23,7 @@ from .quality import evaluate
 from .store import load
 from .synth import generate
 
-__all__ = ["detect", "evaluate", "generate", "load", "verdict", "report"]
+__all__ = ["detect", "evaluate", "generate", "load", "verdict", "report", "indicators"]
 
 
 def detect(
@@ -197,3 +197,28 @@ def report(
 
     key = key_of(pseudonym_key) if pseudonymise else None
     return write_report(out, report_file, ring=ring, top=top, evidence=evidence, key=key)
+
+
+def indicators(
+    out: str | Path,
+    indicators_file: str | Path,
+    *,
+    ring: str | None = None,
+    pseudonym_key: bytes | str | None = None,
+    evidence: Evidence | None = None,
+) -> int:
+    """Write the rings of the detect run in OUT as shared indicators: a STIX 2.1 bundle (JSON).
+
+    One Grouping (context suspicious-activity) per ring (or only ``ring``),
+    described by the ring's explanation, over its indicators: the cards, BINs,
+    IPs, subnets, templates and devices that two or more of its accounts share
+    and that the ring's accounts make up at least half the users of. Every
+    value is a keyed pseudonym (key: ``pseudonym_key`` or
+    GRAPHSLEUTH_PSEUDONYM_KEY, as ``--pseudonymise`` takes it), so no personal
+    data leaves and a partner with the same key can match them against its own
+    traffic. Returns the number of rings written.
+    """
+    from .export import pseudonym_key as key_of
+    from .export import write_indicators
+
+    return write_indicators(out, indicators_file, key_of(pseudonym_key), ring=ring, evidence=evidence)

@@ -10,7 +10,7 @@ from .. import api
 from ..investigation import VERDICTS
 from .main import command_help, main
 
-__all__ = ["verdict", "report"]
+__all__ = ["verdict", "report", "indicators"]
 
 
 @main.command(help=command_help(api.verdict))
@@ -40,3 +40,12 @@ def report(out_dir, ring, top, report_file, pseudonymise):
         raise click.UsageError("give --ring or --top, not both")
     written = api.report(out_dir, report_file, ring=ring, top=top, pseudonymise=pseudonymise)
     click.echo(f"{report_file}: case files of {len(written)} rings ({', '.join(written)})")
+
+
+@main.command(help=command_help(api.indicators))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "indicators_file", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The JSON file to write.")
+@click.option("--ring", default=None, help="Only this ring (default: every ring of the run).")
+def indicators(out_dir, indicators_file, ring):
+    groupings = api.indicators(out_dir, indicators_file, ring=ring)
+    click.echo(f"{indicators_file}: a STIX 2.1 bundle of {groupings} rings")
