@@ -90,7 +90,7 @@ def detect(
             evidence, algorithm=algorithm, seed=seed, resolution=resolution, min_size=min_size, threshold=threshold, progress=progress
         )
         given = []
-        if neo4j and before is not None:
+        if neo4j:
             from .store import read_verdicts_from_neo4j
 
             given = progress.step("reading verdicts from Neo4j", read_verdicts_from_neo4j)
