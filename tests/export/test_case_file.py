@@ -94,6 +94,7 @@ def test_report_refuses_what_it_cannot_do_in_one_line(banned_run, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_chromium_draws_the_graph_and_the_timeline_with_no_console_error(case_file):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
