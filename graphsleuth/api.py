@@ -75,13 +75,14 @@ def detect(
     from .detection.pipeline import find_rings
     from .export import pseudonym_key as key_of
     from .export import pseudonymise_findings, pseudonymise_rejects, write_findings
-    from .investigation import follow_rings, read_previous_run, write_run_files
+    from .investigation import follow_rings, given_time, read_previous_run, write_run_files
 
     progress = progress or Progress()
     key = key_of(pseudonym_key) if pseudonymise else None  # a missing key fails before any work
     if out is not None:
         check_output_dir(out, force)
     before = read_previous_run(previous) if previous is not None else None  # a bad --previous fails before any work too
+    as_of = given_time(as_of)
     # A Ctrl-C that library code swallowed still stops the run before anything is written.
     with CtrlC() as ctrl_c:
         evidence = _evidence(data, from_neo4j, lenient, progress)

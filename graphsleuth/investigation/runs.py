@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..detection.findings import Findings, Lineage
-from ..errors import InputError
+from ..errors import GraphsleuthError, InputError
 from ..evidence import Evidence
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "match_rings",
     "gone_rings",
     "latest_time",
+    "given_time",
     "iso_time",
     "CONTINUES_JACCARD",
     "CONTINUES_CONTAINMENT",
@@ -53,6 +54,16 @@ def iso_time(value) -> str | None:
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
     return stamp.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def given_time(value: str | None, option: str = "--as-of") -> str | None:
+    """A time given by the user, as graphsleuth writes it; a one-line error naming ``option`` when it is not a time."""
+    if value is None:
+        return None
+    try:
+        return iso_time(value)
+    except (ValueError, TypeError):
+        raise GraphsleuthError(f"{option} must be an ISO-8601 time such as 2026-03-01T00:00:00Z, got {value!r}") from None
 
 
 def latest_time(evidence: Evidence) -> str | None:

@@ -173,7 +173,7 @@ def record_verdict(
     at: str | None = None,
 ) -> Verdict:
     """Add a verdict on ring ``ring_id`` of the run in ``out`` to ``out``/verdicts.jsonl, and return it."""
-    from .runs import iso_time, read_jsonl, read_run_members
+    from .runs import given_time, read_jsonl, read_run_members
 
     out = Path(out)
     if verdict not in VERDICTS:
@@ -191,11 +191,7 @@ def record_verdict(
             raise GraphsleuthError(f"{out}: no ring {ring_id} in this run (see rings.jsonl)")
         members = sorted(str(a) for a in ring.get("account_ids", []))
     run = json.loads((out / "run.json").read_text(encoding="utf-8")) if (out / "run.json").is_file() else {}
-    if at is not None:
-        try:
-            at = iso_time(at)
-        except ValueError:
-            raise GraphsleuthError(f"--at must be an ISO-8601 time, got {at!r}") from None
+    at = given_time(at, "--at")
     record = Verdict(
         ring_id=ring_id,
         verdict=verdict,

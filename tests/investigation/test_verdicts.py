@@ -108,3 +108,14 @@ def test_verdict_command_records_the_ring_as_it_is_and_refuses_an_unknown_ring(t
     wrong = cli("verdict", str(out), "R1", "maybe")
     assert wrong.returncode == 2
     assert len(read_verdicts(out / "verdicts.jsonl")) == 1
+
+
+def test_a_time_that_is_not_one_is_refused_before_any_work(tmp_path):
+    from helpers import write_evidence
+
+    done = cli("detect", str(write_evidence(tmp_path / "evidence")), "--out", str(tmp_path / "out"), "--as-of", "yesterday")
+    assert done.returncode == 1
+    assert done.stderr.strip() == "graphsleuth: error: --as-of must be an ISO-8601 time such as 2026-03-01T00:00:00Z, got 'yesterday'"
+    assert not (tmp_path / "out").exists()
+    missing = cli("detect", str(tmp_path / "evidence"), "--out", str(tmp_path / "out"), "--previous", str(tmp_path / "nothere"))
+    assert missing.returncode == 3 and "--previous takes the output directory of an earlier detect run" in missing.stderr
