@@ -64,7 +64,9 @@ def _lineage_text(lineage: dict | None) -> str:
         return "not followed from another run"
     change = lineage["change"].replace("_", " ")
     rings = ", ".join(lineage.get("rings") or [])
-    return f"{change}{' ' + rings if rings and lineage['change'] in ('split_from', 'merged_from') else ''}: {lineage['added']} accounts joined, {lineage['removed']} left"
+    joined, left = lineage["added"], lineage["removed"]
+    named = " " + rings if rings and lineage["change"] in ("split_from", "merged_from") else ""
+    return f"{change}{named}: {joined} account{'' if joined == 1 else 's'} joined, {left} left"
 
 
 def case_file_html(ring: dict, members: pd.Index, evidence: Evidence, successors: pd.DataFrame, key: bytes | None = None) -> str:

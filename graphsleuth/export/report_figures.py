@@ -147,12 +147,15 @@ def ring_timeline_svg(created: pd.Series, activity: pd.DataFrame, marks: dict[st
         requests = count.groupby(rows["ts"].dt.tz_convert("UTC").dt.tz_localize(None).dt.floor("D")).sum().sort_index()
         bottom.bar(requests.index, requests.to_numpy(), width=0.9, color=KIND_COLOURS["template"])
     bottom.set_ylabel("requests", fontsize=8)
+    together: dict[pd.Timestamp, list[str]] = {}  # marks at one time share one line and one label
     for label, when in marks.items():
         if when:
-            moment = pd.Timestamp(when).tz_convert("UTC").tz_localize(None)
-            for axes in (top, bottom):
-                axes.axvline(moment, color=KIND_COLOURS["phone"], linewidth=1, linestyle="--")
-            top.annotate(label, (moment, 1.0), xycoords=("data", "axes fraction"), fontsize=7, rotation=90, va="top", ha="right")
+            together.setdefault(pd.Timestamp(when).tz_convert("UTC").tz_localize(None), []).append(label)
+    for moment, labels in together.items():
+        label = " / ".join(labels)
+        for axes in (top, bottom):
+            axes.axvline(moment, color=KIND_COLOURS["phone"], linewidth=1, linestyle="--")
+        top.annotate(label, (moment, 1.0), xycoords=("data", "axes fraction"), fontsize=7, rotation=90, va="top", ha="right")
     locator = mdates.AutoDateLocator()
     bottom.xaxis.set_major_locator(locator)
     bottom.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))

@@ -5,7 +5,9 @@ would get a new id on every run. Here each ring of this run is matched to the
 rings the previous run tracked (its flagged rings and the dismissed rings it
 held back): a ring *continues* a previous one when they share at least half
 their accounts together (Jaccard >= 0.5) or when 70% of the smaller lies in
-the larger (containment >= 0.7). When several rings continue one previous
+the larger (containment >= 0.7), or, for a ring still forming whose accounts
+change by half from run to run, when the two are each other's largest overlap
+and share a third of their accounts together. When several rings continue one previous
 ring (a split) or one ring continues several (a merge), the pair with the
 largest overlap keeps the id; the others say where they came from in their
 lineage. Previous rings whose id nobody kept are *gone*, listed with what
@@ -38,12 +40,15 @@ __all__ = [
     "iso_time",
     "CONTINUES_JACCARD",
     "CONTINUES_CONTAINMENT",
+    "MUTUAL_JACCARD",
 ]
 
 #: A ring continues a previous one when their accounts' Jaccard similarity reaches this...
 CONTINUES_JACCARD = 0.5
-#: ...or when this share of the smaller ring's accounts is in the larger one.
+#: ...or when this share of the smaller ring's accounts is in the larger one...
 CONTINUES_CONTAINMENT = 0.7
+#: ...or when each is the other's largest overlap and their Jaccard similarity reaches this.
+MUTUAL_JACCARD = 1 / 3
 
 
 def iso_time(value) -> str | None:
@@ -243,7 +248,13 @@ def match_rings(current: pd.DataFrame, previous: pd.DataFrame | None) -> RingMat
     overlap = pairs["overlap"].to_numpy()
     pairs["jaccard"] = overlap / (now + before - overlap)
     pairs["containment"] = overlap / np.minimum(now, before)
-    links = pairs[(pairs["jaccard"] >= CONTINUES_JACCARD) | (pairs["containment"] >= CONTINUES_CONTAINMENT)]
+    strict = pairs[(pairs["jaccard"] >= CONTINUES_JACCARD) | (pairs["containment"] >= CONTINUES_CONTAINMENT)]
+    # A ring still forming changes half its accounts from run to run: where a ring and a previous
+    # ring are each other's largest overlap and share a third of their accounts, it continues too.
+    best_now = pairs.sort_values(["overlap", "ring_id_before"], ascending=[False, True]).drop_duplicates("ring_id_now")
+    best_before = pairs.sort_values(["overlap", "ring_id_now"], ascending=[False, True]).drop_duplicates("ring_id_before")
+    mutual = best_now.merge(best_before[["ring_id_now", "ring_id_before"]], on=["ring_id_now", "ring_id_before"])
+    links = pd.concat([strict, mutual[mutual["jaccard"] >= MUTUAL_JACCARD]]).drop_duplicates(["ring_id_now", "ring_id_before"])
     # The largest overlap keeps the id; ties go to the closer pair, then to the ids' order.
     links = links.sort_values(["overlap", "jaccard", "ring_id_before", "ring_id_now"], ascending=[False, False, True, True])
     kept: dict[str, str] = {}  # ring now -> previous id it keeps

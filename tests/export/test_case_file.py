@@ -64,7 +64,8 @@ def test_the_case_file_holds_the_ring_its_verdict_lineage_successors_and_link_an
     assert f"Case file: ring {ring_id}" in text
     assert ring["explanation"].replace("'", "&#x27;") in text
     assert '<span class="verdict verdict-banned">banned</span>' in text and "by fay at" in text and "cards bought in bulk" in text
-    assert f"grown: {ring['lineage']['added']} accounts joined" in text
+    added = ring["lineage"]["added"]
+    assert f"grown: {added} account{'' if added == 1 else 's'} joined" in text
     successors = pd.read_csv(folder / "run-2" / "successors.csv", dtype=str)
     assert len(successors) > 0 and f"Successors since the ban ({len(successors):,})" in text
     assert ring["browser_link"].replace("&", "&amp;") in text

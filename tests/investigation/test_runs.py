@@ -39,6 +39,19 @@ def test_containment_keeps_the_id_of_a_ring_that_doubled():
     assert match.ids == {"new": "old"}
 
 
+def test_a_ring_still_forming_keeps_its_id_when_it_and_the_previous_one_are_each_others_best_match():
+    # Half the accounts changed (Jaccard 0.38, containment 0.55), but nothing else overlaps either ring as much.
+    before = members(old=accounts("a", 20), other=accounts("z", 15))
+    match = match_rings(members(new=accounts("a", 11) + accounts("b", 7), elsewhere=accounts("a", 4, start=11)), before)
+    assert match.ids["new"] == "old" and match.lineage["new"].to_dict() == {"change": "shrunk", "rings": ["old"], "added": 7, "removed": 9}
+    assert match.ids["elsewhere"] == "elsewhere" and match.lineage["elsewhere"].change == "split_from"
+    # A third is not enough when the previous ring overlaps another ring more.
+    crowded = match_rings(
+        members(new=accounts("a", 8) + accounts("b", 6), bigger=accounts("a", 10, start=8)), members(old=accounts("a", 20))
+    )
+    assert crowded.ids["bigger"] == "old" and crowded.ids["new"] == "new"
+
+
 def test_a_split_keeps_the_id_on_the_larger_piece_and_the_other_says_where_it_came_from():
     before = members(old=accounts("a", 40))
     now = members(big=accounts("a", 28), small=accounts("a", 12, start=28))
