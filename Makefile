@@ -50,7 +50,7 @@ test: $(STAMP) neo4j browser lint
 
 # Everything that needs no Neo4j server (and no browser): about two minutes.
 test-fast: $(STAMP) lint
-	$(PYTEST) -m "not neo4j"
+	$(PYTEST) -m "not neo4j and not browser"
 
 # Known vulnerabilities in the installed dependencies, from PyPI's project JSON (pip-audit's
 # per-release API and OSV are not reachable here); fails when PyPI cannot be asked. Run by CI.

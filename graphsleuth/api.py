@@ -17,12 +17,13 @@ from .detection.findings import Findings
 from .detection.scoring import FLAG_THRESHOLD, MIN_RING_SIZE
 from .evidence import Evidence, read_evidence
 from .interrupts import CtrlC
+from .investigation import TrackedFindings, Verdict
 from .progress import Progress
 from .quality import evaluate
 from .store import load
 from .synth import generate
 
-__all__ = ["detect", "evaluate", "generate", "load"]
+__all__ = ["detect", "evaluate", "generate", "load", "verdict", "report", "indicators"]
 
 
 def detect(
@@ -41,9 +42,11 @@ def detect(
     neo4j: bool = False,
     from_neo4j: bool = False,
     browser_links: bool = True,
+    previous: str | Path | None = None,
+    as_of: str | None = None,
     force: bool = False,
     progress: Progress | None = None,
-) -> Findings:
+) -> TrackedFindings:
     """Find suspected rings in DATA (an evidence directory) and write them to OUT.
 
     Writes ``members``, ``rings.jsonl`` and ``clusters.jsonl`` (and
@@ -56,22 +59,45 @@ def detect(
     replaces e-mails, IPs, card and link values in the output with keyed
     hashes (key: ``pseudonym_key`` or GRAPHSLEUTH_PSEUDONYM_KEY). The same
     input and seed give the same rings with the same ids.
+
+    With ``previous`` (the output directory of an earlier run) a ring found
+    again keeps its id, and every ring says when it was first and last seen and
+    where it came from (its lineage); the earlier run's rings that are gone go
+    to ``changes.jsonl`` with what became of their accounts; verdicts are
+    carried (``verdicts.jsonl``, and with ``neo4j`` those set in the Browser):
+    a dismissed ring is held back (``dismissed.jsonl``) unless it changed
+    materially, and new accounts reusing a banned ring's evidence are its
+    successors (``successors.csv``). ``run.json`` records the run: its data
+    time ``as_of`` (the latest time in the evidence unless given), evidence,
+    algorithm and seed.
     """
     from .atomic import check_output_dir
     from .detection.pipeline import find_rings
     from .export import pseudonym_key as key_of
     from .export import pseudonymise_findings, pseudonymise_rejects, write_findings
+    from .investigation import follow_rings, given_time, read_previous_run, write_run_files
 
     progress = progress or Progress()
     key = key_of(pseudonym_key) if pseudonymise else None  # a missing key fails before any work
     if out is not None:
         check_output_dir(out, force)
+    before = read_previous_run(previous) if previous is not None else None  # a bad --previous fails before any work too
+    as_of = given_time(as_of)
     # A Ctrl-C that library code swallowed still stops the run before anything is written.
     with CtrlC() as ctrl_c:
         evidence = _evidence(data, from_neo4j, lenient, progress)
         ctrl_c.check()
         findings = find_rings(
             evidence, algorithm=algorithm, seed=seed, resolution=resolution, min_size=min_size, threshold=threshold, progress=progress
+        )
+        given = []
+        if neo4j:
+            from .store import read_verdicts_from_neo4j
+
+            given = progress.step("reading verdicts from Neo4j", read_verdicts_from_neo4j)
+        findings = progress.step(
+            "following rings from the previous run" if before is not None else "dating rings",
+            lambda: follow_rings(findings, evidence, before, as_of=as_of, verdicts=given, evidence_path=_evidence_path(data, evidence)),
         )
         if browser_links:
             findings = _with_browser_links(findings)
@@ -84,12 +110,25 @@ def detect(
         if key is not None:
             evidence.rejects = pseudonymise_rejects(evidence.rejects, key)
             findings = pseudonymise_findings(findings, key)
+            findings.pseudonymised = True
         ctrl_c.check()
         if out is not None:
-            progress.step("writing results", lambda: write_findings(findings, out, format=format, evidence=evidence, force=force))
+            progress.step(
+                "writing results",
+                lambda: write_findings(
+                    findings, out, format=format, evidence=evidence, force=force, also=lambda tmp: write_run_files(findings, tmp, key)
+                ),
+            )
     findings.rejects = evidence.rejects
     findings.stats.timings_s = dict(progress.timings)
     return findings
+
+
+def _evidence_path(data, evidence: Evidence) -> str:
+    """Where the evidence came from, as run.json records it: an absolute directory, or the Neo4j database."""
+    if isinstance(data, (str, Path)) and str(data) != "-" and Path(data).exists():
+        return str(Path(data).resolve())
+    return str(evidence.directory)
 
 
 def _evidence(data, from_neo4j: bool, lenient: bool, progress: Progress) -> Evidence:
@@ -108,3 +147,79 @@ def _with_browser_links(findings: Findings) -> Findings:
     from .store import browser_link
 
     return replace(findings, rings=[replace(ring, browser_link=browser_link(ring.ring_id)) for ring in findings.rings])
+
+
+def verdict(
+    out: str | Path,
+    ring_id: str,
+    verdict: str,
+    *,
+    note: str = "",
+    by: str | None = None,
+    at: str | None = None,
+) -> Verdict:
+    """Record a verdict on ring RING_ID of the detect run in OUT: confirmed, dismissed or banned.
+
+    Adds one record to ``out``/verdicts.jsonl: the ring's id, the verdict, when
+    (``at``, default now), by whom (``by``, default the login name), the note,
+    and the ring as it is in that run (its accounts, size, score, the run's data
+    time). The next ``detect --previous OUT`` carries it: a dismissed ring is
+    not flagged again unless it changes materially; a confirmed or banned ring
+    stays tracked with its id, and new accounts reusing a banned ring's cards,
+    BINs, proxies, devices or templates are reported as its successors.
+    """
+    from .investigation import record_verdict
+
+    return record_verdict(out, ring_id, verdict, note=note, by=by, at=at)
+
+
+def report(
+    out: str | Path,
+    report_file: str | Path,
+    *,
+    ring: str | None = None,
+    top: int | None = None,
+    pseudonymise: bool = False,
+    pseudonym_key: bytes | str | None = None,
+    evidence: Evidence | None = None,
+) -> list[str]:
+    """Write a case file for the rings of the detect run in OUT: one self-contained HTML page.
+
+    Per ring (``ring``, or the ``top`` best, 10 by default): its score,
+    verdict, lineage and explanation, its graph (its accounts and the evidence
+    they share), its timeline (accounts created and requests per day), the
+    evidence tables, its accounts, its successors when banned, and the Neo4j
+    Browser link. Everything is inlined, so the page opens with no network.
+    The evidence is read from where the run's run.json says (or ``evidence``);
+    a pseudonymised run needs its key (``pseudonymise``). Returns the ring ids written.
+    """
+    from .export import pseudonym_key as key_of
+    from .export import write_report
+
+    key = key_of(pseudonym_key) if pseudonymise else None
+    return write_report(out, report_file, ring=ring, top=top, evidence=evidence, key=key)
+
+
+def indicators(
+    out: str | Path,
+    indicators_file: str | Path,
+    *,
+    ring: str | None = None,
+    pseudonym_key: bytes | str | None = None,
+    evidence: Evidence | None = None,
+) -> int:
+    """Write the rings of the detect run in OUT as shared indicators: a STIX 2.1 bundle (JSON).
+
+    One Grouping (context suspicious-activity) per ring (or only ``ring``),
+    described by the ring's explanation, over its indicators: the cards, BINs,
+    IPs, subnets, templates and devices that two or more of its accounts share
+    and that the ring's accounts make up at least half the users of. Every
+    value is a keyed pseudonym (key: ``pseudonym_key`` or
+    GRAPHSLEUTH_PSEUDONYM_KEY, as ``--pseudonymise`` takes it), so no personal
+    data leaves and a partner with the same key can match them against its own
+    traffic. Returns the number of rings written.
+    """
+    from .export import pseudonym_key as key_of
+    from .export import write_indicators
+
+    return write_indicators(out, indicators_file, key_of(pseudonym_key), ring=ring, evidence=evidence)

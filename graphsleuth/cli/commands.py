@@ -25,15 +25,44 @@ __all__ = ["generate", "detect", "evaluate", "load"]
     "--prompts", type=click.Choice(["template", "raw"]), default="template", show_default=True, help="Template ids, or raw prompt text."
 )
 @format_option(("csv", "parquet"), "csv", "Format of the evidence tables.")
+@click.option("--snapshots", type=click.IntRange(min=1), default=None, help="Follow the population over time: write this many snapshots.")
+@click.option("--every", type=click.Choice(["day", "week"]), default="week", show_default=True, help="Time between snapshots.")
+@click.option("--growth", type=float, default=0.10, show_default=True, help="More accounts and activity each step, as a share.")
+@click.option("--ban", default=None, help="The planted ring banned between snapshots (default: the largest; '' for none).")
+@click.option(
+    "--ban-day", type=float, default=None, help="Days after the first snapshot the ring is banned (default: after the last but one)."
+)
 @force_option
 @quiet_option
-def generate(scenario, seed, out, accounts, prompts, format_, force, quiet):
-    population = api.generate(scenario, seed=seed, out=out, accounts=accounts, prompts=prompts, format=format_, force=force)
+def generate(scenario, seed, out, accounts, prompts, format_, snapshots, every, growth, ban, ban_day, force, quiet):
+    population = api.generate(
+        scenario,
+        seed=seed,
+        out=out,
+        accounts=accounts,
+        prompts=prompts,
+        format=format_,
+        force=force,
+        snapshots=snapshots,
+        every=every,
+        growth=growth,
+        ban=ban,
+        ban_day=ban_day,
+    )
     if not quiet:
         m = population.manifest
         rings = ", ".join(f"{k} ({v:,})" for k, v in m["rings"].items())
         click.echo(f"{out}: {m['accounts']:,} accounts, {m['ring_accounts']:,} in {len(m['rings'])} planted rings: {rings}")
         click.echo("rows: " + ", ".join(f"{k} {v:,}" for k, v in m["rows"].items()) + f"; {m['requests']:,} requests")
+        if "timeline" in m:
+            t = m["timeline"]
+            said = f"{len(t['cuts'])} snapshots in {out}/snapshot-1..{len(t['cuts'])}, cut at {', '.join(c[:10] for c in t['cuts'])}"
+            if "new_ring" in t:
+                said += f"; a new ring {t['new_ring']}"
+            if "ban" in t:
+                b = t["ban"]
+                said += f"; {b['ring']} banned at {b['at']}, {b['successors']:,} successors in {b['waves']} waves"
+            click.echo(said)
 
 
 @main.command(help=command_help(api.detect))
@@ -57,10 +86,18 @@ def generate(scenario, seed, out, accounts, prompts, format_, force, quiet):
 )
 @click.option("--neo4j", "to_neo4j", is_flag=True, help="Also write the rings back to Neo4j (NEO4J_URI, or the local server).")
 @click.option("--from-neo4j", is_flag=True, help="Read the evidence graph from Neo4j instead of DATA_DIR (give - as DATA_DIR).")
+@click.option(
+    "--previous",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output directory of the previous run: rings found again keep their ids, verdicts are carried.",
+)
+@click.option("--as-of", default=None, help="The run's data time (ISO-8601); default: the latest time in the evidence.")
 @force_option
 @quiet_option
-def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudonymise, to_neo4j, from_neo4j, force, quiet):
+def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudonymise, to_neo4j, from_neo4j, previous, as_of, force, quiet):
     from ..export import rings_table
+    from ..investigation import changes_summary
     from ..memory import keep_freed_memory
 
     keep_freed_memory()  # the process ends with the command: trade held memory for fewer page faults
@@ -75,11 +112,15 @@ def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudon
         pseudonymise=pseudonymise,
         neo4j=to_neo4j,
         from_neo4j=from_neo4j,
+        previous=previous,
+        as_of=as_of,
         force=force,
         progress=Progress(show=not quiet),
     )
     if not quiet:
         click.echo(rings_table(findings))
+        if previous is not None:
+            click.echo(changes_summary(findings))
         if lenient:
             rejected = len(findings.rejects)
             where = f", listed with their reasons in {out / 'rejects.csv'}" if rejected else ""
@@ -91,8 +132,14 @@ def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudon
 @click.argument("truth_csv", type=click.Path(path_type=Path))
 @format_option(("text", "json"), "text", "Print a short report, or every figure as JSON.")
 @click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
-def evaluate(out_dir, truth_csv, format_, as_json):
-    result = api.evaluate(out_dir, truth_csv)
+@click.option(
+    "--runs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Detect outputs, oldest first, to measure time to detection over (default: OUT_DIR and the runs before it).",
+)
+def evaluate(out_dir, truth_csv, format_, as_json, runs):
+    result = api.evaluate(out_dir, truth_csv, runs=list(runs) or None)
     if as_json or format_ == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
     else:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-__all__ = ["Findings", "Ring", "Cluster", "SharedEvidence", "SharedValue", "PeakDay", "RunStats"]
+__all__ = ["Findings", "Ring", "Lineage", "Cluster", "SharedEvidence", "SharedValue", "PeakDay", "RunStats"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,25 @@ class PeakDay:
 
 
 @dataclass(frozen=True)
+class Lineage:
+    """Where a ring comes from, measured against the previous run's rings (:mod:`graphsleuth.investigation`).
+
+    ``change`` is ``new``, ``same``, ``grown``, ``shrunk``, ``split_from`` (a piece of a previous
+    ring whose id another piece kept) or ``merged_from`` (it kept its id and took in other
+    previous rings); ``rings`` names the previous rings involved; ``added`` and ``removed``
+    count the accounts that joined and left, against those rings.
+    """
+
+    change: str
+    rings: tuple[str, ...] = ()
+    added: int = 0
+    removed: int = 0
+
+    def to_dict(self) -> dict:
+        return {"change": self.change, "rings": list(self.rings), "added": self.added, "removed": self.removed}
+
+
+@dataclass(frozen=True)
 class Ring:
     """One suspected ring: its evidence, its time spans, its score and why it was flagged, in plain words."""
 
@@ -79,6 +98,16 @@ class Ring:
     campaign_id: str | None = None
     #: The explanation's reasons alone, strongest first (the explanation says them in one sentence).
     reasons: tuple[str, ...] = ()
+    #: The data times (``as_of``) of the first and the latest run that found the ring, and its lineage
+    #: against the previous run. ``graphsleuth.detect`` always sets them (a first run: ``new``, both
+    #: times its own); detection alone leaves them None, and the record then shows them as null.
+    first_seen: str | None = None
+    last_seen: str | None = None
+    lineage: Lineage | None = None
+    #: The investigators' latest verdict on the ring (its verdicts.jsonl record, with what changed
+    #: since, when a dismissed ring is flagged again), and its successors after a ban; only when present.
+    verdict: dict | None = None
+    successors: dict | None = None
 
     def to_dict(self) -> dict:
         """The ring's JSON record, as ``rings.jsonl`` holds it."""
@@ -99,9 +128,16 @@ class Ring:
             "run_id": self.run_id,
             "algorithm": self.algorithm,
             "seed": self.seed,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "lineage": None if self.lineage is None else self.lineage.to_dict(),
         }
         if self.campaign_id is not None:
             record["campaign_id"] = self.campaign_id
+        if self.verdict is not None:
+            record["verdict"] = dict(self.verdict)
+        if self.successors is not None:
+            record["successors"] = dict(self.successors)
         if self.browser_link is not None:
             record["browser_link"] = self.browser_link
         return record

@@ -15,6 +15,7 @@ CSV cells that a spreadsheet would run as a formula (starting with ``=``,
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -70,8 +71,19 @@ def _plain(value):
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def write_findings(findings: Findings, out: str | Path, format: str = "csv", evidence: Evidence | None = None, force: bool = False) -> Path:
-    """Write members, rings.jsonl, clusters.jsonl (and templates / rejects when present) to ``out``."""
+def write_findings(
+    findings: Findings,
+    out: str | Path,
+    format: str = "csv",
+    evidence: Evidence | None = None,
+    force: bool = False,
+    also: Callable[[Path], None] | None = None,
+) -> Path:
+    """Write members, rings.jsonl, clusters.jsonl (and templates / rejects when present) to ``out``.
+
+    ``also`` writes further files into the same directory before it replaces
+    ``out`` (the investigation's run files), so that they too come all at once or not at all.
+    """
     if format not in FORMATS:
         raise GraphsleuthError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
     with output_directory(out, force) as tmp:
@@ -84,4 +96,6 @@ def write_findings(findings: Findings, out: str | Path, format: str = "csv", evi
             _write_table(pd.DataFrame({"row": rows, "template_id": evidence.prompts["template_id"].to_numpy()}), tmp / "templates", "csv")
         if evidence is not None and len(evidence.rejects):
             _write_table(evidence.rejects, tmp / "rejects", "csv")
+        if also is not None:
+            also(tmp)
     return Path(out)

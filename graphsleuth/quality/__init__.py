@@ -2,5 +2,7 @@
 
 from .evaluation import *  # noqa: F403
 from .evaluation import __all__ as _evaluation
+from .over_time import *  # noqa: F403
+from .over_time import __all__ as _over_time
 
-__all__ = [*_evaluation]
+__all__ = [*_evaluation, *_over_time]

@@ -55,6 +55,9 @@ class Evaluation:
     false_positive_kinds: dict[str, int]
     rings: dict[str, PlantedRing]
     templates: dict | None = None
+    #: Successors of banned rings caught (when truth marks successors), and time to detection over runs.
+    successors: dict | None = None
+    over_time: dict | None = None
 
     def to_dict(self) -> dict:
         """The figures as plain JSON values (what ``graphsleuth evaluate --format json`` prints)."""
@@ -63,6 +66,10 @@ class Evaluation:
         record["rings"] = {ring_id: ring.to_dict() for ring_id, ring in self.rings.items()}
         if self.templates is not None:
             record["templates"] = dict(self.templates)
+        if self.successors is not None:
+            record["successors"] = dict(self.successors)
+        if self.over_time is not None:
+            record["over_time"] = dict(self.over_time)
         return record
 
     def to_text(self) -> str:
@@ -162,14 +169,22 @@ def evaluate_members(members: pd.DataFrame, truth: pd.DataFrame) -> Evaluation:
     )
 
 
-def evaluate(out_dir: str | Path, truth_csv: str | Path) -> Evaluation:
+def evaluate(out_dir: str | Path, truth_csv: str | Path, runs: list[str | Path] | None = None) -> Evaluation:
     """Evaluate the suspected rings that ``detect`` wrote to ``out_dir`` against ``truth_csv``.
 
     When the detect output holds ``templates.csv`` (derived templates of raw
     prompts) and the truth directory holds ``truth_prompts.csv``, the
-    agreement of derived with true templates is reported too.
+    agreement of derived with true templates is reported too. When truth marks
+    successors of banned rings (``successor_of``), the share of them that
+    ``successors.csv`` names as successors of the right ring is reported. Over
+    ``runs`` (detect outputs, oldest first; by default ``out_dir`` and the runs
+    before it, as each run.json names its previous) the time to detection is
+    reported: days from each ring account's creation to the first run that flags it.
     """
-    result = evaluate_members(read_members(out_dir), read_truth(truth_csv))
+    from .over_time import run_chain, successors_caught, time_to_detection
+
+    truth = read_truth(truth_csv)
+    result = evaluate_members(read_members(out_dir), truth)
     derived = Path(out_dir) / "templates.csv"
     true_templates = Path(truth_csv).parent / "truth_prompts.csv"
     if derived.is_file() and true_templates.is_file():
@@ -181,6 +196,10 @@ def evaluate(out_dir: str | Path, truth_csv: str | Path) -> Evaluation:
         result = replace(
             result, templates=template_agreement(joined["template_id_derived"].to_numpy(), joined["template_id_true"].to_numpy())
         )
+    result = replace(result, successors=successors_caught(out_dir, truth))
+    chain = [Path(r) for r in runs] if runs else run_chain(out_dir)
+    if runs or len(chain) > 1:
+        result = replace(result, over_time=time_to_detection(chain, truth, Path(truth_csv)))
     return result
 
 
@@ -199,6 +218,22 @@ def format_evaluation(evaluation: Evaluation) -> str:
     lines.append(f"{'planted ring':<24} {'size':>7} {'best Jaccard':>13} {'fragments':>10}  found")
     for ring_id, r in sorted(result["rings"].items(), key=lambda kv: -kv[1]["size"]):
         lines.append(f"{ring_id:<24} {r['size']:>7,} {r['best_jaccard']:>13.3f} {r['fragments']:>10}  {'yes' if r['found'] else 'NO'}")
+    if "successors" in result:
+        s = result["successors"]
+        lines.append(
+            f"successors of banned rings: {s['caught']:,} of {s['planted']:,} caught ({s['share']:.1%}); "
+            f"{s['reported']:,} reported, {s['reported_wrongly']:,} of them not successors of that ring"
+        )
+    if "over_time" in result:
+        t = result["over_time"]
+        for name, what in (("ring_accounts_created_since", "ring accounts"), ("successors", "successors")):
+            f = t.get(name)
+            if f and f["accounts"]:
+                median = "-" if f["median_days"] is None else f"{f['median_days']:.1f}"
+                lines.append(
+                    f"over {t['runs']} runs: {f['flagged']:,} of {f['accounts']:,} {what} created since the first run flagged; "
+                    f"median {median} days from creation to the first run that flags them"
+                )
     if "templates" in result:
         t = result["templates"]
         lines.append("derived templates: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in t.items()))

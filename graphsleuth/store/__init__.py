@@ -13,6 +13,8 @@ Graph model::
     (:Account)-[:LINKED_TO]->(:Link:Device {kind, value})      one label per link kind
     (:Account:Suspect)-[:MEMBER_OF {score}]->(:Ring {ringId, runId, score, ...})
     (:Account)-[:IN_CLUSTER]->(:Cluster {clusterId, runId, flagged: false, reason, ...})
+    (:Ring {firstSeen, lastSeen, lineage, verdict, ...})-[:FOUND_IN]->(:Run {runId, asOf, ...})-[:FOLLOWS]->(:Run)
+    (:Ring)-[:CONTINUES|SPLIT_FROM]->(:Ring of the previous run), (:Ring of the previous run)-[:MERGED_INTO]->(:Ring)
 
 ``extras`` holds the accounts table's extra columns as a JSON object, so that
 their names (which come from input) never become property names.
@@ -21,7 +23,7 @@ their names (which come from input) never become property names.
 evidence into the rows of each write; :mod:`.load` writes them through Bolt
 (:mod:`.writers`), :mod:`.bulk` through neo4j-admin's import; :mod:`.writeback`
 writes rings back, :mod:`.readback` reads the evidence out again, and
-:mod:`.investigate` runs the investigators' queries.
+:mod:`.investigate` runs the investigators' queries; :mod:`.verdicts` sets and reads verdicts on rings.
 """
 
 from .bulk import *  # noqa: F403
@@ -40,8 +42,10 @@ from .session import *  # noqa: F403
 from .session import __all__ as _session
 from .summary import *  # noqa: F403
 from .summary import __all__ as _summary
+from .verdicts import *  # noqa: F403
+from .verdicts import __all__ as _verdicts
 from .writeback import *  # noqa: F403
 from .writeback import __all__ as _writeback
 from .writers import has_procedures
 
-__all__ = [*_load, *_bulk, *_writeback, *_readback, *_investigate, *_summary, *_schema, *_session, *_rows, "has_procedures"]
+__all__ = [*_load, *_bulk, *_writeback, *_readback, *_investigate, *_verdicts, *_summary, *_schema, *_session, *_rows, "has_procedures"]

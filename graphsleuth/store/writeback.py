@@ -98,15 +98,56 @@ def _findings_params(findings: Findings) -> dict:
     return {"rings": rings, "members": members, "clusters": clusters}
 
 
+def _run_params(findings: Findings) -> tuple[dict, list[dict], list[dict]]:
+    """The run's record, each ring's times, lineage and verdict, and the previous rings merged into this run's."""
+    run = {
+        "asOf": getattr(findings, "as_of", None),
+        "evidence": getattr(findings, "evidence_path", "") or "",
+        "previousRunId": getattr(findings, "previous_run_id", None) or "",
+        "dismissedHeld": [ring.ring_id for ring in getattr(findings, "dismissed", [])],
+        "successors": int(len(getattr(findings, "successors", ()))),
+    }
+    rings = []
+    for r in findings.rings:
+        verdict = r.verdict or {}
+        rings.append(
+            {
+                "ring_id": str(r.ring_id),
+                "first_seen": r.first_seen,
+                "last_seen": r.last_seen,
+                "change": None if r.lineage is None else r.lineage.change,
+                "rings": [] if r.lineage is None else list(r.lineage.rings),
+                "added": None if r.lineage is None else r.lineage.added,
+                "removed": None if r.lineage is None else r.lineage.removed,
+                "successors": None if not r.successors else json.dumps(r.successors, sort_keys=True),
+                "verdict": verdict.get("verdict"),
+                "verdict_at": verdict.get("at"),
+                "verdict_by": verdict.get("by"),
+                "verdict_note": verdict.get("note"),
+            }
+        )
+    merges = [
+        {"from": change.ring_id, "into": into}
+        for change in getattr(findings, "changes", [])
+        if change.change == "merged_into"
+        for into in change.into
+    ]
+    return run, rings, merges
+
+
 def write_findings(findings: Findings, *, connection: server.Connection | None = None) -> WriteSummary:
     """Write a detection run's rings and unflagged clusters to Neo4j, replacing that run's.
 
     One transaction: deletes the run's old :Ring and :Cluster nodes, creates
     the new ones with MEMBER_OF / IN_CLUSTER relationships, labels ring members
     :Suspect and removes :Suspect from accounts no ring of any run still holds.
+    The run becomes a (:Run) that FOLLOWS the previous run's; its rings are
+    FOUND_IN it, carry their times, lineage and verdict, and CONTINUES,
+    SPLIT_FROM or (the previous ring) MERGED_INTO link them to the previous run's rings.
     """
     params = _findings_params(findings)
     run = {"runId": str(findings.run_id), "algorithm": str(findings.algorithm), "seed": int(findings.seed)}
+    run_record, ring_history, merges = _run_params(findings)
     cypher = cypher_statements("findings")
     summary = WriteSummary(
         run_id=run["runId"], rings=len(params["rings"]), members=len(params["members"]), clusters=len(params["clusters"])
@@ -120,6 +161,9 @@ def write_findings(findings: Findings, *, connection: server.Connection | None =
             ("link_ring_members", {"runId": run["runId"], "members": params["members"]}),
             ("create_clusters", {"runId": run["runId"], "algorithm": run["algorithm"], "clusters": params["clusters"]}),
             ("clear_unjustified_suspects", {}),
+            ("merge_run", {**run, **run_record}),
+            ("link_rings_to_run", {"runId": run["runId"], "previousRunId": run_record["previousRunId"], "rings": ring_history}),
+            ("link_merged_rings", {"runId": run["runId"], "previousRunId": run_record["previousRunId"], "merges": merges}),
         ]
         totals = []
         for name, values in steps:

@@ -74,6 +74,11 @@ def generate(
     prompts: str = "template",
     format: str = "csv",
     force: bool = False,
+    snapshots: int | None = None,
+    every: str = "week",
+    growth: float = 0.10,
+    ban: str | None = None,
+    ban_day: float | None = None,
 ) -> SyntheticPopulation:
     """Generate a population from ``scenario`` (a path, a bundled name or a Scenario).
 
@@ -81,14 +86,38 @@ def generate(
     proportion); ``prompts`` is ``template`` (template ids) or ``raw`` (prompt
     text, templates to be derived); with ``out`` the files are written there
     in ``format`` (csv or parquet), atomically.
+
+    With ``snapshots`` the population is followed over time and written as that
+    many snapshots (``out``/snapshot-1, ...), ``every`` day or week apart, the
+    first the population as generated: each step adds ``growth`` more accounts
+    and activity (new legitimate accounts, new ring members; a new ring in the
+    first step), and the ring ``ban`` (default: the largest) is banned ``ban_day``
+    days after the first snapshot (default: just after the last snapshot but
+    one) and replaced by waves of successors that reuse a share of its cards,
+    proxies, devices and templates; truth.csv marks them in ``successor_of``.
     """
     if prompts not in ("template", "raw"):
         raise GraphsleuthError(f"--prompts must be template or raw, got {prompts!r}")
     if format not in ("csv", "parquet"):
         raise GraphsleuthError(f"--format must be csv or parquet, got {format!r}")
     scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    timeline = None
+    if snapshots is not None:
+        from .successors import STEPS, Timeline
+
+        if every not in STEPS:
+            raise GraphsleuthError(f"--every must be one of {', '.join(STEPS)}, got {every!r}")
+        timeline = Timeline(snapshots=snapshots, every=STEPS[every], growth=growth, ban=ban, ban_day=ban_day)
+        timeline.check()
     population = build_population(scn.scaled(accounts), seed, raw=prompts == "raw")
-    if out is not None:
+    if timeline is not None:
+        from .successors import grow_population, write_snapshots
+
+        grown = grow_population(population, timeline)
+        if out is not None:
+            write_snapshots(grown, out, format=format, force=force)
+        population.manifest = {**population.manifest, "timeline": grown.events}
+    elif out is not None:
         write_population(population, out, format=format, force=force)
     return population
 

@@ -80,3 +80,43 @@ WITH c, a ORDER BY a.accountId
 RETURN c.clusterId AS cluster, c.runId AS run, c.size AS size, c.score AS score,
        c.reason AS reason, collect(a.accountId)[..10] AS accounts
 ORDER BY score DESC, cluster;
+
+// What changed since the run before the latest: new rings, rings gone or merged, rings
+// split, grown or shrunk (with the accounts that joined and left), dismissed rings held back.
+// name: changes_since_last_run
+CALL () {
+  MATCH (run:Run)
+  WITH run ORDER BY run.asOf DESC, run.writtenAt DESC LIMIT 1
+  MATCH (r:Ring)-[:FOUND_IN]->(run)
+  RETURN r.ringId AS ring, r.lineage AS change, r.lineageRings AS rings, r.added AS joined,
+         r.removed AS left, r.size AS size, r.verdict AS verdict
+  UNION
+  MATCH (run:Run)
+  WITH run ORDER BY run.asOf DESC, run.writtenAt DESC LIMIT 1
+  MATCH (run)-[:FOLLOWS]->(:Run)<-[:FOUND_IN]-(old:Ring)
+  WHERE NOT EXISTS { (old)<-[:CONTINUES]-(:Ring)-[:FOUND_IN]->(run) }
+    AND NOT old.ringId IN coalesce(run.dismissedHeld, [])
+  OPTIONAL MATCH (old)-[:MERGED_INTO]->(into:Ring)
+  WITH old, collect(into.ringId) AS into
+  RETURN old.ringId AS ring, CASE WHEN size(into) = 0 THEN 'gone' ELSE 'merged_into' END AS change,
+         into AS rings, 0 AS joined, old.size AS left, old.size AS size, old.verdict AS verdict
+  UNION
+  MATCH (run:Run)
+  WITH run ORDER BY run.asOf DESC, run.writtenAt DESC LIMIT 1
+  UNWIND coalesce(run.dismissedHeld, []) AS held
+  RETURN held AS ring, 'dismissed_not_flagged' AS change, [] AS rings, 0 AS joined, 0 AS left,
+         null AS size, 'dismissed' AS verdict
+}
+RETURN ring, change, rings, joined, left, size, verdict
+ORDER BY CASE change WHEN 'new' THEN 0 WHEN 'gone' THEN 1 WHEN 'merged_into' THEN 2 WHEN 'split_from' THEN 3
+         WHEN 'merged_from' THEN 4 WHEN 'grown' THEN 5 WHEN 'shrunk' THEN 6 ELSE 7 END, size DESC, ring;
+
+// An investigator's verdict on the ring $ringId (its latest run's node): $verdict is
+// 'confirmed', 'dismissed' or 'banned'; $by and $note say who and why. The next
+// `graphsleuth detect --neo4j --previous OUT` reads it and carries it.
+// name: set_verdict
+MATCH (r:Ring {ringId: $ringId})
+WHERE $verdict IN ['confirmed', 'dismissed', 'banned']
+WITH r ORDER BY r.writtenAt DESC LIMIT 1
+SET r.verdict = $verdict, r.verdictAt = datetime(), r.verdictBy = $by, r.verdictNote = $note
+RETURN r.ringId AS ring, r.verdict AS verdict, toString(r.verdictAt) AS at, r.verdictBy AS by, r.verdictNote AS note;
