@@ -97,11 +97,12 @@ def build_population(scenario: Scenario, seed: int, raw: bool = False) -> Synthe
     """The population of ``scenario`` drawn with ``seed``: its plan, then each table from it."""
     streams = Streams.from_seed(seed)
     plan = plan_population(scenario, seed, streams)
-    prompts = prompts_table(plan, template_catalogue(plan, streams.tpl), streams.prompt, raw=raw)
+    catalogue = template_catalogue(plan, streams.tpl, streams.tooling)
+    prompts = prompts_table(plan, catalogue, streams.prompt, raw=raw, streams=streams)
     tables = {
-        "accounts": accounts_table(plan, streams.mail),
-        "payments": payments_table(plan, streams.pay),
-        "ips": ips_table(plan, streams.ip),
+        "accounts": accounts_table(plan, streams.mail, streams.mail_more),
+        "payments": payments_table(plan, streams.pay, streams.pay_more),
+        "ips": ips_table(plan, streams.ip, streams.ip_more),
         "prompts": prompts.table,
         "links": links_table(plan, streams.link),
     }
