@@ -34,6 +34,7 @@ from .payments import payments_table
 from .plan import RING, Streams, plan_population
 from .prompts import prompts_table, template_catalogue
 from .scenario import Scenario, load_scenario
+from .traits import ring_traits
 from .truth import truth_table
 
 __all__ = ["SyntheticPopulation", "generate", "write_population"]
@@ -45,8 +46,9 @@ class SyntheticPopulation:
 
     ``tables`` maps table names (accounts, payments, ips, prompts, links) to
     pyarrow Tables in the evidence format; ``truth`` holds one row per account
-    (account_id, ring_id, kind, group_id); ``truth_prompts`` (raw mode only)
-    holds the true template of each prompt row.
+    (account_id, ring_id, kind, group_id, and campaign_id when the scenario has
+    template banks); ``truth_prompts`` (raw mode only) holds the true template of
+    each prompt row; ``ring_traits`` (truth_rings.json) each planted ring's traits.
     """
 
     scenario: Scenario
@@ -55,6 +57,7 @@ class SyntheticPopulation:
     truth: pa.Table
     truth_prompts: pa.Table | None
     manifest: dict
+    ring_traits: dict | None = None
 
     def frame(self, name: str) -> pd.DataFrame:
         """One evidence table (or ``truth``) as a pandas DataFrame."""
@@ -119,7 +122,9 @@ def build_population(scenario: Scenario, seed: int, raw: bool = False) -> Synthe
         "requests": prompts.requests,
         "window": {"start": scenario.population.start, "days": scenario.population.days},
     }
-    return SyntheticPopulation(scenario, int(seed), tables, truth_table(plan), prompts.truth, manifest)
+    traits = ring_traits(plan, tables, prompts.rows, catalogue.tools)
+    traits["version"] = __version__
+    return SyntheticPopulation(scenario, int(seed), tables, truth_table(plan), prompts.truth, manifest, traits)
 
 
 def write_population(population: SyntheticPopulation, out: str | Path, format: str = "csv", force: bool = False) -> Path:
@@ -133,6 +138,8 @@ def write_population(population: SyntheticPopulation, out: str | Path, format: s
         _write_table(population.truth, tmp / "truth", "csv")
         if population.truth_prompts is not None:
             _write_table(population.truth_prompts, tmp / "truth_prompts", "csv")
+        if population.ring_traits is not None:
+            (tmp / "truth_rings.json").write_text(json.dumps(population.ring_traits, indent=2) + "\n")
         (tmp / "manifest.json").write_text(json.dumps(population.manifest, indent=2, sort_keys=True) + "\n")
     return Path(out)
 
