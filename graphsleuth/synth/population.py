@@ -70,27 +70,44 @@ class SyntheticPopulation:
 
 
 def generate(
-    scenario: str | Path | Scenario = "demo",
-    seed: int = 0,
+    scenario: str | Path | Scenario | None = None,
+    seed: int | None = None,
     out: str | Path | None = None,
     accounts: int | None = None,
     prompts: str = "template",
     format: str = "csv",
     force: bool = False,
+    sample_seed: int | None = None,
 ) -> SyntheticPopulation:
-    """Generate a population from ``scenario`` (a path, a bundled name or a Scenario).
+    """Generate a population from ``scenario`` (a path, a bundled name or a Scenario; default demo),
+    or from a scenario drawn with ``sample_seed`` (see :func:`~graphsleuth.synth.sample_scenario`).
 
     ``accounts`` rescales the scenario to that many accounts in all (rings in
-    proportion); ``prompts`` is ``template`` (template ids) or ``raw`` (prompt
-    text, templates to be derived); with ``out`` the files are written there
-    in ``format`` (csv or parquet), atomically.
+    proportion), or for a sampled scenario is the size it is drawn at; ``seed``
+    defaults to 0, or to the sample seed; ``prompts`` is ``template`` (template
+    ids) or ``raw`` (prompt text, templates to be derived); with ``out`` the
+    files are written there in ``format`` (csv or parquet), atomically, with
+    truth.csv, truth_rings.json and manifest.json (and, for a sampled
+    scenario, scenario.toml, which replays it with the same seed).
     """
     if prompts not in ("template", "raw"):
         raise GraphsleuthError(f"--prompts must be template or raw, got {prompts!r}")
     if format not in ("csv", "parquet"):
         raise GraphsleuthError(f"--format must be csv or parquet, got {format!r}")
-    scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    population = build_population(scn.scaled(accounts), seed, raw=prompts == "raw")
+    if sample_seed is not None:
+        if scenario is not None:
+            raise GraphsleuthError("give a scenario or a sample seed, not both")
+        from .sampler import sample_scenario
+
+        scn = sample_scenario(sample_seed, accounts)
+        seed = sample_seed if seed is None else seed
+    else:
+        scenario = "demo" if scenario is None else scenario
+        scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        scn = scn.scaled(accounts)
+        if seed is None and scn.sample_seed is not None:  # a sampled scenario's file replays with its own seed
+            seed = scn.sample_seed
+    population = build_population(scn, 0 if seed is None else seed, raw=prompts == "raw")
     if out is not None:
         write_population(population, out, format=format, force=force)
     return population
@@ -122,6 +139,8 @@ def build_population(scenario: Scenario, seed: int, raw: bool = False) -> Synthe
         "requests": prompts.requests,
         "window": {"start": scenario.population.start, "days": scenario.population.days},
     }
+    if scenario.sample_seed is not None:
+        manifest["sample_seed"] = int(scenario.sample_seed)
     traits = ring_traits(plan, tables, prompts.rows, catalogue.tools)
     traits["version"] = __version__
     return SyntheticPopulation(scenario, int(seed), tables, truth_table(plan), prompts.truth, manifest, traits)
@@ -140,6 +159,10 @@ def write_population(population: SyntheticPopulation, out: str | Path, format: s
             _write_table(population.truth_prompts, tmp / "truth_prompts", "csv")
         if population.ring_traits is not None:
             (tmp / "truth_rings.json").write_text(json.dumps(population.ring_traits, indent=2) + "\n")
+        if population.scenario.sample_seed is not None:
+            from .scenario_toml import scenario_toml
+
+            (tmp / "scenario.toml").write_text(scenario_toml(population.scenario), encoding="utf-8")
         (tmp / "manifest.json").write_text(json.dumps(population.manifest, indent=2, sort_keys=True) + "\n")
     return Path(out)
 
