@@ -18,7 +18,7 @@ file that replays it (``graphsleuth generate --scenario scenario.toml``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -251,15 +251,16 @@ def _ring(d: _Draw, name: str, size: int, banks: tuple[TemplateBank, ...], range
     )
     if not dressed:
         return plan
-    # Dressed as a company: one domain and one corporate card, created within a few weeks, working at night.
-    from .scenario import _replace
-
-    return _replace(
+    # Dressed as a company: one domain and one corporate card, a few office-like IPs, created within a
+    # few weeks, working at night.
+    return replace(
         plan,
         dressed_as_company=True,
         payment="shared_cards",
         cards=1,
         bins=1,
+        proxies="datacenter",
+        proxy_ips=d.integer(2, 6),
         creation="even",
         creation_days=d.uniform(7.0, 28.0),
         schedule="night",
