@@ -105,7 +105,8 @@ def sample_scenario(seed: int, accounts: int | None = None, ranges: Ranges = RAN
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ScenarioError(source, None, f"the sample seed must be a whole number from 0, got {seed!r}")
     d = _Draw(int(seed))
-    n = d.log_integer(*ranges.accounts) if accounts is None else int(accounts)
+    drawn = d.log_integer(*ranges.accounts)  # drawn either way, so a given size changes nothing else
+    n = drawn if accounts is None else int(accounts)
     if n < MIN_SAMPLED_ACCOUNTS:
         raise ScenarioError(source, "accounts", f"a sampled scenario needs at least {MIN_SAMPLED_ACCOUNTS:,} accounts, got {n}")
     population = _population(d, n)

@@ -85,13 +85,16 @@ def _creation(created: np.ndarray) -> dict:
 
 
 def _cards(acct: np.ndarray, card: np.ndarray, bins: np.ndarray, is_member: np.ndarray, is_legit: np.ndarray) -> dict:
+    """Cards and BINs of a ring (``card`` and ``bins`` as integer codes)."""
     rows = is_member[acct]
     if not rows.any():
         return {"cards": 0, "accounts_per_card_max": 0, "bins": 0, "cards_per_bin": 0.0, "legit_accounts_on_its_bins": 0}
     pairs = pd.DataFrame({"a": acct[rows], "card": card[rows], "bin": bins[rows]}).drop_duplicates(["a", "card"])
     per_card = pairs.groupby("card")["a"].nunique()
     ring_bins = pairs["bin"].unique()
-    legit = is_legit[acct] & np.isin(bins, ring_bins)
+    on_ring_bins = np.zeros(int(bins.max()) + 1, dtype=bool)
+    on_ring_bins[ring_bins] = True
+    legit = is_legit[acct] & on_ring_bins[bins]
     n_cards = int(pairs["card"].nunique())
     return {
         "cards": n_cards,
@@ -102,13 +105,14 @@ def _cards(acct: np.ndarray, card: np.ndarray, bins: np.ndarray, is_member: np.n
     }
 
 
-def _ips(acct: np.ndarray, ip: np.ndarray, is_member: np.ndarray, legit_ips: np.ndarray) -> dict:
+def _ips(acct: np.ndarray, ip: np.ndarray, is_member: np.ndarray, legit_ip: np.ndarray) -> dict:
+    """IPs of a ring (``ip`` as integer codes; ``legit_ip`` says, per code, whether a legitimate account uses it)."""
     rows = is_member[acct]
     per_ip = pd.Series(acct[rows]).groupby(ip[rows]).nunique()
     return {
         "ips": int(len(per_ip)),
         "ips_shared_by_members": int((per_ip >= 2).sum()),
-        "ips_also_used_by_legit_share": round(float(np.isin(per_ip.index.to_numpy(), legit_ips).mean()), 4) if len(per_ip) else 0.0,
+        "ips_also_used_by_legit_share": round(float(legit_ip[per_ip.index.to_numpy()].mean()), 4) if len(per_ip) else 0.0,
     }
 
 
@@ -143,11 +147,12 @@ def ring_traits(plan: AccountPlan, tables: dict[str, pa.Table], prompt_rows: dic
     is_legit = plan.kind != RING
     pay, ips = tables["payments"], tables["ips"]
     pay_acct = _account_numbers(plan, pay)
-    pay_card = pay.column("payment_id").to_numpy(zero_copy_only=False)
-    pay_bin = pay.column("bin").to_numpy(zero_copy_only=False)
+    pay_card = pd.factorize(pay.column("payment_id").to_numpy(zero_copy_only=False))[0]
+    pay_bin = pd.factorize(pay.column("bin").to_numpy(zero_copy_only=False))[0]
     ip_acct = _account_numbers(plan, ips)
-    ip_value = ips.column("ip").to_numpy(zero_copy_only=False)
-    legit_ips = np.unique(ip_value[is_legit[ip_acct]])
+    ip_value, ip_names = pd.factorize(ips.column("ip").to_numpy(zero_copy_only=False))
+    legit_ips = np.zeros(len(ip_names), dtype=bool)
+    legit_ips[ip_value[is_legit[ip_acct]]] = True
     domain = _domains(plan, tables["accounts"])
     bank_users = _bank_users(plan, prompt_rows, tools)
     records = []
