@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import statistics
 import subprocess
@@ -135,7 +136,7 @@ def describe_ring(record: dict) -> str:
         pays = "one corporate card"
     else:
         per_card = "1 card each" if m["accounts_per_card_max"] <= 1 else f"{m['accounts_per_card_max']} accounts/card max"
-        pays = f"{per_card}, {m['bins']} {p['bin_source']} BINs"
+        pays = f"{per_card}, {m['bins']} {p['bin_source']} BIN{'s' if m['bins'] != 1 else ''}"
     proxies = p["proxies"] + (f" ({p['proxy_overlap']:.0%} homes)" if p["proxies"] in ("residential", "mixed") else "")
     own = sum(p["templates"].values())
     tools = " + ".join(x for x in (f"{own} own" if own else "", f"bank {p['bank']}" if p["bank"] else "") if x)
@@ -240,7 +241,10 @@ def _worker(seed: int, args: dict, out: Path) -> tuple[int, dict | None, str]:
         "--stability",
         str(args["stability"]),
     ] + (["--keep"] if args["keep"] else [])
-    done = subprocess.run(command, capture_output=True, text=True)
+    # The workers run the coordinator's own graphsleuth, wherever they start.
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH", "")]))}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return seed, None, last
