@@ -97,7 +97,7 @@ def run_population(seed: int, accounts_cap: int, prompts: str, directory: Path, 
         "lookalikes": _lookalikes(population.scenario),
         "rings": {
             ring_id: {**ring, "merged_with": result.get("campaigns", {}).get("merged", {}).get(ring_id, {}).get("merged_with", [])}
-            | {"knobs": describe_ring(traits[ring_id])}
+            | {"knobs": describe_ring(traits[ring_id], raw=prompts == "raw")}
             for ring_id, ring in result["rings"].items()
         },
     }
@@ -122,8 +122,8 @@ def _lookalikes(scenario) -> dict:
     return present
 
 
-def describe_ring(record: dict) -> str:
-    """A planted ring's knobs in a few words, from its truth_rings.json record."""
+def describe_ring(record: dict, raw: bool = True) -> str:
+    """A planted ring's knobs in a few words, from its truth_rings.json record (phrasings only for raw prompts)."""
     p, m, t = record["planted"], record["measured"], record["traits"]
     if p["creation"] == "even":
         days = p["creation_days"]
@@ -143,7 +143,10 @@ def describe_ring(record: dict) -> str:
     waves = f"waves {m['wave_request_share']:.0%}" if t["lockstep_waves"] else "no waves"
     extra = [
         x
-        for x in (f"{p['phrasings']} phrasings" if p["phrasings"] > 1 else "", "dressed as a company" if t["dressed_as_company"] else "")
+        for x in (
+            f"{p['phrasings']} phrasings" if raw and p["phrasings"] > 1 else "",
+            "dressed as a company" if t["dressed_as_company"] else "",
+        )
         if x
     ]
     parts = [f"{record['size']:,} acc", created, pays, proxies, f"camouflage {p['camouflage']:.0%}", waves, tools, p["schedule"], *extra]
