@@ -129,7 +129,7 @@ def describe_ring(record: dict, raw: bool = True) -> str:
         days = p["creation_days"]
         created = f"evenly over {days * 24:.0f} h" if days < 2 else f"evenly over {days:.0f} d"
     else:
-        created = f"{p['creation_bursts']} bursts of {p['burst_hours']:.0f} h"
+        created = f"{p['creation_bursts']} burst{'s' if p['creation_bursts'] != 1 else ''} of {p['burst_hours']:.0f} h"
     if not t["pays"]:
         pays = "no payment"
     elif p["dressed_as_company"]:

@@ -52,7 +52,7 @@ def test_a_ring_is_described_by_its_knobs(small):
     for record in population.ring_traits["rings"]:
         text = describe_ring(record)
         assert f"{record['size']:,} acc" in text and record["planted"]["proxies"] in text
-        assert ("bursts of" in text) == (record["planted"]["creation"] == "bursts")
+        assert ("burst" in text) == (record["planted"]["creation"] == "bursts")
 
 
 def test_perturbed_copies_drop_rows_or_a_table(small, tmp_path):
