@@ -60,6 +60,12 @@ audit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
+# Detection on 30 sampled populations of up to 200k accounts, from the evaluation seeds (never tuned
+# on); ends with one JSON line. Tune with ROBUSTNESS="--mode tuning"; see graphsleuth/quality/robustness.py.
+ROBUSTNESS ?=
+robustness: $(STAMP)
+	$(BIN)/python -m graphsleuth.quality.robustness $(ROBUSTNESS)
+
 seeds: $(STAMP)
 	$(BIN)/graphsleuth generate --scenario demo --seed 2026 --accounts 600 --out seeds/demo --force
 

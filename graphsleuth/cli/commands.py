@@ -17,10 +17,20 @@ __all__ = ["generate", "detect", "evaluate", "load"]
 
 
 @main.command(help=command_help(api.generate))
-@click.option("--scenario", default="demo", show_default=True, help="Scenario file, or the name of a bundled one (demo, hydra-2026).")
-@seed_option
+@click.option("--scenario", default=None, help="Scenario file, or the name of a bundled one (demo, hydra-2026).  [default: demo]")
+@click.option(
+    "--sample-scenario",
+    "sample_seed",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="SEED",
+    help="Draw a whole scenario from wide ranges of every knob with this seed (written to OUT/scenario.toml).",
+)
+@click.option("--seed", type=int, default=None, help="Random seed; the same seed gives the same result.  [default: 0, or the sample seed]")
 @out_option("Directory to write the evidence tables and truth.csv to.")
-@click.option("--accounts", type=int, default=None, help="Total number of accounts (rings scale in proportion).")
+@click.option(
+    "--accounts", type=int, default=None, help="Total number of accounts (rings scale in proportion, or a sampled scenario's size)."
+)
 @click.option(
     "--prompts", type=click.Choice(["template", "raw"]), default="template", show_default=True, help="Template ids, or raw prompt text."
 )
@@ -34,7 +44,9 @@ __all__ = ["generate", "detect", "evaluate", "load"]
 )
 @force_option
 @quiet_option
-def generate(scenario, seed, out, accounts, prompts, format_, snapshots, every, growth, ban, ban_day, force, quiet):
+def generate(scenario, sample_seed, seed, out, accounts, prompts, format_, snapshots, every, growth, ban, ban_day, force, quiet):
+    if scenario is not None and sample_seed is not None:
+        raise click.UsageError("give --scenario or --sample-scenario, not both")
     population = api.generate(
         scenario,
         seed=seed,
@@ -43,6 +55,7 @@ def generate(scenario, seed, out, accounts, prompts, format_, snapshots, every, 
         prompts=prompts,
         format=format_,
         force=force,
+        sample_seed=sample_seed,
         snapshots=snapshots,
         every=every,
         growth=growth,
@@ -54,6 +67,8 @@ def generate(scenario, seed, out, accounts, prompts, format_, snapshots, every, 
         rings = ", ".join(f"{k} ({v:,})" for k, v in m["rings"].items())
         click.echo(f"{out}: {m['accounts']:,} accounts, {m['ring_accounts']:,} in {len(m['rings'])} planted rings: {rings}")
         click.echo("rows: " + ", ".join(f"{k} {v:,}" for k, v in m["rows"].items()) + f"; {m['requests']:,} requests")
+        if sample_seed is not None:
+            click.echo(f"scenario: {out / 'scenario.toml'} (sample seed {sample_seed}; replay with --scenario {out / 'scenario.toml'})")
         if "timeline" in m:
             t = m["timeline"]
             said = f"{len(t['cuts'])} snapshots in {out}/snapshot-1..{len(t['cuts'])}, cut at {', '.join(c[:10] for c in t['cuts'])}"

@@ -6,6 +6,14 @@ Jaccard similarity of at least 0.5 with it; for each planted ring the best
 Jaccard and the number of suspected rings its accounts were split into are
 reported. False positives are also given per 100,000 legitimate accounts,
 the figure a provider budgets review time with.
+
+Where truth has a ``campaign_id`` column (rings tied only by a shared template
+bank are one campaign), campaigns are scored too: a planted campaign counts as
+found when one suspected campaign (the members' ``campaign_id`` where detection
+writes one, else each suspected ring) has Jaccard at least 0.5 with it; and for
+each planted ring, the suspected ring holding most of it says whether it was
+merged with other operators' rings (it holds at least a tenth, and at least
+three accounts, of another planted ring).
 """
 
 from __future__ import annotations
@@ -17,10 +25,12 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["Evaluation", "PlantedRing", "evaluate", "evaluate_members", "read_members", "read_truth", "FOUND_JACCARD"]
+__all__ = ["Evaluation", "PlantedRing", "evaluate", "evaluate_members", "read_members", "read_truth", "FOUND_JACCARD", "MERGED_SHARE"]
 
 #: A planted ring counts as found when one suspected ring has at least this Jaccard similarity with it.
 FOUND_JACCARD = 0.5
+#: A planted ring was merged with another when the suspected ring holding most of it holds this share of the other too.
+MERGED_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,8 @@ class Evaluation:
     #: Successors of banned rings caught (when truth marks successors), and time to detection over runs.
     successors: dict | None = None
     over_time: dict | None = None
+    #: Campaign figures, where truth says each ring's campaign (see the module's docstring).
+    campaigns: dict | None = None
 
     def to_dict(self) -> dict:
         """The figures as plain JSON values (what ``graphsleuth evaluate --format json`` prints)."""
@@ -70,6 +82,8 @@ class Evaluation:
             record["successors"] = dict(self.successors)
         if self.over_time is not None:
             record["over_time"] = dict(self.over_time)
+        if self.campaigns is not None:
+            record["campaigns"] = self.campaigns
         return record
 
     def to_text(self) -> str:
@@ -147,6 +161,9 @@ def evaluate_members(members: pd.DataFrame, truth: pd.DataFrame) -> Evaluation:
                 best = max(best, overlap / len(found | planted))
         per_ring[ring_id] = PlantedRing(len(planted), round(best, 4), fragments, best >= FOUND_JACCARD)
     n_found = sum(r.found for r in per_ring.values())
+    campaigns = None
+    if "campaign_id" in truth.columns:
+        campaigns = _campaign_figures(members, truth[is_ring], suspected)
     kinds = {}
     if "kind" in truth.columns and fp:
         fp_kinds = truth[truth["account_id"].isin(flagged - ring_accounts)]["kind"].value_counts()
@@ -166,7 +183,52 @@ def evaluate_members(members: pd.DataFrame, truth: pd.DataFrame) -> Evaluation:
         false_positives_per_100k=round(fp / legit_count * 100_000, 2) if legit_count else 0.0,
         false_positive_kinds=kinds,
         rings=per_ring,
+        campaigns=campaigns,
     )
+
+
+def _campaign_figures(members: pd.DataFrame, planted: pd.DataFrame, suspected: pd.Series) -> dict:
+    """Campaign recall, and for each planted ring the other operators' rings it was merged with."""
+    planted = planted.assign(campaign_id=planted["campaign_id"].fillna("").astype(str))
+    planted.loc[planted["campaign_id"] == "", "campaign_id"] = planted["ring_id"]
+    if "campaign_id" in members.columns and len(members):
+        key = members["campaign_id"].fillna("").astype(str).where(lambda c: c != "", members["ring_id"].astype(str))
+        found_campaigns = members.assign(key=key).groupby("key")["account_id"].apply(lambda s: set(s.astype(str)))
+    else:
+        found_campaigns = suspected
+    per_campaign = {}
+    for campaign_id, frame in planted.groupby("campaign_id"):
+        accounts = set(frame["account_id"])
+        best = max((len(found & accounts) / len(found | accounts) for found in found_campaigns if found & accounts), default=0.0)
+        per_campaign[str(campaign_id)] = {
+            "rings": sorted(frame["ring_id"].unique().tolist()),
+            "size": len(accounts),
+            "best_jaccard": round(best, 4),
+            "found": best >= FOUND_JACCARD,
+        }
+    ring_accounts = {ring_id: set(frame["account_id"]) for ring_id, frame in planted.groupby("ring_id")}
+    campaign_of = planted.drop_duplicates("ring_id").set_index("ring_id")["campaign_id"]
+    merged = {}
+    for ring_id, accounts in ring_accounts.items():
+        home = max(suspected, key=lambda found: len(found & accounts), default=set())
+        others = sorted(
+            other
+            for other, theirs in ring_accounts.items()
+            if other != ring_id and len(home & theirs) >= max(3, MERGED_SHARE * len(theirs)) and len(home & accounts) > 0
+        )
+        merged[str(ring_id)] = {
+            "merged_with": others,
+            "with_other_campaigns": any(campaign_of[o] != campaign_of[ring_id] for o in others),
+        }
+    n_found = sum(c["found"] for c in per_campaign.values())
+    return {
+        "campaign_recall": round(n_found / len(per_campaign), 4) if per_campaign else 1.0,
+        "campaigns_found": n_found,
+        "campaigns_planted": len(per_campaign),
+        "rings_merged": sum(bool(m["merged_with"]) for m in merged.values()),
+        "campaigns": per_campaign,
+        "merged": merged,
+    }
 
 
 def evaluate(out_dir: str | Path, truth_csv: str | Path, runs: list[str | Path] | None = None) -> Evaluation:
@@ -234,6 +296,15 @@ def format_evaluation(evaluation: Evaluation) -> str:
                     f"over {t['runs']} runs: {f['flagged']:,} of {f['accounts']:,} {what} created since the first run flagged; "
                     f"median {median} days from creation to the first run that flags them"
                 )
+    if "campaigns" in result:
+        c = result["campaigns"]
+        lines.append(
+            f"campaign recall {c['campaign_recall']:.3f} ({c['campaigns_found']}/{c['campaigns_planted']}); "
+            f"{c['rings_merged']} planted rings merged with other operators' rings"
+        )
+        for ring_id, m in sorted(c["merged"].items()):
+            if m["merged_with"]:
+                lines.append(f"  {ring_id} merged with {', '.join(m['merged_with'])}")
     if "templates" in result:
         t = result["templates"]
         lines.append("derived templates: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in t.items()))

@@ -10,7 +10,11 @@ templates, and :mod:`.population` puts it together and writes it out.
 from .plan import KINDS
 from .population import *  # noqa: F403
 from .population import __all__ as _population
+from .sampler import *  # noqa: F403
+from .sampler import __all__ as _sampler
 from .scenario import *  # noqa: F403
 from .scenario import __all__ as _scenario
+from .scenario_toml import *  # noqa: F403
+from .scenario_toml import __all__ as _scenario_toml
 
-__all__ = [*_population, *_scenario, "KINDS"]
+__all__ = [*_population, *_scenario, *_sampler, *_scenario_toml, "KINDS"]

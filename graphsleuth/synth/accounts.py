@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 from faker import Faker
 
 from .arrays import iso_times, pick
+from .kinds import CLASSROOM, EVAL_COMPANY, FRAMEWORK_DEV, HACKATHON
 from .plan import CAMPUS, COMPANY, COUNTRIES, HEAVY, INDIVIDUAL, INTEGRATOR, RING, AccountPlan
 
 __all__ = ["accounts_table", "FREE_MAIL", "NAME_LOCALES"]
@@ -48,8 +49,12 @@ def _name_pools(seed: int):
     return np.array(firsts), np.array(lasts), companies, cities
 
 
-def accounts_table(plan: AccountPlan, rng: np.random.Generator) -> pa.Table:
-    """The accounts table: id, creation time, an e-mail address that fits the account's kind, country."""
+def accounts_table(plan: AccountPlan, rng: np.random.Generator, more: np.random.Generator | None = None) -> pa.Table:
+    """The accounts table: id, creation time, an e-mail address that fits the account's kind, country.
+
+    ``more`` draws for what later knobs add (look-alike groups' domains); rings dressed as a
+    company take their group's company-looking domain, as a company's seats do.
+    """
     firsts, lasts, company_names, cities = _name_pools(plan.seed)
     n = plan.n
     first = pa.array(firsts[rng.integers(0, len(firsts), n)])
@@ -88,6 +93,10 @@ def accounts_table(plan: AccountPlan, rng: np.random.Generator) -> pa.Table:
         throwaway = members[rng.random(len(members)) < 0.08]
         pool = np.array([f"mail{int(x)}.{tld}" for x, tld in zip(rng.integers(100, 999, 3), ("net", "xyz", "top"))], dtype=object)
         domain[throwaway] = pool[rng.integers(0, 3, len(throwaway))]
+        if _ring.dressed_as_company:
+            domain[members] = company_domains[plan.group[members]]
+    if more is not None:
+        _lookalike_domains(plan, domain, company_domains, campus_domains, lasts, more)
     email = pc.binary_join_element_wise(pc.utf8_lower(local), pa.array(domain, type=pa.string()), "@")
     o = plan.order
     return pa.table(
@@ -98,6 +107,25 @@ def accounts_table(plan: AccountPlan, rng: np.random.Generator) -> pa.Table:
             "country": pa.array(COUNTRIES[plan.country[o]]),
         }
     )
+
+
+def _lookalike_domains(plan: AccountPlan, domain: np.ndarray, company_domains, campus_domains, lasts, rng: np.random.Generator) -> None:
+    """A class's students on their university's domain, an evaluation company's seats on its own, some
+    framework developers on their start-up's or their own, some hackathon participants on a university's."""
+    kind, group, n = plan.kind, plan.group, plan.n
+    if not np.isin(kind, [CLASSROOM, EVAL_COMPANY, FRAMEWORK_DEV, HACKATHON]).any():
+        return
+    cl = kind == CLASSROOM
+    domain[cl] = campus_domains[(group[cl] * 7 + 3) % len(campus_domains)]
+    ev = kind == EVAL_COMPANY
+    domain[ev] = company_domains[group[ev]]
+    draw = rng.random(n)
+    startup = (kind == FRAMEWORK_DEV) & (draw < 0.3)
+    domain[startup] = company_domains[group[startup]]
+    own = (kind == FRAMEWORK_DEV) & (draw >= 0.3) & (draw < 0.45)
+    domain[own] = _personal_domains(lasts, rng, int(own.sum()))
+    students = (kind == HACKATHON) & (rng.random(n) < 0.3)
+    domain[students] = campus_domains[rng.integers(0, len(campus_domains), int(students.sum()))]
 
 
 def _ascii(text: str) -> str:

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrays import DAY, HOUR, hex_text, ipv4_text, iso_times, scramble
+from .kinds import CLASSROOM, EVAL_COMPANY, FRAMEWORK_DEV, HACKATHON, SIGNUP_WAVE
 from .plan import CAMPUS, COMPANY, HEAVY, HOUSEHOLD, INDIVIDUAL, INTEGRATOR, RING, AccountPlan
 
 __all__ = ["ips_table"]
@@ -112,8 +113,13 @@ def _ip_pools(plan: AccountPlan, rng: np.random.Generator):
     return vpn, cgnat, cloud
 
 
-def ips_table(plan: AccountPlan, rng: np.random.Generator) -> pa.Table:
-    """Home, office, campus, VPN, carrier and cloud addresses, and the rings' proxies, with first/last seen and requests."""
+def ips_table(plan: AccountPlan, rng: np.random.Generator, more: np.random.Generator | None = None) -> pa.Table:
+    """Home, office, campus, VPN, carrier and cloud addresses, and the rings' proxies, with first/last seen and requests.
+
+    A ring's proxies are datacenter subnets, residential IPs of which ``proxy_overlap`` are real
+    homes', a mix of both, or none (each member on home-like IPs of its own). ``more`` draws the
+    look-alike groups' networks.
+    """
     lg = plan.scenario.legit
     n, kind, group = plan.n, plan.kind, plan.group
     vpn, cgnat, cloud = _ip_pools(plan, rng)
@@ -160,19 +166,31 @@ def ips_table(plan: AccountPlan, rng: np.random.Generator) -> pa.Table:
     homes = home_of_group[home_group]
     for i, ring in enumerate(plan.scenario.rings):
         members = np.flatnonzero(plan.ring == i)
-        if ring.proxies == "datacenter":
-            pool = _subnet_hosts(rng, DATACENTER_OCTETS, ring.proxy_ips, per_subnet=max(8, ring.proxy_ips // 4))
-        else:
-            reuse = rng.random(ring.proxy_ips) < 0.7
-            pool = _residential(rng, ring.proxy_ips)
-            if len(homes):
-                pool[reuse] = homes[rng.integers(0, len(homes), reuse.sum())]
         lo, hi = ring.ips_per_account
-        k = rng.integers(lo, hi + 1, len(members))
-        rows = np.repeat(members, k)
-        add(rows, pool[rng.integers(0, len(pool), len(rows))])
+        if ring.proxies == "none":  # no proxies: each member on home-like IPs of its own
+            k = rng.integers(1, 3, len(members))  # one or two: a home and a phone
+            rows = np.repeat(members, k)
+            add(rows, _residential(rng, len(rows)))
+        else:
+            if ring.proxies == "datacenter":
+                pool = _subnet_hosts(rng, DATACENTER_OCTETS, ring.proxy_ips, per_subnet=max(8, ring.proxy_ips // 4))
+            elif ring.proxies == "residential":
+                pool = _residential_proxies(rng, ring.proxy_ips, ring.proxy_overlap, homes)
+            else:  # mixed: half datacenter, half residential
+                half = ring.proxy_ips // 2
+                pool = np.concatenate(
+                    [
+                        _subnet_hosts(rng, DATACENTER_OCTETS, max(1, half), per_subnet=max(8, half // 4)),
+                        _residential_proxies(rng, max(1, ring.proxy_ips - half), ring.proxy_overlap, homes),
+                    ]
+                )
+            k = rng.integers(lo, hi + 1, len(members))
+            rows = np.repeat(members, k)
+            add(rows, pool[rng.integers(0, len(pool), len(rows))])
         vpn_users = members[rng.random(len(members)) < 0.05]
         add(vpn_users, vpn[rng.integers(0, len(vpn), len(vpn_users))])
+    if more is not None:
+        _lookalike_networks(plan, add, cloud, more)
     acct_a = np.concatenate(acct)
     ip_a = np.concatenate(ip)
     _, keep = np.unique(np.stack([acct_a.astype(np.uint64), ip_a]), axis=1, return_index=True)
@@ -203,6 +221,49 @@ def ips_table(plan: AccountPlan, rng: np.random.Generator) -> pa.Table:
             "requests": pa.array(requests),
         }
     )
+
+
+def _residential_proxies(rng: np.random.Generator, n: int, overlap: float, homes: np.ndarray) -> np.ndarray:
+    """A residential proxy pool: ``overlap`` of it real homes' IPs (shared with legitimate users), the rest other homes."""
+    reuse = rng.random(n) < overlap
+    pool = _residential(rng, n)
+    if len(homes):
+        pool[reuse] = homes[rng.integers(0, len(homes), reuse.sum())]
+    return pool
+
+
+def _lookalike_networks(plan: AccountPlan, add, cloud: np.ndarray, rng: np.random.Generator) -> None:
+    """A class on its campus network (and students at home), an evaluation company behind a few NAT IPs,
+    framework developers at home and on the cloud their apps run on, a hackathon's venue network,
+    sign-ups at home."""
+    kind, group, n = plan.kind, plan.group, plan.n
+    at_home = np.flatnonzero(
+        np.isin(kind, [FRAMEWORK_DEV, SIGNUP_WAVE, HACKATHON, CLASSROOM])
+        & (rng.random(n) < np.where(kind == CLASSROOM, 0.6, np.where(kind == HACKATHON, 0.7, 1.0)))
+    )
+    home = _residential(rng, len(at_home))
+    add(at_home, home)
+    movers = at_home[rng.random(len(at_home)) < 0.35]
+    add(movers, home[np.searchsorted(at_home, movers)] ^ rng.integers(1, 255, len(movers)).astype(np.uint64))
+    devs = np.flatnonzero(kind == FRAMEWORK_DEV)
+    for _ in range(2):
+        some = devs[rng.random(len(devs)) < 0.7]
+        add(some, cloud[rng.integers(0, len(cloud), len(some))])
+    for code, octets, (lo, hi), share in (
+        (CLASSROOM, CAMPUS_OCTETS, (1, 3), 0.9),
+        (EVAL_COMPANY, DATACENTER_OCTETS, (1, 3), 1.0),
+        (HACKATHON, DATACENTER_OCTETS, (1, 4), 0.95),
+    ):
+        groups = np.flatnonzero(plan.group_kind == code)
+        if len(groups) == 0:
+            continue
+        base = _subnet_hosts(rng, octets, len(groups), per_subnet=1) & np.uint64(0xFFFFFF00)
+        n_ips = rng.integers(lo, hi + 1, len(groups))
+        members = np.flatnonzero((kind == code) & (rng.random(n) < share))
+        gi = np.searchsorted(groups, group[members])
+        add(members, base[gi] | (rng.integers(0, n_ips[gi]) + 10).astype(np.uint64))
+    runners = np.flatnonzero((kind == EVAL_COMPANY) & (rng.random(n) < 0.3))
+    add(runners, cloud[rng.integers(0, len(cloud), len(runners))])
 
 
 def _residential(rng: np.random.Generator, n: int) -> np.ndarray:

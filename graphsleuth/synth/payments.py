@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from .arrays import hex_text, prefixed, scramble, zipf_weights
+from .kinds import CLASSROOM, EVAL_COMPANY, FRAMEWORK_DEV, HACKATHON, SIGNUP_WAVE
 from .plan import CAMPUS, COMPANY, HEAVY, HOUSEHOLD, INDIVIDUAL, INTEGRATOR, AccountPlan
 
 __all__ = ["payments_table"]
@@ -22,8 +23,25 @@ def _bins(rng: np.random.Generator):
     return bins, popularity, prepaid, corporate
 
 
-def payments_table(plan: AccountPlan, rng: np.random.Generator) -> pa.Table:
-    """Cards and wallets: own cards, one per household or company, and the rings' cards from a few BINs."""
+#: Issuers by popularity rank: those ordinary users use most, and rare ones (the long tail).
+POPULAR_BINS = np.arange(0, 60)
+RARE_BINS = np.arange(1200, 3000)
+
+
+def _ring_bin_pool(ring, prepaid: np.ndarray) -> np.ndarray:
+    if ring.bin_source == "popular":
+        return POPULAR_BINS
+    if ring.bin_source == "rare":
+        return RARE_BINS
+    return prepaid if ring.bins <= len(prepaid) else np.arange(15, 15 + 9 * ring.bins, 9)
+
+
+def payments_table(plan: AccountPlan, rng: np.random.Generator, more: np.random.Generator | None = None) -> pa.Table:
+    """Cards and wallets: own cards, one per household or company, and the rings' cards from a few BINs.
+
+    A ring's BINs come from its ``bin_source``; a ring dressed as a company pays with one
+    corporate card. ``more`` draws the look-alike groups' cards.
+    """
     bins, popularity, prepaid, corporate = _bins(rng)
     n, kind, group = plan.n, plan.kind, plan.group
     acct, bin_idx, card_key, pkind = [], [], [], []
@@ -72,7 +90,16 @@ def payments_table(plan: AccountPlan, rng: np.random.Generator) -> pa.Table:
     # Rings: a few cards shared by many, or one card each from a handful of BINs.
     for i, ring in enumerate(plan.scenario.rings):
         members = np.flatnonzero(plan.ring == i)
-        ring_bins = prepaid[rng.choice(len(prepaid), size=min(ring.bins, len(prepaid)), replace=False)]
+        pool = _ring_bin_pool(ring, prepaid)
+        ring_bins = pool[rng.choice(len(pool), size=min(ring.bins, len(pool)), replace=False)]
+        if ring.dressed_as_company:  # one corporate card for every seat, as a company has
+            add(
+                members,
+                np.full(len(members), corporate[rng.integers(0, len(corporate))]),
+                np.repeat(new_cards(1), len(members)),
+                np.zeros(len(members), np.int64),
+            )
+            continue
         if ring.payment == "none":
             continue
         if ring.payment == "shared_cards":
@@ -91,6 +118,8 @@ def payments_table(plan: AccountPlan, rng: np.random.Generator) -> pa.Table:
                 cards,
                 rng.choice([0, 2], size=len(members), p=[0.4, 0.6]),
             )
+    if more is not None:
+        _lookalike_cards(plan, add, new_cards, popularity, corporate, len(bins), more)
     acct_a = np.concatenate(acct)
     card_a = np.concatenate(card_key)
     bin_a = np.concatenate(bin_idx)
@@ -108,3 +137,23 @@ def payments_table(plan: AccountPlan, rng: np.random.Generator) -> pa.Table:
             "bin": pa.array(bins[bin_a]).cast(pa.string()),
         }
     )
+
+
+def _lookalike_cards(plan: AccountPlan, add, new_cards, popularity: np.ndarray, corporate: np.ndarray, n_bins: int, rng) -> None:
+    """Own cards for students, framework developers, hackathon participants and sign-ups (many stay on the
+    free tier); one corporate card for each evaluation company."""
+    kind, n = plan.kind, plan.n
+    own_p = np.select(
+        [kind == CLASSROOM, kind == FRAMEWORK_DEV, kind == HACKATHON, kind == SIGNUP_WAVE, kind == EVAL_COMPANY],
+        [0.5, 0.97, 0.4, 0.5, 0.03],
+        0.0,
+    )
+    own = np.flatnonzero(rng.random(n) < own_p)
+    add(own, rng.choice(n_bins, size=len(own), p=popularity), new_cards(len(own)), rng.choice(3, size=len(own), p=[0.82, 0.13, 0.05]))
+    companies = np.flatnonzero(plan.group_kind == EVAL_COMPANY)
+    if len(companies):
+        cards = new_cards(len(companies))
+        gbins = corporate[rng.integers(0, len(corporate), len(companies))]
+        seats = np.flatnonzero(kind == EVAL_COMPANY)
+        slot = np.searchsorted(companies, plan.group[seats])
+        add(seats, gbins[slot], cards[slot], np.zeros(len(seats), np.int64))

@@ -16,6 +16,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrays import DAY, HOUR, pick, prefixed, segment_ids, split_sizes, split_sizes_exact
+from .groups import lookalike_creation, lookalike_group_sizes
+from .kinds import (
+    CAMPUS,
+    CLASSROOM,
+    COMPANY,
+    EVAL_COMPANY,
+    FRAMEWORK_DEV,
+    HACKATHON,
+    HEAVY,
+    HOUSEHOLD,
+    INDIVIDUAL,
+    INTEGRATOR,
+    KINDS,
+    LOOKALIKES,
+    RING,
+    SIGNUP_WAVE,
+)
 from .scenario import Scenario
 
 __all__ = [
@@ -32,11 +49,14 @@ __all__ = [
     "HEAVY",
     "INTEGRATOR",
     "RING",
+    "CLASSROOM",
+    "EVAL_COMPANY",
+    "FRAMEWORK_DEV",
+    "HACKATHON",
+    "SIGNUP_WAVE",
+    "LOOKALIKES",
 ]
 
-#: Account kinds in truth.csv, by code.
-KINDS = ("individual", "household", "company", "campus", "heavy", "integrator", "ring")
-INDIVIDUAL, HOUSEHOLD, COMPANY, CAMPUS, HEAVY, INTEGRATOR, RING = range(7)
 
 COUNTRIES = np.array(
     ["US", "IN", "GB", "DE", "BR", "FR", "JP", "CA", "KR", "ES", "IT", "NL", "PL", "AU", "SE", "TR", "ID", "MX", "SG", "CN"]
@@ -51,12 +71,23 @@ VOLUME = {
     CAMPUS: (240.0, 1.4),
     HEAVY: (2600.0, 0.9),
     INTEGRATOR: (30_000.0, 1.0),
+    CLASSROOM: (160.0, 1.2),
+    EVAL_COMPANY: (900.0, 1.0),
+    FRAMEWORK_DEV: (1_500.0, 1.2),
+    HACKATHON: (150.0, 1.2),
+    SIGNUP_WAVE: (180.0, 1.5),
 }
 
 
 @dataclass(frozen=True)
 class Streams:
-    """One random stream per part of the population, all spawned from the seed."""
+    """One random stream per part of the population, all spawned from the seed.
+
+    The streams after ``misc`` were added later; spawning more children leaves the
+    first ten as they were, so populations of earlier scenarios stay byte-identical.
+    They draw only for what the later knobs add (look-alike groups, template banks,
+    waves, times of day), so a scenario that sets none of them never touches them.
+    """
 
     groups: np.random.Generator
     time: np.random.Generator
@@ -68,6 +99,13 @@ class Streams:
     link: np.random.Generator
     ids: np.random.Generator
     misc: np.random.Generator
+    groups_more: np.random.Generator
+    mail_more: np.random.Generator
+    pay_more: np.random.Generator
+    ip_more: np.random.Generator
+    prompt_more: np.random.Generator
+    tooling: np.random.Generator
+    clock: np.random.Generator
 
     @classmethod
     def from_seed(cls, seed: int) -> Streams:
@@ -102,17 +140,24 @@ class AccountPlan:
     created: np.ndarray
     active_from: np.ndarray
     volume: np.ndarray
+    #: When each look-alike group's defining event happens (a hackathon's start, a sign-up wave's
+    #: start, a class's first week), in seconds; 0 for other groups.
+    group_event: np.ndarray | None = None
 
     @property
     def n(self) -> int:
         return len(self.group)
+
+    def members(self, code: int) -> np.ndarray:
+        """The accounts of one kind."""
+        return np.flatnonzero(self.kind == code)
 
 
 def plan_population(scenario: Scenario, seed: int, streams: Streams) -> AccountPlan:
     """Lay out the accounts group by group, give them countries, creation times and volumes."""
     start = scenario.population.start_s
     end = start + scenario.population.days * DAY
-    group_kind, group_size = _groups(scenario, streams.groups)
+    group_kind, group_size = _groups(scenario, streams.groups, streams.groups_more)
     group = segment_ids(group_size)
     kind = group_kind[group]
     ring_of_group = np.full(len(group_size), -1, np.int64)
@@ -125,7 +170,8 @@ def plan_population(scenario: Scenario, seed: int, streams: Streams) -> AccountP
     width = max(7, len(str(n)))
     account_id = prefixed("u", pc.utf8_lpad(pa.array(id_number).cast(pa.string()), width, "0"))
     country = _countries(scenario, group_kind, group_size, group, ring, streams.misc)
-    created = _creation_times(scenario, start, end, group_size, group, kind, ring, streams.time)
+    group_event = np.zeros(len(group_size), np.int64)
+    created = _creation_times(scenario, start, end, group_size, group, kind, ring, streams.time, streams.groups_more, group_event)
     return AccountPlan(
         scenario=scenario,
         seed=int(seed),
@@ -144,12 +190,13 @@ def plan_population(scenario: Scenario, seed: int, streams: Streams) -> AccountP
         created=created,
         active_from=np.maximum(created, start),
         volume=_volumes(scenario, kind, ring, streams.prompt),
+        group_event=group_event,
     )
 
 
-def _groups(scenario: Scenario, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _groups(scenario: Scenario, rng: np.random.Generator, more: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """The kind and size of every group: individuals, households, companies, campuses, heavy users,
-    integrators, then the planted rings."""
+    integrators, the look-alike groups, then the planted rings."""
     legit_total = scenario.population.accounts - scenario.ring_accounts
     shares = scenario.legit.shares()
     counts = {k: int(round(legit_total * shares[k])) for k in ("household", "company", "campus", "heavy", "integrator")}
@@ -158,7 +205,8 @@ def _groups(scenario: Scenario, rng: np.random.Generator) -> tuple[np.ndarray, n
     companies = split_sizes(rng, counts["company"], *lg.company_seats)
     campuses = split_sizes(rng, counts["campus"], *lg.campus_size)
     heavy, integrators = counts["heavy"], counts["integrator"]
-    used = households.sum() + companies.sum() + campuses.sum() + heavy + integrators
+    lookalikes = lookalike_group_sizes(lg, legit_total, shares, more)
+    used = households.sum() + companies.sum() + campuses.sum() + heavy + integrators + sum(int(g.sum()) for g in lookalikes)
     individuals = max(0, legit_total - int(used))
     group_sizes = [
         np.ones(individuals, np.int64),
@@ -167,9 +215,10 @@ def _groups(scenario: Scenario, rng: np.random.Generator) -> tuple[np.ndarray, n
         campuses,
         np.ones(heavy, np.int64),
         np.ones(integrators, np.int64),
+        *lookalikes,
         np.array([r.accounts for r in scenario.rings], dtype=np.int64),
     ]
-    kinds = [INDIVIDUAL, HOUSEHOLD, COMPANY, CAMPUS, HEAVY, INTEGRATOR, RING]
+    kinds = [INDIVIDUAL, HOUSEHOLD, COMPANY, CAMPUS, HEAVY, INTEGRATOR, *LOOKALIKES, RING]
     group_kind = np.concatenate([np.full(len(g), k, np.int8) for g, k in zip(group_sizes, kinds)])
     return group_kind, np.concatenate(group_sizes)
 
@@ -181,7 +230,7 @@ def _countries(
     n = len(group)
     group_country = pick(rng, np.arange(len(COUNTRIES)), len(group_size), COUNTRY_WEIGHTS)
     own = pick(rng, np.arange(len(COUNTRIES)), n, COUNTRY_WEIGHTS)
-    shared_group = np.isin(group_kind, [HOUSEHOLD, COMPANY, CAMPUS])[group]
+    shared_group = np.isin(group_kind, [HOUSEHOLD, COMPANY, CAMPUS, CLASSROOM, EVAL_COMPANY, HACKATHON])[group]
     country = np.where(shared_group & (rng.random(n) < 0.95), group_country[group], own)
     for i, plan in enumerate(scenario.rings):
         members = ring == i
@@ -190,6 +239,8 @@ def _countries(
         # look like anybody, so that country alone does not give the ring away.
         focused = members & (rng.random(n) < 0.5)
         country[focused] = choices[rng.integers(0, plan.countries, focused.sum())]
+        if plan.dressed_as_company:  # a company sits in one country
+            country[members] = choices[0]
     return country
 
 
@@ -202,8 +253,14 @@ def _creation_times(
     kind: np.ndarray,
     ring: np.ndarray,
     rng: np.random.Generator,
+    more: np.random.Generator,
+    group_event: np.ndarray,
 ) -> np.ndarray:
-    """When each account was created: growth for the legitimate, bursts for the rings."""
+    """When each account was created: growth for the legitimate, bursts (or an even spread) for the rings.
+
+    The look-alike groups (:mod:`.groups`) and evenly created rings draw from ``more``,
+    so that populations without them are drawn exactly as before.
+    """
     pop = scenario.population
     history = pop.history_days * DAY
     g = max(pop.growth, 1e-6)
@@ -223,9 +280,14 @@ def _creation_times(
     ca = kind == CAMPUS
     semester = rng.integers(0, 4, ca.sum()) * 182 * DAY
     t[ca] = group_base[ca] - semester + np.abs(rng.normal(0, 6 * DAY, ca.sum()))
+    lookalike_creation(scenario, start, end, group_base, group, kind, t, more, group_event)
     for i, plan in enumerate(scenario.rings):
         members = np.flatnonzero(ring == i)
         lo, hi = plan.created_before_days
+        if plan.creation == "even":  # no burst at all: one account after another over creation_days
+            last = start - lo * DAY
+            t[members] = last - more.random(len(members)) * plan.creation_days * DAY
+            continue
         centres = start - rng.uniform(lo, hi, plan.creation_bursts) * DAY
         burst = rng.integers(0, plan.creation_bursts, len(members))
         t[members] = centres[burst] + rng.uniform(0, plan.burst_hours * HOUR, len(members))

@@ -34,6 +34,7 @@ from .payments import payments_table
 from .plan import RING, Streams, plan_population
 from .prompts import prompts_table, template_catalogue
 from .scenario import Scenario, load_scenario
+from .traits import ring_traits
 from .truth import truth_table
 
 __all__ = ["SyntheticPopulation", "generate", "write_population"]
@@ -45,8 +46,9 @@ class SyntheticPopulation:
 
     ``tables`` maps table names (accounts, payments, ips, prompts, links) to
     pyarrow Tables in the evidence format; ``truth`` holds one row per account
-    (account_id, ring_id, kind, group_id); ``truth_prompts`` (raw mode only)
-    holds the true template of each prompt row.
+    (account_id, ring_id, kind, group_id, and campaign_id when the scenario has
+    template banks); ``truth_prompts`` (raw mode only) holds the true template of
+    each prompt row; ``ring_traits`` (truth_rings.json) each planted ring's traits.
     """
 
     scenario: Scenario
@@ -55,6 +57,7 @@ class SyntheticPopulation:
     truth: pa.Table
     truth_prompts: pa.Table | None
     manifest: dict
+    ring_traits: dict | None = None
 
     def frame(self, name: str) -> pd.DataFrame:
         """One evidence table (or ``truth``) as a pandas DataFrame."""
@@ -67,25 +70,30 @@ class SyntheticPopulation:
 
 
 def generate(
-    scenario: str | Path | Scenario = "demo",
-    seed: int = 0,
+    scenario: str | Path | Scenario | None = None,
+    seed: int | None = None,
     out: str | Path | None = None,
     accounts: int | None = None,
     prompts: str = "template",
     format: str = "csv",
     force: bool = False,
+    sample_seed: int | None = None,
     snapshots: int | None = None,
     every: str = "week",
     growth: float = 0.10,
     ban: str | None = None,
     ban_day: float | None = None,
 ) -> SyntheticPopulation:
-    """Generate a population from ``scenario`` (a path, a bundled name or a Scenario).
+    """Generate a population from ``scenario`` (a path, a bundled name or a Scenario; default demo),
+    or from a scenario drawn with ``sample_seed`` (see :func:`~graphsleuth.synth.sample_scenario`).
 
     ``accounts`` rescales the scenario to that many accounts in all (rings in
-    proportion); ``prompts`` is ``template`` (template ids) or ``raw`` (prompt
-    text, templates to be derived); with ``out`` the files are written there
-    in ``format`` (csv or parquet), atomically.
+    proportion), or for a sampled scenario is the size it is drawn at; ``seed``
+    defaults to 0, or to the sample seed; ``prompts`` is ``template`` (template
+    ids) or ``raw`` (prompt text, templates to be derived); with ``out`` the
+    files are written there in ``format`` (csv or parquet), atomically, with
+    truth.csv, truth_rings.json and manifest.json (and, for a sampled
+    scenario, scenario.toml, which replays it with the same seed).
 
     With ``snapshots`` the population is followed over time and written as that
     many snapshots (``out``/snapshot-1, ...), ``every`` day or week apart, the
@@ -100,7 +108,20 @@ def generate(
         raise GraphsleuthError(f"--prompts must be template or raw, got {prompts!r}")
     if format not in ("csv", "parquet"):
         raise GraphsleuthError(f"--format must be csv or parquet, got {format!r}")
-    scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if sample_seed is not None:
+        if scenario is not None:
+            raise GraphsleuthError("give a scenario or a sample seed, not both")
+        from .sampler import sample_scenario
+
+        scn = sample_scenario(sample_seed, accounts)
+        seed = sample_seed if seed is None else seed
+    else:
+        scenario = "demo" if scenario is None else scenario
+        scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        scn = scn.scaled(accounts)
+        if seed is None and scn.sample_seed is not None:  # a sampled scenario's file replays with its own seed
+            seed = scn.sample_seed
+    seed = 0 if seed is None else seed
     timeline = None
     if snapshots is not None:
         from .successors import STEPS, Timeline
@@ -109,7 +130,7 @@ def generate(
             raise GraphsleuthError(f"--every must be one of {', '.join(STEPS)}, got {every!r}")
         timeline = Timeline(snapshots=snapshots, every=STEPS[every], growth=growth, ban=ban, ban_day=ban_day)
         timeline.check()
-    population = build_population(scn.scaled(accounts), seed, raw=prompts == "raw")
+    population = build_population(scn, seed, raw=prompts == "raw")
     if timeline is not None:
         from .successors import grow_population, write_snapshots
 
@@ -126,11 +147,12 @@ def build_population(scenario: Scenario, seed: int, raw: bool = False) -> Synthe
     """The population of ``scenario`` drawn with ``seed``: its plan, then each table from it."""
     streams = Streams.from_seed(seed)
     plan = plan_population(scenario, seed, streams)
-    prompts = prompts_table(plan, template_catalogue(plan, streams.tpl), streams.prompt, raw=raw)
+    catalogue = template_catalogue(plan, streams.tpl, streams.tooling)
+    prompts = prompts_table(plan, catalogue, streams.prompt, raw=raw, streams=streams)
     tables = {
-        "accounts": accounts_table(plan, streams.mail),
-        "payments": payments_table(plan, streams.pay),
-        "ips": ips_table(plan, streams.ip),
+        "accounts": accounts_table(plan, streams.mail, streams.mail_more),
+        "payments": payments_table(plan, streams.pay, streams.pay_more),
+        "ips": ips_table(plan, streams.ip, streams.ip_more),
         "prompts": prompts.table,
         "links": links_table(plan, streams.link),
     }
@@ -147,7 +169,11 @@ def build_population(scenario: Scenario, seed: int, raw: bool = False) -> Synthe
         "requests": prompts.requests,
         "window": {"start": scenario.population.start, "days": scenario.population.days},
     }
-    return SyntheticPopulation(scenario, int(seed), tables, truth_table(plan), prompts.truth, manifest)
+    if scenario.sample_seed is not None:
+        manifest["sample_seed"] = int(scenario.sample_seed)
+    traits = ring_traits(plan, tables, prompts.rows, catalogue.tools)
+    traits["version"] = __version__
+    return SyntheticPopulation(scenario, int(seed), tables, truth_table(plan), prompts.truth, manifest, traits)
 
 
 def write_population(population: SyntheticPopulation, out: str | Path, format: str = "csv", force: bool = False) -> Path:
@@ -161,6 +187,12 @@ def write_population(population: SyntheticPopulation, out: str | Path, format: s
         _write_table(population.truth, tmp / "truth", "csv")
         if population.truth_prompts is not None:
             _write_table(population.truth_prompts, tmp / "truth_prompts", "csv")
+        if population.ring_traits is not None:
+            (tmp / "truth_rings.json").write_text(json.dumps(population.ring_traits, indent=2) + "\n")
+        if population.scenario.sample_seed is not None:
+            from .scenario_toml import scenario_toml
+
+            (tmp / "scenario.toml").write_text(scenario_toml(population.scenario), encoding="utf-8")
         (tmp / "manifest.json").write_text(json.dumps(population.manifest, indent=2, sort_keys=True) + "\n")
     return Path(out)
 

@@ -34,18 +34,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .prompt_phrases import FAMILY_PARTS
+from .group_phrases import GROUP_FAMILY_PARTS
+from .prompt_phrases import FAMILY_PARTS as _BASE_PARTS
 from .prompt_slots import SLOT_KINDS, slot_pools
 
 __all__ = [
     "FAMILIES",
     "SLOT_KINDS",
     "template_texts",
+    "phrasing_texts",
     "render_prompts",
     "slot_pattern",
 ]
 
-FAMILIES = ("benign", "cot", "tool_use", "coding", "grading", "integrator", "internal")
+# Families added later come last, so that each earlier family keeps its shuffle (seeded by its position).
+FAMILIES = ("benign", "cot", "tool_use", "coding", "grading", "integrator", "internal", "assignment", "agent_framework", "starter_kit")
+FAMILY_PARTS = {**_BASE_PARTS, **GROUP_FAMILY_PARTS}
 
 
 _SLOT_RE = re.compile(r"\{(" + "|".join(SLOT_KINDS) + r")\}")
@@ -107,16 +111,8 @@ def _tidy(text: str) -> str:
     return text.strip()
 
 
-def template_texts(families: Sequence[str], seed: int) -> list[str]:
-    """One distinct canonical template (with slots) per entry, in the style of its family.
-
-    The k-th entry of a family gets that family's k-th template, so asking for
-    more templates of a family keeps the earlier ones. The seed shuffles each
-    phrase list, so different seeds give different template sets.
-    """
-    unknown = sorted({f for f in families if f not in FAMILY_PARTS})
-    if unknown:
-        raise ValueError(f"unknown template families: {', '.join(unknown)} (known: {', '.join(FAMILIES)})")
+def _family_lists(seed: int) -> dict[str, tuple[int, list[list[str]]]]:
+    """Each family's code size and phrase lists, shuffled by the seed."""
     shuffled = {}
     for code, family in enumerate(FAMILIES):
         parts = FAMILY_PARTS[family]
@@ -124,22 +120,74 @@ def template_texts(families: Sequence[str], seed: int) -> list[str]:
         rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 7919, code])
         lists = [[p[j] for j in rng.permutation(len(p))[:prime]] for p in parts]
         shuffled[family] = (prime, lists)
+    return shuffled
+
+
+def _text(family: str, lists: list[list[str]], choices: list[int], overflow: int) -> str:
+    text = _tidy(_compose(family, [lists[k][c] for k, c in enumerate(choices)]))
+    if overflow:
+        text += f" Reference code {_overflow_tag(overflow)}."
+    return text
+
+
+def _template_choices(families: Sequence[str], seed: int, shuffled) -> list[tuple[str, list[int], int]]:
+    """The phrases (choices and overflow) of each entry's template, and its text."""
+    unknown = sorted({f for f in families if f not in FAMILY_PARTS})
+    if unknown:
+        raise ValueError(f"unknown template families: {', '.join(unknown)} (known: {', '.join(FAMILIES)})")
     counters = {f: 0 for f in FAMILIES}
-    texts: list[str] = []
+    out: list[tuple[str, list[int], int]] = []
     seen: set[str] = set()
     for family in families:
         prime, lists = shuffled[family]
         while True:
             choices, overflow = _codeword(counters[family], prime)
             counters[family] += 1
-            text = _tidy(_compose(family, [lists[k][c] for k, c in enumerate(choices)]))
-            if overflow:
-                text += f" Reference code {_overflow_tag(overflow)}."
+            text = _text(family, lists, choices, overflow)
             if text not in seen:
                 break
         seen.add(text)
-        texts.append(text)
-    return texts
+        out.append((text, choices, overflow))
+    return out
+
+
+def template_texts(families: Sequence[str], seed: int) -> list[str]:
+    """One distinct canonical template (with slots) per entry, in the style of its family.
+
+    The k-th entry of a family gets that family's k-th template, so asking for
+    more templates of a family keeps the earlier ones. The seed shuffles each
+    phrase list, so different seeds give different template sets.
+    """
+    return [text for text, _, _ in _template_choices(families, seed, _family_lists(seed))]
+
+
+def phrasing_texts(families: Sequence[str], templates: Sequence[int], phrasings: Sequence[int], seed: int) -> list[str]:
+    """Phrasing ``phrasings[i]`` (1, 2, ...) of template number ``templates[i]`` of ``families``.
+
+    A phrasing asks for the same task (it keeps the template's second phrase, the one that
+    carries the task's slots) in other words: each of the other three phrases is replaced by
+    another of its list. The same template, phrasing and seed always give the same text, so
+    rings whose tools share a template share its phrasings too.
+    """
+    shuffled = _family_lists(seed)
+    base = _template_choices(families, seed, shuffled)
+    taken = {text for text, _, _ in base}
+    out = []
+    for template, k in zip(templates, phrasings):
+        family = families[int(template)]
+        prime, lists = shuffled[family]
+        _, choices, overflow = base[int(template)]
+        for attempt in range(8):
+            rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 104729, int(template), int(k), attempt])
+            moved = [c if part == 1 else (c + 1 + int(rng.integers(0, prime - 1))) % prime for part, c in enumerate(choices)]
+            text = _text(family, lists, moved, overflow)
+            if text not in taken:
+                break
+        else:
+            text += f" Variant {_overflow_tag(int(k))}."
+        taken.add(text)
+        out.append(text)
+    return out
 
 
 def _overflow_tag(n: int) -> str:

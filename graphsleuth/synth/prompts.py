@@ -15,8 +15,12 @@ import numpy as np
 import pyarrow as pa
 
 from .arrays import DAY, HOUR, hex_text, iso_times, prefixed, scramble, zipf_weights
-from .plan import CAMPUS, COMPANY, HEAVY, HOUSEHOLD, INDIVIDUAL, INTEGRATOR, RING, AccountPlan
+from .group_prompts import group_rows
+from .kinds import CLASSROOM, EVAL_COMPANY, FRAMEWORK_DEV, HACKATHON, SIGNUP_WAVE
+from .plan import CAMPUS, COMPANY, COUNTRY_WEIGHTS, HEAVY, HOUSEHOLD, INDIVIDUAL, INTEGRATOR, RING, AccountPlan, Streams
 from .scenario import DISTILLATION_FAMILIES
+from .timing import Clock, clock_times, needs_clock, ring_waves
+from .tooling import Tooling, extend_catalogue, phrased_rows
 
 __all__ = ["TemplateCatalogue", "PromptRows", "template_catalogue", "prompts_table"]
 
@@ -29,6 +33,11 @@ ROWS = {
     HEAVY: (4, 8.0),
     INTEGRATOR: (10, 20.0),
     RING: (5, 9.0),
+    CLASSROOM: (1, 2.0),
+    EVAL_COMPANY: (1, 3.0),
+    FRAMEWORK_DEV: (3, 6.0),
+    HACKATHON: (2, 3.0),
+    SIGNUP_WAVE: (1, 2.5),
 }
 
 
@@ -46,19 +55,26 @@ class TemplateCatalogue:
     ring_templates: list = field(default_factory=list)
     families: list = field(default_factory=list)
     template_ids: pa.Array = None
+    tools: Tooling | None = None
 
 
 @dataclass
 class PromptRows:
-    """The prompts table, the true template of each row in raw mode, and the requests it counts."""
+    """The prompts table, the true template of each row in raw mode, and the requests it counts.
+
+    ``rows`` keeps the table's rows as arrays (account number, template number, time, count, and
+    whether the row was part of a ring's wave or a ring's distillation), for the rings' truth.
+    """
 
     table: pa.Table
     truth: pa.Table | None
     requests: int
+    rows: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def template_catalogue(plan: AccountPlan, rng: np.random.Generator) -> TemplateCatalogue:
-    """Template ids and families: benign (Zipf-popular), integrators', companies' and rings'."""
+def template_catalogue(plan: AccountPlan, rng: np.random.Generator, tooling: np.random.Generator | None = None) -> TemplateCatalogue:
+    """Template ids and families: benign (Zipf-popular), integrators', companies' and rings', then
+    the shared tools' (:mod:`.tooling`, drawn from ``tooling``)."""
     catalogue = TemplateCatalogue()
     pop = plan.scenario.population
     families: list[str] = []
@@ -92,11 +108,22 @@ def template_catalogue(plan: AccountPlan, rng: np.random.Generator) -> TemplateC
         catalogue.ring_templates.append(np.arange(first, first + len(own)))
     catalogue.families = families
     catalogue.template_ids = prefixed("t", hex_text(scramble(np.arange(len(families)), plan.seed * 11 + 5), 10))
+    if tooling is not None:
+        catalogue.tools = extend_catalogue(catalogue, plan, tooling)
     return catalogue
 
 
-def prompts_table(plan: AccountPlan, catalogue: TemplateCatalogue, rng: np.random.Generator, raw: bool = False) -> PromptRows:
-    """The prompt rows of every account (raw: with prompt text written from each row's template)."""
+def prompts_table(
+    plan: AccountPlan, catalogue: TemplateCatalogue, rng: np.random.Generator, raw: bool = False, streams: Streams | None = None
+) -> PromptRows:
+    """The prompt rows of every account (raw: with prompt text written from each row's template).
+
+    ``streams`` gives the later knobs (banks, waves, schedules, look-alikes, times of day) their
+    own random streams; without them they are spawned from the plan's seed.
+    """
+    streams = streams or Streams.from_seed(plan.seed)
+    clock = Clock.for_plan(plan, COUNTRY_WEIGHTS, streams.clock) if needs_clock(plan) else None
+    tools = catalogue.tools
     volume = plan.volume
     n, kind = plan.n, plan.kind
     base = np.zeros(n, dtype=np.int64)
@@ -131,33 +158,80 @@ def prompts_table(plan: AccountPlan, catalogue: TemplateCatalogue, rng: np.rando
     first_sync = plan.scenario.rings[0].sync_days[0] if plan.scenario.rings and plan.scenario.rings[0].sync_days else 3
     release_t = plan.start + first_sync * DAY + rng.integers(0, DAY, release.sum())
     ts[release] = np.maximum(release_t, plan.active_from[acct[release]])
+    wave = np.zeros(rows, dtype=bool)
+    distilling = np.zeros(rows, dtype=bool)
     for i, ring in enumerate(plan.scenario.rings):
         sel = np.flatnonzero(plan.ring[acct] == i)
         own = catalogue.ring_templates[i]
+        if tools is not None and len(tools.ring_bank[i]):
+            own = np.concatenate([own, tools.ring_bank[i]])
         distil = rng.random(len(sel)) >= ring.camouflage
         chosen = rng.choice(len(own), size=int(distil.sum()), p=zipf_weights(len(own), 0.5))
         tpl[sel[distil]] = own[chosen]
-        if ring.sync_days:
+        distilling[sel[distil]] = True
+        if ring.waves:
+            _waves(plan, i, sel[distil], own, acct, tpl, ts, wave, clock, streams.prompt_more)
+        elif ring.sync_days:
             sync = rng.random(len(sel)) < ring.sync_share
             day = np.array(ring.sync_days)[rng.integers(0, len(ring.sync_days), sync.sum())]
             hour = rng.uniform(0, 20)  # the ring's operator starts its jobs at one time of day
             t_sync = plan.start + day * DAY + int(hour * HOUR) + rng.normal(0, 1.2 * HOUR, sync.sum()).astype(np.int64)
             ts[sel[sync]] = np.clip(t_sync, plan.active_from[acct[sel[sync]]], plan.end - 1)
+            wave[sel[sync]] = True
+    fixed = release | wave
+    extra = group_rows(plan, tools, acct, tpl, ts, fixed, clock, streams.prompt_more)
+    if clock is not None:
+        clock_times(plan, clock, acct, ts, fixed, streams.clock)
     share = rng.exponential(1.0, rows)
     per_acct = np.bincount(acct, weights=share, minlength=n)
     count = np.maximum(1, np.round(volume[acct] * share / per_acct[acct])).astype(np.int64)
+    if len(extra.acct):
+        no = np.zeros(len(extra.acct), dtype=bool)
+        acct, tpl, ts, count = (
+            np.concatenate([a, b]) for a, b in ((acct, extra.acct), (tpl, extra.tpl), (ts, extra.ts), (count, extra.count))
+        )
+        wave, distilling = np.concatenate([wave, no]), np.concatenate([distilling, no])
+        rows = len(acct)
     order = np.lexsort((ts, plan.id_number[acct]))
     acct, tpl, ts, count = acct[order], tpl[order], ts[order], count[order]
+    wave, distilling = wave[order], distilling[order]
     columns = {"account_id": plan.account_id.take(pa.array(acct))}
     truth_prompts = None
     if raw:
-        from .prompt_text import render_prompts, template_texts
+        from .prompt_text import phrasing_texts, render_prompts, template_texts
 
         texts = template_texts(catalogue.families, plan.seed)
-        columns["prompt"] = pa.array(render_prompts(tpl, texts, plan.seed), type=pa.string())
+        text, of_template, phrasing = phrased_rows(plan, acct, tpl, distilling, len(texts), streams.tooling)
+        if len(of_template):
+            texts = texts + phrasing_texts(catalogue.families, of_template, phrasing, plan.seed)
+        columns["prompt"] = pa.array(render_prompts(text, texts, plan.seed), type=pa.string())
         truth_prompts = pa.table({"row": pa.array(np.arange(1, rows + 1)), "template_id": catalogue.template_ids.take(pa.array(tpl))})
     else:
         columns["template_id"] = catalogue.template_ids.take(pa.array(tpl))
     columns["ts"] = iso_times(ts)
     columns["count"] = pa.array(count)
-    return PromptRows(pa.table(columns), truth_prompts, int(count.sum()))
+    arrays = {"acct": acct, "tpl": tpl, "ts": ts, "count": count, "wave": wave, "distilling": distilling}
+    return PromptRows(pa.table(columns), truth_prompts, int(count.sum()), arrays)
+
+
+def _waves(plan: AccountPlan, i: int, rows: np.ndarray, templates: np.ndarray, acct, tpl, ts, wave, clock, rng) -> None:
+    """A ring's operator sends its waves: each one template at one time, give or take ``wave_hours``.
+
+    Of the ring's distillation rows, enough go to waves that they make ``sync_share`` of all its
+    rows (or all its distillation rows, when camouflage leaves fewer); a row goes to a wave after
+    its account was created.
+    """
+    ring = plan.scenario.rings[i]
+    p = min(1.0, ring.sync_share / max(1e-9, 1.0 - ring.camouflage))
+    rows = rows[rng.random(len(rows)) < p]
+    offset = int(clock.operator_offset[i]) if clock is not None else 0
+    wave_t, wave_tpl = ring_waves(ring.waves, plan.start, plan.end, offset, templates, rng)
+    active = plan.active_from[acct[rows]]
+    first = np.searchsorted(wave_t, active)
+    ok = first < len(wave_t)
+    rows, first, active = rows[ok], first[ok], active[ok]
+    k = first + (rng.random(len(rows)) * (len(wave_t) - first)).astype(np.int64)
+    tpl[rows] = wave_tpl[k]
+    jitter = rng.normal(0, ring.wave_hours * HOUR, len(rows)).astype(np.int64)
+    ts[rows] = np.clip(wave_t[k] + jitter, active, plan.end - 1)
+    wave[rows] = True

@@ -27,14 +27,31 @@ __all__ = [
     "Population",
     "Legit",
     "RingPlan",
+    "TemplateBank",
     "load_scenario",
     "scenario_path",
     "LEGIT_KINDS",
+    "LOOKALIKE_KINDS",
     "DISTILLATION_FAMILIES",
+    "PAYMENTS",
+    "BIN_SOURCES",
+    "PROXIES",
+    "CREATIONS",
+    "SCHEDULES",
 ]
 
-LEGIT_KINDS = ("individual", "household", "company", "campus", "heavy", "integrator")
+#: Legitimate groups real providers see that look like rings (hard negatives), off unless given a share.
+LOOKALIKE_KINDS = ("classroom", "eval_company", "framework_dev", "hackathon", "signup_wave")
+LEGIT_KINDS = ("individual", "household", "company", "campus", "heavy", "integrator", *LOOKALIKE_KINDS)
 DISTILLATION_FAMILIES = ("cot", "tool_use", "coding", "grading")
+PAYMENTS = ("shared_cards", "card_per_account", "none")
+#: Where a ring's cards come from: mid-popularity issuers with prepaid lines (the default), the issuers
+#: ordinary users use most, or rare issuers few legitimate users hold.
+BIN_SOURCES = ("prepaid", "popular", "rare")
+PROXIES = ("datacenter", "residential", "mixed", "none")
+CREATIONS = ("bursts", "even")
+#: When a ring's operator runs it: any hour, at night, in one batch window a day, or office hours.
+SCHEDULES = ("round_the_clock", "night", "daily_batches", "office_hours")
 
 
 @dataclass(frozen=True)
@@ -48,6 +65,9 @@ class Population:
     growth: float = 2.5
     benign_templates: int = 1500
     template_zipf: float = 1.1
+    #: Legitimate activity follows the hours and days of its kind (evenings and weekends for individuals,
+    #: office hours for company seats, term time for campuses) in the account's time zone; off: uniform.
+    diurnal: bool = False
 
     @property
     def start_s(self) -> int:
@@ -77,6 +97,21 @@ class Legit:
     campus_size: tuple[int, int] = (200, 2000)
     campus_ips: tuple[int, int] = (2, 6)
     step_by_step_share: float = 0.3
+    # Groups that look like rings (shares of legitimate accounts, like the kinds above; 0: none).
+    classroom: float = 0.0
+    eval_company: float = 0.0
+    framework_dev: float = 0.0
+    hackathon: float = 0.0
+    signup_wave: float = 0.0
+    classroom_size: tuple[int, int] = (100, 600)
+    eval_company_seats: tuple[int, int] = (10, 120)
+    hackathon_size: tuple[int, int] = (100, 500)
+    signup_wave_size: tuple[int, int] = (1000, 5000)
+    #: System-prompt templates of the popular agent framework that framework developers' apps send.
+    framework_templates: int = 8
+    #: The provider's public starter-kit prompts, sent by hackathons and by this share of individuals.
+    starter_kit_templates: int = 6
+    starter_kit_users: float = 0.0
 
     def shares(self) -> dict[str, float]:
         """Kind -> share of legitimate accounts, normalised to sum to 1."""
@@ -108,11 +143,36 @@ class RingPlan:
     devices: int = 0  # 0: one device fingerprint per account; else a pool this size
     phones: int = 0  # 0: one phone per account; else a pool this size
     countries: int = 3
+    bank: str = ""  # a template bank (see TemplateBank) the ring draws from besides its own templates
+    bank_templates: int = 0  # how many of the bank's templates it uses; 0: all of them
+    phrasings: int = 1  # raw prompts: distinct wordings of each distillation task (1: one, lightly varied)
+    creation: str = "bursts"  # bursts (creation_bursts of burst_hours) | even (spread over creation_days)
+    creation_days: float = 120.0  # even: accounts created evenly over this many days
+    bin_source: str = "prepaid"  # prepaid | popular | rare
+    proxy_overlap: float = 0.7  # residential: share of the proxy pool that are real homes' IPs
+    waves: int = 0  # 0: waves on sync_days; else this many waves over the window, one template each
+    wave_hours: float = 1.2  # how tight a wave is: the spread (standard deviation) of its times, in hours
+    schedule: str = "round_the_clock"  # round_the_clock | night | daily_batches | office_hours
+    dressed_as_company: bool = False  # one company-looking domain and one corporate card for all members
+
+
+@dataclass(frozen=True)
+class TemplateBank:
+    """A bank of distillation templates that several operators' tooling shares (a public toolkit).
+
+    Rings that name the bank draw from it; a share of legitimate power users (heavy
+    users) send some of its templates too.
+    """
+
+    name: str
+    templates: dict[str, int] = field(default_factory=lambda: {"cot": 4, "tool_use": 3, "coding": 3, "grading": 2})
+    power_users: float = 0.0  # share of heavy users who send some of the bank's templates
+    power_user_requests: float = 0.25  # share of those users' requests on the bank's templates
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """A whole scenario: population, legitimate mix and planted rings."""
+    """A whole scenario: population, legitimate mix, template banks and planted rings."""
 
     name: str
     description: str
@@ -120,10 +180,25 @@ class Scenario:
     legit: Legit
     rings: tuple[RingPlan, ...]
     source: str = ""
+    banks: tuple[TemplateBank, ...] = ()
+    #: The seed a sampled scenario was drawn with (see :mod:`.sampler`); None for a written one.
+    sample_seed: int | None = None
 
     @property
     def ring_accounts(self) -> int:
         return sum(r.accounts for r in self.rings)
+
+    @property
+    def uses_campaigns(self) -> bool:
+        """Whether the scenario has template banks: then truth.csv says each ring's campaign."""
+        return bool(self.banks)
+
+    def bank(self, name: str) -> TemplateBank | None:
+        return next((b for b in self.banks if b.name == name), None)
+
+    def campaign_of(self, ring: RingPlan) -> str:
+        """A ring's campaign: the bank its templates come from, or the ring itself when they are its own."""
+        return ring.bank or ring.name
 
     def scaled(self, accounts: int | None) -> Scenario:
         """The same scenario with ``accounts`` accounts in all; rings shrink or grow in proportion."""
@@ -188,19 +263,47 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     legit = _section(document, "legit", Legit, source)
     if sum(getattr(legit, k) for k in LEGIT_KINDS) <= 0:
         raise ScenarioError(source, "legit", "the shares of the legitimate kinds add up to 0")
+    bank_docs = document.pop("banks", [])
+    if not isinstance(bank_docs, list):
+        raise ScenarioError(source, "banks", "must be an array of tables ([[banks]])")
+    banks = tuple(_bank(doc, i, source) for i, doc in enumerate(bank_docs))
     ring_docs = document.pop("rings", [])
     if not isinstance(ring_docs, list):
         raise ScenarioError(source, "rings", "must be an array of tables ([[rings]])")
     rings = tuple(_ring(doc, i, source) for i, doc in enumerate(ring_docs))
+    sample_seed = _take(document, "sample_seed", int, source)
     if document:
         raise ScenarioError(source, sorted(document)[0], "unknown key")
     names = [r.name for r in rings]
     if len(set(names)) != len(names):
         raise ScenarioError(source, "rings.name", "ring names must be unique")
-    scenario = Scenario(name, description, population, legit, rings, source)
+    _check_banks(banks, rings, source)
+    scenario = Scenario(name, description, population, legit, rings, source, banks, sample_seed)
     if scenario.ring_accounts > 0.5 * population.accounts:
         raise ScenarioError(source, "population.accounts", "rings take more than half of all accounts")
     return scenario
+
+
+def _check_banks(banks: tuple[TemplateBank, ...], rings: tuple[RingPlan, ...], source: str) -> None:
+    """Bank names are unique and no ring's name; every ring's bank exists and has the templates it asks for."""
+    bank_names = [b.name for b in banks]
+    ring_names = {r.name for r in rings}
+    for i, name in enumerate(bank_names):
+        if name in bank_names[:i]:
+            raise ScenarioError(source, "banks.name", "bank names must be unique")
+        if name in ring_names:
+            raise ScenarioError(source, f"banks[{i}].name", f"{name!r} is also a ring's name: campaigns are named after both")
+    sizes = {b.name: sum(b.templates.values()) for b in banks}
+    for i, ring in enumerate(rings):
+        if ring.bank and ring.bank not in sizes:
+            known = ", ".join(sorted(sizes)) or "none"
+            raise ScenarioError(source, f"rings[{i}].bank", f"no bank named {ring.bank!r} (banks: {known})")
+        if ring.bank and ring.bank_templates > sizes[ring.bank]:
+            raise ScenarioError(
+                source, f"rings[{i}].bank_templates", f"bank {ring.bank!r} has {sizes[ring.bank]} templates, not {ring.bank_templates}"
+            )
+        if ring.bank_templates and not ring.bank:
+            raise ScenarioError(source, f"rings[{i}].bank_templates", "set only with bank")
 
 
 def _take(document: dict, key: str, kind, source: str, default=None, where: str = ""):
@@ -233,26 +336,52 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "devices": (0, 10_000_000),
     "phones": (0, 10_000_000),
     "countries": (1, 20),  # the generator knows 20 countries
+    "bank_templates": (0, 1000),
+    "phrasings": (1, 50),
+    "creation_days": (0.02, 3650),  # from half an hour to ten years
+    "waves": (0, 1000),
+    "wave_hours": (0.05, 48),
+    "framework_templates": (1, 200),
+    "starter_kit_templates": (1, 200),
 }
 _CHOICES = {
-    "payment": ("shared_cards", "card_per_account", "none"),
-    "proxies": ("datacenter", "residential"),
+    "payment": PAYMENTS,
+    "proxies": PROXIES,
+    "bin_source": BIN_SOURCES,
+    "creation": CREATIONS,
+    "schedule": SCHEDULES,
 }
+#: Keys whose value is a share between 0 and 1 besides those named ``*share`` and the kinds' shares.
+_SHARES = ("camouflage", "company_internal_template", "proxy_overlap", "power_users", "power_user_requests", "starter_kit_users")
+#: [low, high] pairs of group sizes, which need at least one member.
+_SIZE_PAIRS = (
+    "company_seats",
+    "campus_size",
+    "company_nat_ips",
+    "campus_ips",
+    "classroom_size",
+    "eval_company_seats",
+    "hackathon_size",
+    "signup_wave_size",
+)
 
 
 def _check_value(key: str, value, default, source: str, where: str):
     """Check one value against the type of its default and the known limits."""
     full = f"{where}{key}"
-    if isinstance(default, bool) or default is None:
+    if default is None:
         raise ScenarioError(source, full, "cannot be set")
-    if isinstance(default, int):
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ScenarioError(source, full, f"expected true or false, got {value!r}")
+    elif isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ScenarioError(source, full, f"expected a whole number, got {value!r}")
     elif isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ScenarioError(source, full, f"expected a number, got {value!r}")
         value = float(value)
-        if key.endswith("share") or key in ("camouflage", "company_internal_template") or key in LEGIT_KINDS:
+        if key.endswith("share") or key in _SHARES or key in LEGIT_KINDS:
             if not 0.0 <= value <= 1.0:
                 raise ScenarioError(source, full, f"expected a share between 0 and 1, got {value}")
     elif isinstance(default, str):
@@ -273,19 +402,17 @@ def _check_value(key: str, value, default, source: str, where: str):
         if len(default) == 2 and key != "sync_days":
             if len(value) != 2 or value[0] > value[1] or value[0] < 0:
                 raise ScenarioError(source, full, f"expected [low, high] with 0 <= low <= high, got {value!r}")
-            if key in ("company_seats", "campus_size", "company_nat_ips", "campus_ips") and value[0] < 1:
+            if key in _SIZE_PAIRS and value[0] < 1:
                 raise ScenarioError(source, full, f"expected [low, high] with 1 <= low <= high, got {value!r}")
         value = tuple(value)
     elif isinstance(default, dict):
-        if not isinstance(value, dict) or not value:
+        if not isinstance(value, dict):
             raise ScenarioError(source, full, "expected a table such as {cot = 4, coding = 2}")
         for family, count in value.items():
             if family not in DISTILLATION_FAMILIES:
                 raise ScenarioError(source, f"{full}.{family}", f"unknown template family (known: {', '.join(DISTILLATION_FAMILIES)})")
             if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 1000:
                 raise ScenarioError(source, f"{full}.{family}", f"expected a whole number from 0 to 1000, got {count!r}")
-        if sum(value.values()) == 0:
-            raise ScenarioError(source, full, "a ring needs at least one distillation template")
     if key in _LIMITS and isinstance(value, (int, float)):
         low, high = _LIMITS[key]
         if not low <= value <= high:
@@ -330,4 +457,29 @@ def _ring(doc: Any, index: int, source: str) -> RingPlan:
     ring = _replace(template, **values)
     if ring.requests < ring.accounts:
         raise ScenarioError(source, f"{where}requests", "expected at least one request per account")
+    if sum(ring.templates.values()) == 0 and not ring.bank:
+        raise ScenarioError(source, f"{where}templates", "a ring needs at least one distillation template (its own, or a bank's)")
     return ring
+
+
+def _bank(doc: Any, index: int, source: str) -> TemplateBank:
+    where = f"banks[{index}]."
+    if not isinstance(doc, dict):
+        raise ScenarioError(source, f"banks[{index}]", "expected a table")
+    doc = dict(doc)
+    name = doc.pop("name", None)
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioError(
+            source, f"{where}name", f"expected a non-empty name, got {name!r}" if name is not None else "missing required key"
+        )
+    template = TemplateBank(name=name)
+    values = {}
+    known = {f.name for f in fields(TemplateBank)} - {"name"}
+    for key, value in doc.items():
+        if key not in known:
+            raise ScenarioError(source, f"{where}{key}", "unknown key")
+        values[key] = _check_value(key, value, getattr(template, key), source, where)
+    bank = _replace(template, **values)
+    if sum(bank.templates.values()) == 0:
+        raise ScenarioError(source, f"{where}templates", "a bank needs at least one distillation template")
+    return bank

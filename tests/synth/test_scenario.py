@@ -27,6 +27,7 @@ from graphsleuth.synth import generate
 from graphsleuth.synth.scenario import (
     DISTILLATION_FAMILIES,
     LEGIT_KINDS,
+    LOOKALIKE_KINDS,
     Legit,
     Population,
     RingPlan,
@@ -86,7 +87,9 @@ def test_hydra_2026_is_the_reported_campaign_at_full_scale():
 def test_demo_has_every_kind_and_several_ring_styles():
     scn = load_scenario("demo")
     assert set(scn.legit.shares()) == set(LEGIT_KINDS)
-    assert all(v > 0 for v in scn.legit.shares().values())
+    # Every kind but the look-alike groups (off unless a scenario gives them a share).
+    assert all(v > 0 for k, v in scn.legit.shares().items() if k not in LOOKALIKE_KINDS)
+    assert all(v == 0 for k, v in scn.legit.shares().items() if k in LOOKALIKE_KINDS)
     assert len(scn.rings) >= 3
     assert {r.payment for r in scn.rings} >= {"shared_cards", "card_per_account", "none"}
     assert {r.proxies for r in scn.rings} == {"datacenter", "residential"}
@@ -428,3 +431,78 @@ def test_every_scenario_that_loads_generates_valid_evidence(tmp_path_factory, do
         return
     evidence = read_evidence(out)
     assert len(evidence.accounts) == population.manifest["accounts"]
+
+
+# --- the later keys: banks, ring behaviours, look-alike groups --------------------------------
+
+BANK = '[[banks]]\nname = "kit"\ntemplates = { cot = 3 }\n'
+
+
+@pytest.mark.parametrize(
+    "text, key, words",
+    [
+        pytest.param(f"[[rings]]\n{GOOD_RING}bank = 'nowhere'\n", "rings[0].bank", "no bank named", id="unknown-bank"),
+        pytest.param(
+            f"{BANK}[[rings]]\n{GOOD_RING}bank = 'kit'\nbank_templates = 9\n", "rings[0].bank_templates", "has 3", id="bank-too-small"
+        ),
+        pytest.param(f"[[rings]]\n{GOOD_RING}bank_templates = 2\n", "rings[0].bank_templates", "only with bank", id="bank-templates-alone"),
+        pytest.param(f"[[rings]]\n{GOOD_RING}templates = {{}}\n", "rings[0].templates", "at least one", id="no-templates-no-bank"),
+        pytest.param(f"{BANK}{BANK}", "banks.name", "unique", id="duplicate-banks"),
+        pytest.param(
+            '[[banks]]\nname = "r"\ntemplates = { cot = 1 }\n' + f"[[rings]]\n{GOOD_RING}",
+            "banks[0].name",
+            "ring's name",
+            id="bank-named-like-ring",
+        ),
+        pytest.param('[[banks]]\nname = "kit"\ntemplates = { cot = 0 }\n', "banks[0].templates", "at least one", id="empty-bank"),
+        pytest.param('[[banks]]\nname = "kit"\nflavour = 1\n', "banks[0].flavour", "unknown key", id="bank-unknown-key"),
+        pytest.param("[[banks]]\ntemplates = { cot = 1 }\n", "banks[0].name", "missing required key", id="bank-without-name"),
+        pytest.param(
+            '[[banks]]\nname = "kit"\npower_users = 2.0\n', "banks[0].power_users", "share between 0 and 1", id="power-users-share"
+        ),
+        pytest.param("banks = 3\n", "banks", "array of tables", id="banks-not-a-list"),
+        pytest.param(
+            f"[[rings]]\n{GOOD_RING}dressed_as_company = 'yes'\n", "rings[0].dressed_as_company", "true or false", id="bool-as-text"
+        ),
+        pytest.param(f"[[rings]]\n{GOOD_RING}bin_source = 'gold'\n", "rings[0].bin_source", "popular", id="bad-bin-source"),
+        pytest.param(f"[[rings]]\n{GOOD_RING}proxies = 'tor'\n", "rings[0].proxies", "mixed", id="bad-proxies"),
+        pytest.param(f"[[rings]]\n{GOOD_RING}creation = 'slowly'\n", "rings[0].creation", "even", id="bad-creation"),
+        pytest.param(f"[[rings]]\n{GOOD_RING}schedule = 'weekends'\n", "rings[0].schedule", "night", id="bad-schedule"),
+        pytest.param(f"[[rings]]\n{GOOD_RING}creation_days = 0.0\n", "rings[0].creation_days", "from 0.02", id="creation-days-zero"),
+        pytest.param(f"[[rings]]\n{GOOD_RING}phrasings = 0\n", "rings[0].phrasings", "from 1", id="no-phrasing"),
+        pytest.param(f"[[rings]]\n{GOOD_RING}proxy_overlap = 1.5\n", "rings[0].proxy_overlap", "share between 0 and 1", id="overlap-share"),
+        pytest.param(f"[[rings]]\n{GOOD_RING}wave_hours = 0.0\n", "rings[0].wave_hours", "from 0.05", id="wave-of-no-width"),
+        pytest.param("[legit]\nclassroom = 1.5\n", "legit.classroom", "share between 0 and 1", id="classroom-share"),
+        pytest.param("[legit]\nhackathon_size = [0, 10]\n", "legit.hackathon_size", "1 <= low", id="empty-hackathon"),
+        pytest.param("[legit]\nstarter_kit_users = -0.1\n", "legit.starter_kit_users", "share between 0 and 1", id="starter-kit-share"),
+        pytest.param("[population]\ndiurnal = 1\n", "population.diurnal", "true or false", id="diurnal-as-number"),
+        pytest.param("sample_seed = 'x'\n", "sample_seed", "expected int", id="sample-seed-text"),
+    ],
+)
+def test_malformed_later_keys_name_file_and_key(tmp_path, text, key, words):
+    err = _one_line_error(_write(tmp_path, text))
+    assert err.key == key
+    assert words in str(err)
+
+
+def test_a_scenario_with_every_later_key_loads_and_keeps_earlier_defaults(tmp_path):
+    text = (
+        "[population]\naccounts = 3000\ndiurnal = true\n[legit]\nclassroom = 0.02\nhackathon = 0.01\n"
+        f"{BANK}[[rings]]\n{GOOD_RING}templates = {{}}\nbank = 'kit'\ncreation = 'even'\ncreation_days = 0.5\n"
+        "dressed_as_company = true\nproxies = 'none'\nbin_source = 'rare'\nschedule = 'night'\nwaves = 4\nphrasings = 3\n"
+    )
+    scn = load_scenario(_write(tmp_path, text, "good.toml"))
+    ring = scn.rings[0]
+    assert scn.uses_campaigns and scn.campaign_of(ring) == "kit"
+    assert (ring.creation, ring.dressed_as_company, ring.proxies, ring.schedule, ring.waves) == ("even", True, "none", "night", 4)
+    # Keys left out keep the defaults that reproduce earlier populations.
+    default = RingPlan(name="x", accounts=12, requests=12)
+    assert (default.creation, default.bin_source, default.proxy_overlap, default.waves, default.schedule, default.phrasings) == (
+        "bursts",
+        "prepaid",
+        0.7,
+        0,
+        "round_the_clock",
+        1,
+    )
+    assert not load_scenario("demo").uses_campaigns

@@ -105,3 +105,28 @@ def test_raw_small(graphsleuth_population):
 """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_sample_seed_gives_a_population_of_the_family_with_its_rings_traits(pytester):
+    pytester.makepyfile(
+        test_family="""
+import pytest
+
+@pytest.fixture(params=[100_020, 100_021])
+def graphsleuth_sample_seed(request):
+    return request.param
+
+@pytest.fixture
+def graphsleuth_accounts():
+    return 1200
+
+def test_sampled(graphsleuth_population, graphsleuth_sample_seed):
+    population = graphsleuth_population
+    assert population.manifest["sample_seed"] == graphsleuth_sample_seed
+    assert population.manifest["scenario"] == f"sampled-{graphsleuth_sample_seed}"
+    assert "campaign_id" in population.truth.columns
+    assert {r["ring_id"] for r in population.rings} == set(population.truth.ring_id) - {""}
+    assert all("bursty_creation" in r["traits"] for r in population.rings)
+"""
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
