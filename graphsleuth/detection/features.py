@@ -16,6 +16,9 @@ weigh them and an explanation can name them:
   starter kit's are sent by thousands of people, each at their own time);
 * ``volume``: how many more requests its members make than the population's
   median account (0 at the median, 1 at a hundred times it);
+* ``activity_span``: how long its typical member stays active, from its first
+  request to its last (0: within a day, 1: four weeks or more; an event's
+  accounts come and go, distillation goes on for weeks);
 * ``creation_spread``: how many months its members' accounts were created over
   (0: within a day, 1: half a year or more);
 * ``office_hours_share``: its requests sent on weekdays between 08:00 and 18:00
@@ -106,6 +109,7 @@ def population_features(
     out["template_coordination"] = _template_coordination(own_templates, graph).reindex(clusters).fillna(0.0).to_numpy()
     requests = _requests_per_account(evidence, graph.n_accounts)
     out["volume"] = _volume(requests, cluster_of).reindex(clusters).fillna(0.0).to_numpy()
+    out["activity_span"] = _activity_span(evidence, cluster_of).reindex(clusters).fillna(1.0).to_numpy()
     out["creation_spread"] = _creation_spread(evidence, cluster_of).reindex(clusters).fillna(1.0).to_numpy()
     out["office_hours_share"] = _office_hours_share(evidence, cluster_of).reindex(clusters).fillna(0.5).to_numpy()
     return out
@@ -188,6 +192,26 @@ def _volume(requests: np.ndarray, cluster_of: np.ndarray) -> pd.Series:
     scored = (cluster_of >= 0) & active
     median = pd.Series(requests[scored]).groupby(cluster_of[scored]).median()
     return (np.log10(median / max(typical, 1.0)) / 2.0).clip(0.0, 1.0)
+
+
+def _activity_span(evidence: Evidence, cluster_of: np.ndarray) -> pd.Series:
+    """Per cluster: its median member's time from first to last timed request, in four-week units, at most 1."""
+    prompts = evidence.prompts
+    if "ts" not in prompts.columns or len(prompts) == 0:
+        return pd.Series(dtype=float)
+    positions = evidence.account_positions("prompts")
+    keep = (positions >= 0) & prompts["ts"].notna().to_numpy()
+    seconds = prompts["ts"][keep].astype("int64").to_numpy() // 1_000_000_000
+    last_ts = prompts["last_ts"][keep].astype("int64").to_numpy() // 1_000_000_000 if "last_ts" in prompts.columns else seconds
+    account = positions[keep]
+    n = len(cluster_of)
+    first = np.full(n, np.iinfo(np.int64).max)
+    last = np.full(n, np.iinfo(np.int64).min)
+    np.minimum.at(first, account, seconds)
+    np.maximum.at(last, account, np.maximum(seconds, last_ts))
+    seen = (last >= first) & (cluster_of >= 0)
+    span = (last[seen] - first[seen]) / (28 * _DAY_S)
+    return pd.Series(span).groupby(cluster_of[seen]).median().clip(0.0, 1.0)
 
 
 def _creation_spread(evidence: Evidence, cluster_of: np.ndarray) -> pd.Series:

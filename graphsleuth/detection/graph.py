@@ -65,7 +65,7 @@ CIRCULANT_K = 2
 #: At most this many times its own weight goes on one circulant edge. Spreading a big
 #: clique's whole weight over a few edges would tie random pairs of strangers with
 #: heavy edges (two users of a popular template); the cap keeps each edge modest.
-CIRCULANT_SCALE_CAP = 20.0
+CIRCULANT_SCALE_CAP = 1.0
 #: A template sent in one hour by this many times more accounts than chance is lockstep.
 LOCKSTEP_LIFT = 4.0
 

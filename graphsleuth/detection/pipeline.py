@@ -44,12 +44,14 @@ def find_rings(
     threshold: float | None = FLAG_THRESHOLD,
     progress: Progress | None = None,
     views: tuple[str, ...] = VIEWS,
+    scored: list | None = None,
 ) -> Findings:
     """Find, score and explain the suspected rings in ``evidence``; the same input and seed give the same rings.
 
     ``views`` says where clusters come from: ``clusters`` (community detection with
     ``algorithm`` on the account graph) and ``blocks`` (dense blocks of the account x
-    evidence graph, :mod:`.blocks`), one or both.
+    evidence graph, :mod:`.blocks`), one or both. ``scored``, when a list, receives
+    (scores, labels) after every scoring pass: what fitting the score learns from.
     """
     if algorithm not in ALGORITHMS:
         raise GraphsleuthError(f"--algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
@@ -67,7 +69,8 @@ def find_rings(
         scores = progress.step(
             "scoring dense blocks", lambda: score_clusters(evidence, graph, labels, min_size=min_size, threshold=threshold)
         )
-        labels, scores = _joined(evidence, graph, labels, scores, min_size, threshold, progress)
+        _keep(scored, scores, labels)
+        labels, scores = _joined(evidence, graph, labels, scores, min_size, threshold, progress, scored)
     if "clusters" in views:
         taken = _in_rings(graph, labels, scores)
         found = progress.step(
@@ -81,7 +84,8 @@ def find_rings(
                 evidence, graph, labels, min_size=min(min_size, PIECE_SIZE), threshold=threshold, previous=scores, previous_labels=before
             ),
         )
-        labels, scores = _joined(evidence, graph, labels, scores, min_size, threshold, progress)
+        _keep(scored, scores, labels)
+        labels, scores = _joined(evidence, graph, labels, scores, min_size, threshold, progress, scored)
     findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))
     findings.stats = RunStats(
         accounts=graph.n_accounts, edges=int(len(graph.weight)), clusters_scored=int(len(scores.table)), timings_s=dict(progress.timings)
@@ -89,7 +93,12 @@ def find_rings(
     return findings
 
 
-def _joined(evidence, graph, labels, scores, min_size, threshold, progress):
+def _keep(scored: list | None, scores: ClusterScores, labels: np.ndarray) -> None:
+    if scored is not None:
+        scored.append((scores, labels))
+
+
+def _joined(evidence, graph, labels, scores, min_size, threshold, progress, scored=None):
     """The flagged clusters joined into rings (:func:`join_rings`) and scored again; as they were when none is flagged."""
     if not len(scores.flagged):
         return labels, scores
@@ -102,6 +111,7 @@ def _joined(evidence, graph, labels, scores, min_size, threshold, progress):
         "scoring joined rings",
         lambda: score_clusters(evidence, graph, labels, min_size=min_size, threshold=threshold, previous=scores, previous_labels=pieces),
     )
+    _keep(scored, scores, labels)
     return labels, scores
 
 

@@ -353,6 +353,7 @@ _MEASURED = [
     "template_exclusivity",
     "template_coordination",
     "volume",
+    "activity_span",
     "creation_spread",
     "office_hours_share",
 ]

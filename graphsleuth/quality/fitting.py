@@ -6,8 +6,10 @@ and whether it is a ring, from the population's truth (most of its accounts in
 planted rings) or a legitimate group (almost none). A logistic model with the
 signs of :data:`~graphsleuth.detection.model.MODEL_FEATURES` is fitted on the
 examples of all populations at once, each population weighing the same and
-rings and legitimate groups weighing the same, so that neither a large
-population nor the many small legitimate clusters decide it.
+rings and legitimate groups weighing the same, and each kind of legitimate
+group weighing the same (a hackathon's few clusters as much as the thousands of
+households'), so that neither a large population nor the many easy legitimate
+clusters decide it.
 
     python -m graphsleuth.quality.fitting POPULATION_DIR... --out graphsleuth/detection/ring_model.json
 """
@@ -40,36 +42,32 @@ PENALTY = 0.002
 def candidate_clusters(evidence: Evidence | str | Path, truth: pd.DataFrame | str | Path, seed: int = 0) -> pd.DataFrame:
     """Every cluster detection scores on one population, with its features and ``label`` (1 ring, 0 not, NaN unclear).
 
-    The clusters are those of both scoring passes: the pieces, and the rings they are joined into.
+    The clusters are those of every scoring pass of :func:`~graphsleuth.detection.pipeline.find_rings`:
+    dense blocks, pieces, and the rings they are joined into; a cluster scored twice counts once.
     """
-    from ..detection.clustering import find_clusters
-    from ..detection.graph import build_evidence_graph
-    from ..detection.pipeline import derive_prompt_templates
-    from ..detection.rings import join_rings
-    from ..detection.scoring import score_clusters
+    from ..detection.pipeline import find_rings
 
     evidence = evidence if isinstance(evidence, Evidence) else read_evidence(evidence)
     truth = truth if isinstance(truth, pd.DataFrame) else read_truth(truth)
-    if evidence.raw_prompts:
-        derive_prompt_templates(evidence, seed)
-    graph = build_evidence_graph(evidence, seed=seed)
-    in_ring = (truth.set_index("account_id")["ring_id"].reindex(graph.accounts).fillna("") != "").to_numpy()
-    labels = find_clusters(graph, seed=seed)
-    pieces = score_clusters(evidence, graph, labels)
-    tables = [_labelled(pieces.table, labels, in_ring, "piece")]
-    if len(pieces.flagged):
-        is_member = pieces.member_scores.reindex(graph.accounts).fillna(0.0).to_numpy() > 0
-        joined = join_rings(graph, labels, pieces.flagged, is_member, pieces.own_templates)
-        rings = score_clusters(evidence, graph, joined, previous=pieces, previous_labels=labels)
-        new = ~rings.table["cluster"].isin(pieces.table["cluster"]) | rings.table["cluster"].isin(np.unique(joined[joined != labels]))
-        tables.append(_labelled(rings.table[new], joined, in_ring, "ring"))
-    return pd.concat(tables, ignore_index=True)
+    passes: list = []
+    find_rings(evidence, seed=seed, scored=passes)
+    accounts = pd.Index(evidence.accounts["account_id"])
+    truth = truth.set_index("account_id")
+    in_ring = (truth["ring_id"].reindex(accounts).fillna("") != "").to_numpy()
+    kind = truth["kind"].reindex(accounts).fillna("").to_numpy() if "kind" in truth.columns else np.full(len(accounts), "")
+    tables = [_labelled(scores.table, labels, in_ring, kind, f"pass {i}") for i, (scores, labels) in enumerate(passes) if len(scores.table)]
+    if not tables:
+        return pd.DataFrame(columns=["label"])
+    both = pd.concat(tables, ignore_index=True)
+    return both.drop_duplicates([c for c in both.columns if c not in ("cluster", "stage", "score", "flagged")], keep="first")
 
 
-def _labelled(table: pd.DataFrame, labels: np.ndarray, in_ring: np.ndarray, stage: str) -> pd.DataFrame:
+def _labelled(table: pd.DataFrame, labels: np.ndarray, in_ring: np.ndarray, kind: np.ndarray, stage: str) -> pd.DataFrame:
     share = pd.Series(in_ring).groupby(labels).mean()
+    most = pd.Series(kind).groupby(labels).agg(lambda k: k.value_counts().index[0])
     out = table.copy()
     out["ring_share"] = share.reindex(out["cluster"]).to_numpy()
+    out["kind"] = most.reindex(out["cluster"]).to_numpy()
     out["label"] = np.where(out["ring_share"] >= RING_SHARE, 1.0, np.where(out["ring_share"] <= LEGITIMATE_SHARE, 0.0, np.nan))
     out["stage"] = stage
     return out
@@ -84,7 +82,12 @@ def fit_ring_model(examples: list[pd.DataFrame], threshold: float = 0.5, fitted_
             continue
         y = table["label"].to_numpy()
         x = model_inputs(table).to_numpy()
-        w = np.where(y == 1, 0.5 / max((y == 1).sum(), 1), 0.5 / max((y == 0).sum(), 1))
+        w = np.where(y == 1, 0.5 / max((y == 1).sum(), 1), 0.0)
+        # Each kind of legitimate group weighs the same: a hackathon's few clusters as much as thousands of households'.
+        kinds = table["kind"].where(y == 0, None) if "kind" in table.columns else pd.Series(np.where(y == 0, "", None))
+        per_kind = kinds.value_counts()
+        if len(per_kind):
+            w = np.where(y == 0, 0.5 / len(per_kind) / kinds.map(per_kind).fillna(1).to_numpy(dtype=float), w)
         inputs.append(x), labels.append(y), weights.append(w)
     x, y, w = np.vstack(inputs), np.concatenate(labels), np.concatenate(weights)
     w = w / w.sum()
