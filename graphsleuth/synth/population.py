@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -36,7 +37,7 @@ from .prompts import prompts_table, template_catalogue
 from .scenario import Scenario, load_scenario
 from .truth import truth_table
 
-__all__ = ["SyntheticPopulation", "generate", "write_population"]
+__all__ = ["SyntheticPopulation", "generate", "write_population", "write_log_bundle"]
 
 
 @dataclass
@@ -74,13 +75,19 @@ def generate(
     prompts: str = "template",
     format: str = "csv",
     force: bool = False,
+    logs: bool = False,
 ) -> SyntheticPopulation:
     """Generate a population from ``scenario`` (a path, a bundled name or a Scenario).
 
     ``accounts`` rescales the scenario to that many accounts in all (rings in
     proportion); ``prompts`` is ``template`` (template ids) or ``raw`` (prompt
     text, templates to be derived); with ``out`` the files are written there
-    in ``format`` (csv or parquet), atomically.
+    in ``format`` (csv or parquet), atomically. With ``logs`` the same
+    population is written as request logs instead: ``logs/`` holds one
+    Parquet file of requests per day (spread over time as the scenario's
+    ``[logs]`` section says), beside the ``accounts`` and ``payments`` tables
+    that logs do not carry (phones as an ``accounts`` column), ``truth.csv``
+    and ``manifest.json``; ``graphsleuth ingest`` or ``detect --logs`` read it.
     """
     if prompts not in ("template", "raw"):
         raise GraphsleuthError(f"--prompts must be template or raw, got {prompts!r}")
@@ -88,7 +95,9 @@ def generate(
         raise GraphsleuthError(f"--format must be csv or parquet, got {format!r}")
     scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     population = build_population(scn.scaled(accounts), seed, raw=prompts == "raw")
-    if out is not None:
+    if out is not None and logs:
+        write_log_bundle(population, out, force=force)
+    elif out is not None:
         write_population(population, out, format=format, force=force)
     return population
 
@@ -133,6 +142,26 @@ def write_population(population: SyntheticPopulation, out: str | Path, format: s
         if population.truth_prompts is not None:
             _write_table(population.truth_prompts, tmp / "truth_prompts", "csv")
         (tmp / "manifest.json").write_text(json.dumps(population.manifest, indent=2, sort_keys=True) + "\n")
+    return Path(out)
+
+
+def write_log_bundle(population: SyntheticPopulation, out: str | Path, force: bool = False) -> Path:
+    """Write the population as request logs (``logs/YYYY-MM-DD.parquet``) with its side tables, truth and manifest, atomically."""
+    from .logs import write_logs
+
+    with output_directory(out, force) as tmp:
+        written = write_logs(population, tmp / "logs")
+        accounts = population.tables["accounts"]
+        links = population.tables["links"]
+        phones = links.filter(pc.equal(links["kind"], "phone"))
+        where = pc.index_in(accounts["account_id"], value_set=phones["account_id"].combine_chunks())
+        accounts = accounts.append_column("phone", phones["value"].combine_chunks().take(where))
+        _write_table(accounts, tmp / "accounts", "parquet")
+        _write_table(population.tables["payments"], tmp / "payments", "parquet")
+        _write_table(population.truth, tmp / "truth", "csv")
+        manifest = dict(population.manifest)
+        manifest["logs"] = {**written.to_dict(), "files": len(written.files)}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return Path(out)
 
 
