@@ -41,6 +41,7 @@ class Engine:
         except duckdb.Error as exc:
             raise GraphsleuthError(f"cannot start the ingest engine (memory limit {memory_limit!r}?): {_first_line(exc)}") from None
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")
 
     def run(self, file: str, name: str, **params):
         """Run statement ``name`` of ``sql/<file>.sql`` with the ``$parameters`` it names."""

@@ -135,7 +135,7 @@ def _run(engine, found: LogFiles, logs, out, side_accounts, side_payments, links
     summary = IngestSummary(logs=logs, out=str(out), files=len(found.files), format=found.format, templates=templates)
     texts = templates == "raw prompts"
 
-    progress.step("ingest: pass 1, accounts, IPs and links", lambda: _guarded(engine, found, "accounts", "seen_texts" if texts else "seen_ids"))
+    progress.step("ingest: pass 1, accounts, IPs and links", lambda: _guarded(engine, found, "accounts", "seen_all"))
     engine.variable("drop_accounts", [])
     engine.variable("drop_ips", [])
     engine.run("accounts", "seen")
@@ -155,12 +155,13 @@ def _run(engine, found: LogFiles, logs, out, side_accounts, side_payments, links
     if engine.rows("accounts", "account_hash_collisions")[0][0]:
         raise GraphsleuthError(f"{logs}: two account ids share one 64-bit hash; ingest cannot key them apart")
 
+    engine.run("links", "link_rows")
     dropping = "_dropping" if problems.any else ""
     if texts:
-        progress.step("ingest: templates from raw prompts", lambda: _derive_templates(engine))
+        progress.step("ingest: templates from raw prompts", lambda: _derive_templates(engine, found))
         progress.step("ingest: pass 2, account-template-hours", lambda: _guarded(engine, found, "prompts", f"triples_texts{dropping}"))
     elif templates == "template ids":
-        engine.run("prompts", "template_names_ids")
+        progress.step("ingest: templates as logged", lambda: _guarded(engine, found, "prompts", "template_names_ids"))
         progress.step("ingest: pass 2, account-template-hours", lambda: _guarded(engine, found, "prompts", f"triples_ids{dropping}"))
     else:
         engine.execute("CREATE OR REPLACE TEMP TABLE template_names AS SELECT NULL::UBIGINT AS tkey, NULL::VARCHAR AS template_id LIMIT 0")
@@ -223,7 +224,7 @@ def _guarded(engine: Engine, found: LogFiles, file: str, name: str) -> None:
     """Run a pass over the logs; a file the reader refuses becomes a one-line InputError."""
     try:
         engine.run(file, name)
-    except engine.duckdb.Error as exc:
+    except (engine.duckdb.Error, engine.duckdb.OutOfMemoryException) as exc:
         if isinstance(exc, engine.duckdb.OutOfMemoryException):
             raise GraphsleuthError(f"the ingest engine ran out of memory: {_first_line(exc)} (raise --memory-limit)") from None
         raise _read_error(found, exc) from None
@@ -264,7 +265,8 @@ def _side_tables(engine: Engine, accounts: Path | None, payments: Path | None, l
     return found
 
 
-def _derive_templates(engine: Engine) -> None:
+def _derive_templates(engine: Engine, found: LogFiles) -> None:
+    _guarded(engine, found, "templates", "texts")
     engine.execute(normalise_macro())
     engine.run("templates", "text_forms")
     forms = engine.run("templates", "distinct_forms").to_arrow_table()

@@ -11,8 +11,8 @@ CREATE OR REPLACE TEMP MACRO gs_is_ipv4(s) AS
 -- Distinct values whose form is wrong, from the per-account rows of the pass (small): account
 -- ids that are blank or too long, and IPs that are not IPv4 (the driver checks those for IPv6).
 SELECT (SELECT list(DISTINCT account_id) FROM seen_all
-         WHERE per_account AND ok AND (trim(account_id) = '' OR length(account_id) > $max_id)) AS bad_accounts,
-       (SELECT list(DISTINCT ip) FROM seen_all WHERE per_account AND ok AND NOT gs_is_ipv4(ip)) AS other_ips;
+         WHERE ok AND (trim(account_id) = '' OR length(account_id) > $max_id)) AS bad_accounts,
+       (SELECT list(DISTINCT ip) FROM seen_all WHERE ok AND NOT gs_is_ipv4(ip)) AS other_ips;
 
 -- name: ips
 SELECT s.account_id, coalesce(m.canonical, s.ip) AS ip,

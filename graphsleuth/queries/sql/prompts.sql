@@ -4,9 +4,10 @@
 -- one pass over the log that every timing table comes from.
 
 -- name: template_names_ids
--- Logs that name their templates: template key -> the template as logged.
+-- Logs that name their templates: template key -> the template as logged (a cheap pass:
+-- one narrow column, few groups).
 CREATE OR REPLACE TEMP TABLE template_names AS
-SELECT tkey, tid AS template_id FROM seen_all WHERE NOT per_account AND tid IS NOT NULL;
+SELECT tkey, any_value(tid) AS template_id FROM requests WHERE tid IS NOT NULL GROUP BY tkey;
 
 -- name: triples_ids
 -- (account hash, template key, hour) with its requests and first/last time: fixed-width keys.

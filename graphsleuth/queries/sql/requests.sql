@@ -43,7 +43,7 @@ SELECT * FROM read_parquet(getvariable('staged_files'), union_by_name = true, hi
 --   tid   : template_id, else prompt_hash, as logged (logs that name their templates)
 --   tkey  : hash of tid: the template key of the big aggregation
 --   rh    : hash of the raw prompt text (raw prompts: templates are derived on distinct texts)
---   links : the link columns (variable link_columns) as a struct of text
+--   lk    : hash of the link columns (variable link_columns; they come as text too)
 CREATE OR REPLACE TEMP VIEW requests AS
 WITH src AS (
     SELECT * FROM (SELECT NULL AS user_agent, NULL AS api_key_id, NULL AS device, NULL AS prompt, NULL AS prompt_hash,
@@ -64,7 +64,8 @@ WITH src AS (
                AND (tokens_out IS NULL OR TRY_CAST(tokens_out AS BIGINT) >= 0) AS tokens_ok,
            NULLIF(CAST(coalesce(template_id, prompt_hash) AS VARCHAR), '') AS tid,
            CAST(prompt AS VARCHAR) AS prompt,
-           struct_pack(*COLUMNS(lambda c: list_contains(getvariable('link_columns'), c))) AS links
+           COLUMNS(lambda c: list_contains(getvariable('link_columns'), c)),
+           hash(*COLUMNS(lambda c: list_contains(getvariable('link_columns'), c))) AS lk
     FROM text_links
 )
 SELECT * EXCLUDE (tokens_ok),

@@ -3,9 +3,15 @@
 -- written by the driver as a macro of RE2 regexes), the distinct normal forms are grouped into
 -- templates in Python (text_forms_grouped), and every text is mapped to its template here.
 
+-- name: texts
+-- The distinct prompt texts (by hash) and their requests: a pass of its own.
+CREATE OR REPLACE TEMP TABLE texts AS
+SELECT rh, any_value(prompt) AS prompt, count(*) AS n FROM requests WHERE ok AND prompt IS NOT NULL GROUP BY rh;
+
 -- name: text_forms
+-- Each distinct text normalised once (the regexes never run once per request).
 CREATE OR REPLACE TEMP TABLE text_forms AS
-SELECT rh, gs_normalise(prompt) AS norm, n_ok AS n FROM seen_all WHERE NOT per_account AND prompt IS NOT NULL AND n_ok > 0;
+SELECT rh, gs_normalise(prompt) AS norm, n FROM texts;
 
 -- name: distinct_forms
 -- The distinct normal forms and how many requests each stands for: what Python groups.
