@@ -24,6 +24,8 @@ _LAZY = {
     "evaluate": "graphsleuth.api",
     "generate": "graphsleuth.api",
     "load": "graphsleuth.api",
+    "ingest": "graphsleuth.api",
+    "IngestSummary": "graphsleuth.ingest.pipeline",
     "Findings": "graphsleuth.detection.findings",
     "Ring": "graphsleuth.detection.findings",
     "Cluster": "graphsleuth.detection.findings",

@@ -10,19 +10,22 @@ unless handed a :class:`~graphsleuth.progress.Progress` that shows.
 
 from __future__ import annotations
 
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from .detection.clustering import DEFAULT_RESOLUTION
 from .detection.findings import Findings
 from .detection.scoring import FLAG_THRESHOLD, MIN_RING_SIZE
 from .evidence import Evidence, read_evidence
+from .ingest import ingest
 from .interrupts import CtrlC
 from .progress import Progress
 from .quality import evaluate
 from .store import load
 from .synth import generate
 
-__all__ = ["detect", "evaluate", "generate", "load"]
+__all__ = ["detect", "evaluate", "generate", "ingest", "load"]
 
 
 def detect(
@@ -43,8 +46,9 @@ def detect(
     browser_links: bool = True,
     force: bool = False,
     progress: Progress | None = None,
+    logs: bool | None = False,
 ) -> Findings:
-    """Find suspected rings in DATA (an evidence directory) and write them to OUT.
+    """Find suspected rings in DATA (an evidence directory, or request logs) and write them to OUT.
 
     Writes ``members``, ``rings.jsonl`` and ``clusters.jsonl`` (and
     ``templates.csv``, ``rejects.csv`` when there are any) to ``out``
@@ -54,8 +58,11 @@ def detect(
     ``neo4j`` the rings are written back to Neo4j too; ``browser_links``
     gives each ring a Neo4j Browser link that opens it; ``pseudonymise``
     replaces e-mails, IPs, card and link values in the output with keyed
-    hashes (key: ``pseudonym_key`` or GRAPHSLEUTH_PSEUDONYM_KEY). The same
-    input and seed give the same rings with the same ids.
+    hashes (key: ``pseudonym_key`` or GRAPHSLEUTH_PSEUDONYM_KEY). With
+    ``logs`` DATA holds request logs (as ``ingest`` reads them), ingested into
+    a temporary evidence directory first; ``logs=None`` decides by looking
+    (a directory of logs has no accounts table). The same input and seed
+    give the same rings with the same ids.
     """
     from .atomic import check_output_dir
     from .detection.pipeline import find_rings
@@ -67,7 +74,7 @@ def detect(
     if out is not None:
         check_output_dir(out, force)
     # A Ctrl-C that library code swallowed still stops the run before anything is written.
-    with CtrlC() as ctrl_c:
+    with CtrlC() as ctrl_c, _ingested(data, logs and not from_neo4j, lenient, progress) as data:
         evidence = _evidence(data, from_neo4j, lenient, progress)
         ctrl_c.check()
         findings = find_rings(
@@ -90,6 +97,28 @@ def detect(
     findings.rejects = evidence.rejects
     findings.stats.timings_s = dict(progress.timings)
     return findings
+
+
+@contextmanager
+def _ingested(data, logs: bool | None, lenient: bool, progress: Progress):
+    """``data`` as evidence: request logs are ingested into a temporary directory (removed after)."""
+    from .ingest import looks_like_logs
+
+    if logs is None:
+        logs = isinstance(data, (str, Path)) and looks_like_logs(data)
+    if not logs:
+        yield data
+        return
+    with tempfile.TemporaryDirectory(prefix="graphsleuth-evidence-") as scratch:
+        out = Path(scratch) / "evidence"
+        ingest(data, out, lenient=lenient, progress=progress)
+        evidence = read_evidence(out, lenient=lenient)
+        rejects = out / "rejects.csv"
+        if rejects.exists():
+            import pandas as pd
+
+            evidence.rejects = pd.concat([pd.read_csv(rejects, dtype={"value": object}), evidence.rejects], ignore_index=True)
+        yield evidence
 
 
 def _evidence(data, from_neo4j: bool, lenient: bool, progress: Progress) -> Evidence:

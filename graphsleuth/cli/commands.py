@@ -25,10 +25,11 @@ __all__ = ["generate", "detect", "evaluate", "load"]
     "--prompts", type=click.Choice(["template", "raw"]), default="template", show_default=True, help="Template ids, or raw prompt text."
 )
 @format_option(("csv", "parquet"), "csv", "Format of the evidence tables.")
+@click.option("--logs", is_flag=True, help="Write the population as request logs (logs/ of daily Parquet files) with its side tables.")
 @force_option
 @quiet_option
-def generate(scenario, seed, out, accounts, prompts, format_, force, quiet):
-    population = api.generate(scenario, seed=seed, out=out, accounts=accounts, prompts=prompts, format=format_, force=force)
+def generate(scenario, seed, out, accounts, prompts, format_, logs, force, quiet):
+    population = api.generate(scenario, seed=seed, out=out, accounts=accounts, prompts=prompts, format=format_, force=force, logs=logs)
     if not quiet:
         m = population.manifest
         rings = ", ".join(f"{k} ({v:,})" for k, v in m["rings"].items())
@@ -57,9 +58,15 @@ def generate(scenario, seed, out, accounts, prompts, format_, force, quiet):
 )
 @click.option("--neo4j", "to_neo4j", is_flag=True, help="Also write the rings back to Neo4j (NEO4J_URI, or the local server).")
 @click.option("--from-neo4j", is_flag=True, help="Read the evidence graph from Neo4j instead of DATA_DIR (give - as DATA_DIR).")
+@click.option(
+    "--logs/--tables",
+    "logs",
+    default=None,
+    help="DATA_DIR holds request logs (ingested first) or evidence tables; by default a directory without an accounts table is logs.",
+)
 @force_option
 @quiet_option
-def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudonymise, to_neo4j, from_neo4j, force, quiet):
+def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudonymise, to_neo4j, from_neo4j, logs, force, quiet):
     from ..export import rings_table
     from ..memory import keep_freed_memory
 
@@ -77,6 +84,7 @@ def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudon
         from_neo4j=from_neo4j,
         force=force,
         progress=Progress(show=not quiet),
+        logs=logs,
     )
     if not quiet:
         click.echo(rings_table(findings))

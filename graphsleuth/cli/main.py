@@ -46,7 +46,7 @@ def main():
 
 
 def _register() -> None:
-    from . import commands, neo4j  # noqa: F401 - the commands attach themselves to main
+    from . import commands, ingest, neo4j  # noqa: F401 - the commands attach themselves to main
 
 
 _register()
