@@ -49,7 +49,10 @@ class Engine:
 
     def execute(self, sql: str, params: dict | None = None):
         names = set(_PARAM.findall(sql))
-        return self.con.execute(sql, {k: (params or {})[k] for k in names}) if names else self.con.execute(sql)
+        try:
+            return self.con.execute(sql, {k: (params or {})[k] for k in names}) if names else self.con.execute(sql)
+        except self.duckdb.OutOfMemoryException as exc:
+            raise GraphsleuthError(f"the ingest engine ran out of memory: {_first_line(exc)} (raise --memory-limit)") from None
 
     def rows(self, file: str, name: str, **params) -> list[tuple]:
         return self.run(file, name, **params).fetchall()

@@ -136,6 +136,7 @@ def _run(engine, found: LogFiles, logs, out, side_accounts, side_payments, links
     texts = templates == "raw prompts"
 
     progress.step("ingest: pass 1, accounts, IPs and links", lambda: _guarded(engine, found, "accounts", "seen_all"))
+    spilled = engine.spilled_bytes()
     engine.variable("drop_accounts", [])
     engine.variable("drop_ips", [])
     engine.run("accounts", "seen")
@@ -170,6 +171,7 @@ def _run(engine, found: LogFiles, logs, out, side_accounts, side_payments, links
             "NULL::BIGINT AS n, NULL::TIMESTAMPTZ AS first_ts, NULL::TIMESTAMPTZ AS last_ts LIMIT 0"
         )
 
+    spilled = max(spilled, engine.spilled_bytes())
     side_links = [c for c in (*ACCOUNT_LINKS, *links) if c in side.attrs.get("account_columns", ())]
     engine.variable("side_link_columns", side_links)
     with output_directory(out, force) as tmp:
@@ -192,7 +194,7 @@ def _run(engine, found: LogFiles, logs, out, side_accounts, side_payments, links
             write("templates")
         if lenient:
             rejects.to_csv(tmp / "rejects.csv", index=False)
-        summary.spilled_mb = round(engine.spilled_bytes() / 2**20, 1)
+        summary.spilled_mb = round(max(spilled, engine.spilled_bytes()) / 2**20, 1)
     return summary
 
 
@@ -224,9 +226,7 @@ def _guarded(engine: Engine, found: LogFiles, file: str, name: str) -> None:
     """Run a pass over the logs; a file the reader refuses becomes a one-line InputError."""
     try:
         engine.run(file, name)
-    except (engine.duckdb.Error, engine.duckdb.OutOfMemoryException) as exc:
-        if isinstance(exc, engine.duckdb.OutOfMemoryException):
-            raise GraphsleuthError(f"the ingest engine ran out of memory: {_first_line(exc)} (raise --memory-limit)") from None
+    except engine.duckdb.Error as exc:
         raise _read_error(found, exc) from None
 
 
