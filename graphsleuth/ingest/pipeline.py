@@ -131,6 +131,7 @@ def _run(engine, found: LogFiles, logs, out, side_accounts, side_payments, links
     absent = [c for c in links if c not in present]
     if absent:
         raise InputError(found.files[0], f"declared link column {absent[0]} is in no log file", column=absent[0])
+    engine.run("requests", "requests")
     templates = "template ids" if {"template_id", "prompt_hash"} & present else "raw prompts" if "prompt" in present else "none"
     summary = IngestSummary(logs=logs, out=str(out), files=len(found.files), format=found.format, templates=templates)
     texts = templates == "raw prompts"
@@ -218,7 +219,6 @@ def _open(engine: Engine, found: LogFiles, links: tuple[str, ...], scratch: Path
         present = {row[0] for row in engine.execute("DESCRIBE logs_src").fetchall()}
     except engine.duckdb.Error as exc:
         raise _read_error(found, exc) from None
-    engine.run("requests", "requests")
     return present
 
 
