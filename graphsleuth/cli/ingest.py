@@ -17,8 +17,12 @@ __all__ = ["ingest"]
 @main.command(name="ingest", help=command_help(api.ingest))
 @click.argument("logs", type=click.Path(path_type=Path))
 @out_option("Directory to write the evidence tables to.")
-@click.option("--accounts", type=click.Path(dir_okay=False, path_type=Path), help="Side table of accounts (evidence format), joined by account_id.")
-@click.option("--payments", type=click.Path(dir_okay=False, path_type=Path), help="Side table of payments (evidence format), joined by account_id.")
+@click.option(
+    "--accounts", type=click.Path(dir_okay=False, path_type=Path), help="Side table of accounts (evidence format), joined by account_id."
+)
+@click.option(
+    "--payments", type=click.Path(dir_okay=False, path_type=Path), help="Side table of payments (evidence format), joined by account_id."
+)
 @click.option("--link", "links", multiple=True, help="A further log column to keep as a link (its name is the link's kind); repeatable.")
 @click.option("--memory-limit", default="3GB", show_default=True, help="The engine's memory limit; beyond it, it spills to --temp-dir.")
 @click.option("--temp-dir", type=click.Path(file_okay=False, path_type=Path), help="Where to spill (default: a new temporary directory).")

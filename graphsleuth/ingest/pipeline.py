@@ -106,7 +106,9 @@ def ingest(
     check_output_dir(out, force)
     for name in links:
         if not LINK_NAME.match(name) or name in KNOWN_COLUMNS:
-            raise GraphsleuthError(f"link column {name!r}: expected a column name of letters, digits and _ that ingest does not read already")
+            raise GraphsleuthError(
+                f"link column {name!r}: expected a column name of letters, digits and _ that ingest does not read already"
+            )
     found = find_logs(logs)
     side_accounts = Path(accounts) if accounts is not None else found.accounts
     side_payments = Path(payments) if payments is not None else found.payments
@@ -127,7 +129,9 @@ def _run(engine, found: LogFiles, logs, out, side_accounts, side_payments, links
     present = progress.step("ingest: opening the logs", lambda: _open(engine, found, links, scratch))
     missing = [c for c in REQUIRED if c not in present]
     if missing:
-        raise InputError(found.files[0], f"missing column {missing[0]} in the request logs (required: {', '.join(REQUIRED)})", column=missing[0])
+        raise InputError(
+            found.files[0], f"missing column {missing[0]} in the request logs (required: {', '.join(REQUIRED)})", column=missing[0]
+        )
     absent = [c for c in links if c not in present]
     if absent:
         raise InputError(found.files[0], f"declared link column {absent[0]} is in no log file", column=absent[0])
