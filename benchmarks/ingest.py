@@ -59,7 +59,8 @@ def run_child(params: dict) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(params)]
     load = os.getloadavg()[0]
     began = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}  # this checkout's graphsleuth
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO, env=env)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     lines = [ln for ln in out.splitlines() if ln.startswith(RESULT)]
