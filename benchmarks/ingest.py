@@ -59,7 +59,10 @@ def run_child(params: dict) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(params)]
     load = os.getloadavg()[0]
     began = time.perf_counter()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}  # this checkout's graphsleuth
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }  # this checkout's graphsleuth
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO, env=env)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)

@@ -54,6 +54,10 @@ class Engine:
         except self.duckdb.OutOfMemoryException as exc:
             raise GraphsleuthError(f"the ingest engine ran out of memory: {_first_line(exc)} (raise --memory-limit)") from None
 
+    def arrow(self, file: str, name: str):
+        """The rows of statement ``name`` (no parameters) as an Arrow table."""
+        return self.con.sql(sql_statement(file, name)).to_arrow_table()
+
     def rows(self, file: str, name: str, **params) -> list[tuple]:
         return self.run(file, name, **params).fetchall()
 

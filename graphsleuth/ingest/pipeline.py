@@ -273,7 +273,7 @@ def _derive_templates(engine: Engine, found: LogFiles) -> None:
     _guarded(engine, found, "templates", "texts")
     engine.execute(normalise_macro())
     engine.run("templates", "text_forms")
-    forms = engine.run("templates", "distinct_forms").to_arrow_table()
+    forms = engine.arrow("templates", "distinct_forms")
     engine.register("forms_grouped", group_forms(forms))
     engine.run("templates", "text_templates")
     engine.run("templates", "template_names_texts")

@@ -98,11 +98,17 @@ def find_logs(logs: str | Path) -> LogFiles:
 
 def looks_like_logs(data: str | Path) -> bool:
     """True when ``data`` holds request logs rather than evidence tables: a log file or glob,
-    a bundle (a ``logs/`` folder), or a directory of log files without an accounts table."""
+    a bundle (a ``logs/`` folder), or a directory of log files that holds no evidence table."""
     path = Path(str(data))
     if not path.is_dir():
         return path.is_file() and _format_of(str(path)) is not None or any(ch in str(data) for ch in "*?[")
+    tables = ("accounts", "payments", "ips", "prompts", "links", "lockstep")
     if (path / "logs").is_dir():
-        return not any((path / f"{name}{ext}").exists() for name in ("ips", "prompts") for ext in (".csv", ".csv.gz", ".parquet"))
-    has_accounts = _side_table(path, "accounts") is not None
-    return not has_accounts and any(_format_of(str(p)) for p in path.iterdir() if p.is_file())
+        return not any((path / f"{name}{ext}").exists() for name in tables[2:] for ext in (".csv", ".csv.gz", ".parquet"))
+    if any((path / f"{name}{ext}").exists() for name in tables for ext in (".csv", ".csv.gz", ".parquet")):
+        return False  # evidence tables (perhaps with one missing: reading them says which)
+    return any(
+        _format_of(str(p)) in ("parquet", "csv") or p.name.endswith((".jsonl", ".jsonl.gz", ".ndjson"))
+        for p in path.iterdir()
+        if p.is_file()
+    )
