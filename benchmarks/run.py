@@ -338,11 +338,22 @@ def fmt(value, digits: int = 1) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _ingest_figures(out: Path) -> dict:
+    """benchmarks/ingest.py's figures (ingest_rows_per_s, ingest_peak_mb, ingest_growth_10x, raw_over_template_1m, ...)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_ingest", Path(__file__).resolve().parent / "ingest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(["--out", str(out)])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100k,300k,1m", help="comma-separated: 20k, 100k, 300k, 1m (= the full scenario)")
     parser.add_argument("--skip-neo4j", action="store_true", help="no Neo4j load or bulk import")
     parser.add_argument("--skip-compare", action="store_true", help="no networkx side-by-side")
+    parser.add_argument("--skip-ingest", action="store_true", help="no request-log ingest (benchmarks/ingest.py: a ~54M-request log)")
     parser.add_argument(
         "--detect-runs", type=int, default=3, help="detect runs per size (each its own process); the fastest is reported, all are listed"
     )
@@ -495,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {'growth':<9} {'1m':>5}  {'-':>8}s  {'-':>7} MB  {pairs.get('error') or headline}", flush=True)
         else:
             figures["growth_100k_to_1m"] = round(figures["detect_1m_s"] / figures["detect_100k_s"], 2)
+    if not args.skip_ingest:
+        figures.update(_ingest_figures(out / "ingest"))
     (out / "results.json").write_text(json.dumps({"figures": figures, "steps": results}, indent=2, default=str))
     failed = [r for r in rows if isinstance(r[4], str) and "failed" in r[4]]
     print(json.dumps(figures, sort_keys=True), flush=True)

@@ -27,6 +27,8 @@ _LAZY = {
     "verdict": "graphsleuth.api",
     "report": "graphsleuth.api",
     "indicators": "graphsleuth.api",
+    "ingest": "graphsleuth.api",
+    "IngestSummary": "graphsleuth.ingest.pipeline",
     "Findings": "graphsleuth.detection.findings",
     "Ring": "graphsleuth.detection.findings",
     "Cluster": "graphsleuth.detection.findings",

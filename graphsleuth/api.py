@@ -10,12 +10,15 @@ unless handed a :class:`~graphsleuth.progress.Progress` that shows.
 
 from __future__ import annotations
 
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from .detection.clustering import DEFAULT_RESOLUTION
 from .detection.findings import Findings
 from .detection.scoring import FLAG_THRESHOLD, MIN_RING_SIZE
 from .evidence import Evidence, read_evidence
+from .ingest import ingest
 from .interrupts import CtrlC
 from .investigation import TrackedFindings, Verdict
 from .progress import Progress
@@ -23,7 +26,7 @@ from .quality import evaluate
 from .store import load
 from .synth import generate
 
-__all__ = ["detect", "evaluate", "generate", "load", "verdict", "report", "indicators"]
+__all__ = ["detect", "evaluate", "generate", "ingest", "load", "verdict", "report", "indicators"]
 
 
 def detect(
@@ -46,8 +49,9 @@ def detect(
     as_of: str | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    logs: bool | None = False,
 ) -> TrackedFindings:
-    """Find suspected rings in DATA (an evidence directory) and write them to OUT.
+    """Find suspected rings in DATA (an evidence directory, or request logs) and write them to OUT.
 
     Writes ``members``, ``rings.jsonl`` and ``clusters.jsonl`` (and
     ``templates.csv``, ``rejects.csv`` when there are any) to ``out``
@@ -57,8 +61,11 @@ def detect(
     ``neo4j`` the rings are written back to Neo4j too; ``browser_links``
     gives each ring a Neo4j Browser link that opens it; ``pseudonymise``
     replaces e-mails, IPs, card and link values in the output with keyed
-    hashes (key: ``pseudonym_key`` or GRAPHSLEUTH_PSEUDONYM_KEY). The same
-    input and seed give the same rings with the same ids.
+    hashes (key: ``pseudonym_key`` or GRAPHSLEUTH_PSEUDONYM_KEY). With
+    ``logs`` DATA holds request logs (as ``ingest`` reads them), ingested into
+    a temporary evidence directory first; ``logs=None`` decides by looking
+    (a directory of logs has no accounts table). The same input and seed
+    give the same rings with the same ids.
 
     With ``previous`` (the output directory of an earlier run) a ring found
     again keeps its id, and every ring says when it was first and last seen and
@@ -84,8 +91,8 @@ def detect(
     before = read_previous_run(previous) if previous is not None else None  # a bad --previous fails before any work too
     as_of = given_time(as_of)
     # A Ctrl-C that library code swallowed still stops the run before anything is written.
-    with CtrlC() as ctrl_c:
-        evidence = _evidence(data, from_neo4j, lenient, progress)
+    with CtrlC() as ctrl_c, _ingested(data, logs and not from_neo4j, lenient, progress) as source:
+        evidence = _evidence(source, from_neo4j, lenient, progress)
         ctrl_c.check()
         findings = find_rings(
             evidence, algorithm=algorithm, seed=seed, resolution=resolution, min_size=min_size, threshold=threshold, progress=progress
@@ -129,6 +136,28 @@ def _evidence_path(data, evidence: Evidence) -> str:
     if isinstance(data, (str, Path)) and str(data) != "-" and Path(data).exists():
         return str(Path(data).resolve())
     return str(evidence.directory)
+
+
+@contextmanager
+def _ingested(data, logs: bool | None, lenient: bool, progress: Progress):
+    """``data`` as evidence: request logs are ingested into a temporary directory (removed after)."""
+    from .ingest import looks_like_logs
+
+    if logs is None:
+        logs = isinstance(data, (str, Path)) and looks_like_logs(data)
+    if not logs:
+        yield data
+        return
+    with tempfile.TemporaryDirectory(prefix="graphsleuth-evidence-") as scratch:
+        out = Path(scratch) / "evidence"
+        ingest(data, out, lenient=lenient, progress=progress)
+        evidence = read_evidence(out, lenient=lenient)
+        rejects = out / "rejects.csv"
+        if rejects.exists():
+            import pandas as pd
+
+            evidence.rejects = pd.concat([pd.read_csv(rejects, dtype={"value": object}), evidence.rejects], ignore_index=True)
+        yield evidence
 
 
 def _evidence(data, from_neo4j: bool, lenient: bool, progress: Progress) -> Evidence:

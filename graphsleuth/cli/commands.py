@@ -42,9 +42,10 @@ __all__ = ["generate", "detect", "evaluate", "load"]
 @click.option(
     "--ban-day", type=float, default=None, help="Days after the first snapshot the ring is banned (default: after the last but one)."
 )
+@click.option("--logs", is_flag=True, help="Write the population as request logs (logs/ of daily Parquet files) with its side tables.")
 @force_option
 @quiet_option
-def generate(scenario, sample_seed, seed, out, accounts, prompts, format_, snapshots, every, growth, ban, ban_day, force, quiet):
+def generate(scenario, sample_seed, seed, out, accounts, prompts, format_, snapshots, every, growth, ban, ban_day, logs, force, quiet):
     if scenario is not None and sample_seed is not None:
         raise click.UsageError("give --scenario or --sample-scenario, not both")
     population = api.generate(
@@ -61,6 +62,7 @@ def generate(scenario, sample_seed, seed, out, accounts, prompts, format_, snaps
         growth=growth,
         ban=ban,
         ban_day=ban_day,
+        logs=logs,
     )
     if not quiet:
         m = population.manifest
@@ -108,9 +110,17 @@ def generate(scenario, sample_seed, seed, out, accounts, prompts, format_, snaps
     help="Output directory of the previous run: rings found again keep their ids, verdicts are carried.",
 )
 @click.option("--as-of", default=None, help="The run's data time (ISO-8601); default: the latest time in the evidence.")
+@click.option(
+    "--logs/--tables",
+    "logs",
+    default=None,
+    help="DATA_DIR holds request logs (ingested first) or evidence tables; by default a directory without an accounts table is logs.",
+)
 @force_option
 @quiet_option
-def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudonymise, to_neo4j, from_neo4j, previous, as_of, force, quiet):
+def detect(
+    data_dir, out, algorithm, seed, resolution, format_, lenient, pseudonymise, to_neo4j, from_neo4j, previous, as_of, logs, force, quiet
+):
     from ..export import rings_table
     from ..investigation import changes_summary
     from ..memory import keep_freed_memory
@@ -131,6 +141,7 @@ def detect(data_dir, out, algorithm, seed, resolution, format_, lenient, pseudon
         as_of=as_of,
         force=force,
         progress=Progress(show=not quiet),
+        logs=logs,
     )
     if not quiet:
         click.echo(rings_table(findings))

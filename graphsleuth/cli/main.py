@@ -46,7 +46,7 @@ def main():
 
 
 def _register() -> None:
-    from . import commands, investigation, neo4j  # noqa: F401 - the commands attach themselves to main
+    from . import commands, ingest, investigation, neo4j  # noqa: F401 - the commands attach themselves to main
 
 
 _register()

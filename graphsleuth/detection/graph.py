@@ -271,9 +271,43 @@ def _lockstep_evidence(evidence: Evidence, accounts: pd.Index):
     if "template_id" not in prompts.columns:
         return None, None, None, None
     names: list[str] = []
-    hours = template_hours(prompts, accounts, evidence.account_positions("prompts"), names)
-    tokens = lockstep_tokens(hours)
+    if evidence.lockstep is not None:
+        hours, tokens = _request_level_lockstep(evidence, accounts, names)
+    else:
+        hours = template_hours(prompts, accounts, evidence.account_positions("prompts"), names)
+        tokens = lockstep_tokens(hours)
     return _shared("lockstep", tokens["account"].to_numpy(), tokens["token"]), hours, tokens, names
+
+
+def _request_level_lockstep(evidence: Evidence, accounts: pd.Index, names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Template-hours and lockstep tokens from ingested request logs (evidence with a ``lockstep`` table).
+
+    Its prompts hold one row per (account, template) with ``hours``, the distinct
+    hours it was sent in; the lockstep table names the (account, template, hour)
+    triples in lockstep, found from the requests' own times. The template-hours
+    frame lists each (account, template) ``hours`` times, so that shares count
+    an account's template-hours as they do from timed prompt rows; its ``h`` is
+    the hour of the first request (the others are counted, not listed).
+    """
+    prompts = evidence.prompts
+    codes = evidence.account_positions("prompts")
+    template, uniques = pd.factorize(prompts["template_id"])
+    names.extend(map(str, uniques))
+    repeat = prompts["hours"].fillna(1).to_numpy(dtype=np.int64) if "hours" in prompts.columns else np.ones(len(prompts), np.int64)
+    first_hour = prompts["ts"].astype("int64").to_numpy() // 3_600_000_000_000 if "ts" in prompts.columns else np.zeros(len(prompts))
+    known = codes >= 0
+    repeat = np.where(known, repeat, 0)
+    hours = pd.DataFrame(
+        {"account": np.repeat(codes, repeat), "t": np.repeat(template.astype(np.int64), repeat), "h": np.repeat(first_hour, repeat)}
+    )
+    steps = evidence.lockstep
+    account = accounts.get_indexer(steps["account_id"])
+    t = pd.Index(uniques).get_indexer(steps["template_id"])
+    hour = steps["hour"].astype("int64").to_numpy() // 3_600_000_000_000
+    keep = (account >= 0) & (t >= 0)
+    lift = steps["lift"].to_numpy(dtype=float) if "lift" in steps.columns else np.full(len(steps), np.nan)
+    tokens = pd.DataFrame({"account": account[keep], "token": t[keep].astype(np.int64) * 10_000_000 + hour[keep], "lift": lift[keep]})
+    return hours, tokens
 
 
 def _creation_tokens(evidence: Evidence) -> _Shared | None:

@@ -23,7 +23,7 @@ from .bad_rows import BadRows
 from .tables import TABLES, Evidence, TableSpec, account_positions, arrow_text
 from .values import validate_table
 
-__all__ = ["read_evidence", "find_table"]
+__all__ = ["read_evidence", "find_table", "read_table"]
 
 
 def find_table(directory: Path, name: str) -> Path | None:
@@ -60,9 +60,24 @@ def read_evidence(directory: str | Path, lenient: bool = False) -> Evidence:
     positions = _check_accounts(frames, files, problems)
     prompt_rows = frames.pop("_prompt_rows", None)
     evidence = Evidence(directory=directory, rejects=problems.frame(), files=files, prompt_rows=prompt_rows, **frames)
+    if "lockstep" not in files:
+        evidence.lockstep = None
     for name, found in positions.items():
         evidence.keep_account_positions(name, found)
     return evidence
+
+
+def read_table(path: str | Path, name: str, lenient: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One table ``name`` of the evidence format read alone from ``path`` (CSV, gzipped CSV or Parquet), checked.
+
+    Returns the table and its rejects (lenient); strict mode raises the first bad row.
+    Ingest reads the side tables that come beside request logs with it.
+    """
+    path = Path(path)
+    with _reading_settings():
+        frame, problems = _read_and_validate(path, TABLES[name], lenient)
+    problems.check()
+    return frame.drop(columns="_row"), problems.frame()
 
 
 #: Tables read at once. Arrow's CSV parser and compute kernels release the GIL, so two
@@ -404,7 +419,7 @@ def _check_accounts(frames: dict[str, pd.DataFrame], files: dict[str, Path], pro
     ids = arrow_text(accounts["account_id"])
     frames["accounts"] = accounts.drop(columns="_row")
     positions = {}
-    for name in ("payments", "ips", "prompts", "links"):
+    for name in ("payments", "ips", "prompts", "links", "lockstep"):
         frame = frames[name]
         if "_row" not in frame.columns:
             continue

@@ -9,9 +9,15 @@ table      required columns                 optional columns
 accounts   account_id (unique)              created_at, email, country
 payments   account_id, payment_id           kind, bin
 ips        account_id, ip                   first_seen, last_seen, requests
-prompts    account_id, template_id|prompt   ts, count (default 1)
+prompts    account_id, template_id|prompt   ts, count (default 1), last_ts, hours
 links      account_id, kind, value          (none)
+lockstep   account_id, template_id, hour    lift, requests, accounts, expected
 ========== ================================ =====================================
+
+``lockstep`` is written by ``graphsleuth ingest`` from request logs: which
+accounts sent which template in the same hour far above chance, from the
+requests' own times. When it is there, detection takes its lockstep tokens
+from it, and counts each account's template-hours from ``prompts.hours``.
 
 Only ``accounts`` is required. Unknown extra columns are kept as properties.
 Rows are numbered from 1 for the first data row (in a plain CSV file, row N
@@ -49,8 +55,8 @@ class TableSpec:
 
     ``columns`` maps each known column to its kind: ``id`` (non-empty short
     text), ``text`` (any text, may be empty), ``time`` (ISO-8601, UTC),
-    ``count`` (non-negative integer), ``ip`` (IPv4 or IPv6) or ``kind`` (a
-    short identifier that names a kind of link).
+    ``count`` (non-negative integer), ``number`` (non-negative real number),
+    ``ip`` (IPv4 or IPv6) or ``kind`` (a short identifier that names a kind of link).
     """
 
     name: str
@@ -64,7 +70,15 @@ TABLES: dict[str, TableSpec] = {
     "accounts": TableSpec(
         "accounts",
         ("account_id",),
-        {"account_id": "id", "created_at": "time", "email": "text", "country": "text"},
+        {
+            "account_id": "id",
+            "created_at": "time",
+            "email": "text",
+            "country": "text",
+            "first_seen": "time",
+            "last_seen": "time",
+            "requests": "count",
+        },
     ),
     "payments": TableSpec(
         "payments",
@@ -85,7 +99,15 @@ TABLES: dict[str, TableSpec] = {
     "prompts": TableSpec(
         "prompts",
         ("account_id",),
-        {"account_id": "id", "template_id": "text", "prompt": "text", "ts": "time", "count": "count"},
+        {
+            "account_id": "id",
+            "template_id": "text",
+            "prompt": "text",
+            "ts": "time",
+            "count": "count",
+            "last_ts": "time",
+            "hours": "count",
+        },
         one_of=("template_id", "prompt"),
         defaults={"count": 1},
     ),
@@ -93,6 +115,19 @@ TABLES: dict[str, TableSpec] = {
         "links",
         ("account_id", "kind", "value"),
         {"account_id": "id", "kind": "kind", "value": "id"},
+    ),
+    "lockstep": TableSpec(
+        "lockstep",
+        ("account_id", "template_id", "hour"),
+        {
+            "account_id": "id",
+            "template_id": "id",
+            "hour": "time",
+            "lift": "number",
+            "requests": "count",
+            "accounts": "count",
+            "expected": "number",
+        },
     ),
 }
 
@@ -116,6 +151,8 @@ class Evidence:
     files: dict[str, Path]
     derived_templates: bool = False
     prompt_rows: np.ndarray | None = None
+    #: Request-level lockstep (from ``graphsleuth ingest``); None when the evidence has no such table.
+    lockstep: pd.DataFrame | None = None
     _positions: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def table(self, name: str) -> pd.DataFrame:

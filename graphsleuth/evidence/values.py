@@ -90,6 +90,10 @@ def convert_column(values: pd.Series, kind: str, default, required: bool):
         converted = pd.array(np.where(bad | empty, 0, np.nan_to_num(numeric)).astype("int64"), dtype="Int64")
         converted[empty] = pd.NA
         return pd.Series(converted, index=values.index), bad, "expected a whole number >= 0"
+    if kind == "number":
+        numbers = pd.to_numeric(text.where(~empty, other=None), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        bad = ~empty & (np.isnan(numbers) | (numbers < 0) | ~np.isfinite(numbers))
+        return pd.Series(np.where(bad, np.nan, numbers), index=values.index), bad, "expected a number >= 0"
     if kind == "ip":
         return _convert_ip(text, empty)
     raise ValueError(f"unknown column kind {kind}")  # a bug in TABLES, not bad input

@@ -14,9 +14,10 @@ from functools import cache
 from ..errors import StoreError
 from ..resources import package_file
 
-__all__ = ["cypher_statements", "cypher_statement", "parse_statements"]
+__all__ = ["cypher_statements", "cypher_statement", "sql_statements", "sql_statement", "parse_statements"]
 
 _CYPHER_HEADER = re.compile(r"^\s*//\s*name:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
+_SQL_HEADER = re.compile(r"^\s*--\s*name:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
 
 
 def parse_statements(text: str, header: re.Pattern = _CYPHER_HEADER, comment: str = "//") -> tuple[tuple[str, str], ...]:
@@ -56,4 +57,25 @@ def cypher_statement(file: str, name: str) -> str:
     found = cypher_statements(file)
     if name not in found:
         raise StoreError(f"no statement named {name} in cypher/{file}.cypher")
+    return found[name]
+
+
+@cache
+def _sql_file(file: str) -> tuple[tuple[str, str], ...]:
+    path = package_file(__name__, "sql", f"{file}.sql")
+    if path is None:
+        raise FileNotFoundError(f"missing SQL file sql/{file}.sql in the graphsleuth package")
+    return parse_statements(path.read_text(encoding="utf-8"), _SQL_HEADER, "--")
+
+
+def sql_statements(file: str) -> dict[str, str]:
+    """The named statements of ``sql/<file>.sql`` as {name: sql}, in file order."""
+    return dict(_sql_file(file))
+
+
+def sql_statement(file: str, name: str) -> str:
+    """The statement ``name`` of ``sql/<file>.sql`` (a bug in the package, not bad input, when missing)."""
+    found = sql_statements(file)
+    if name not in found:
+        raise KeyError(f"no statement named {name} in sql/{file}.sql")
     return found[name]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -37,7 +38,7 @@ from .scenario import Scenario, load_scenario
 from .traits import ring_traits
 from .truth import truth_table
 
-__all__ = ["SyntheticPopulation", "generate", "write_population"]
+__all__ = ["SyntheticPopulation", "generate", "write_population", "write_log_bundle"]
 
 
 @dataclass
@@ -83,6 +84,7 @@ def generate(
     growth: float = 0.10,
     ban: str | None = None,
     ban_day: float | None = None,
+    logs: bool = False,
 ) -> SyntheticPopulation:
     """Generate a population from ``scenario`` (a path, a bundled name or a Scenario; default demo),
     or from a scenario drawn with ``sample_seed`` (see :func:`~graphsleuth.synth.sample_scenario`).
@@ -103,6 +105,12 @@ def generate(
     days after the first snapshot (default: just after the last snapshot but
     one) and replaced by waves of successors that reuse a share of its cards,
     proxies, devices and templates; truth.csv marks them in ``successor_of``.
+
+    With ``logs`` the same population is written as request logs instead: ``logs/`` holds one
+    Parquet file of requests per day (spread over time as the scenario's
+    ``[logs]`` section says), beside the ``accounts`` and ``payments`` tables
+    that logs do not carry (phones as an ``accounts`` column), ``truth.csv``
+    and ``manifest.json``; ``graphsleuth ingest`` or ``detect --logs`` read it.
     """
     if prompts not in ("template", "raw"):
         raise GraphsleuthError(f"--prompts must be template or raw, got {prompts!r}")
@@ -122,6 +130,8 @@ def generate(
         if seed is None and scn.sample_seed is not None:  # a sampled scenario's file replays with its own seed
             seed = scn.sample_seed
     seed = 0 if seed is None else seed
+    if logs and snapshots is not None:
+        raise GraphsleuthError("give --logs or --snapshots, not both")
     timeline = None
     if snapshots is not None:
         from .successors import STEPS, Timeline
@@ -138,6 +148,8 @@ def generate(
         if out is not None:
             write_snapshots(grown, out, format=format, force=force)
         population.manifest = {**population.manifest, "timeline": grown.events}
+    elif out is not None and logs:
+        write_log_bundle(population, out, force=force)
     elif out is not None:
         write_population(population, out, format=format, force=force)
     return population
@@ -194,6 +206,28 @@ def write_population(population: SyntheticPopulation, out: str | Path, format: s
 
             (tmp / "scenario.toml").write_text(scenario_toml(population.scenario), encoding="utf-8")
         (tmp / "manifest.json").write_text(json.dumps(population.manifest, indent=2, sort_keys=True) + "\n")
+    return Path(out)
+
+
+def write_log_bundle(population: SyntheticPopulation, out: str | Path, force: bool = False) -> Path:
+    """Write the population as request logs (``logs/YYYY-MM-DD.parquet``) with its side tables, truth and manifest, atomically."""
+    from .logs import write_logs
+
+    with output_directory(out, force) as tmp:
+        written = write_logs(population, tmp / "logs")
+        accounts = population.tables["accounts"]
+        links = population.tables["links"]
+        phones = links.filter(pc.equal(links["kind"], "phone"))
+        where = pc.index_in(accounts["account_id"], value_set=phones["account_id"].combine_chunks())
+        accounts = accounts.append_column("phone", phones["value"].combine_chunks().take(where))
+        _write_table(accounts, tmp / "accounts", "parquet")
+        _write_table(population.tables["payments"], tmp / "payments", "parquet")
+        _write_table(population.truth, tmp / "truth", "csv")
+        if population.ring_traits is not None:
+            (tmp / "truth_rings.json").write_text(json.dumps(population.ring_traits, indent=2) + "\n")
+        manifest = dict(population.manifest)
+        manifest["logs"] = {**written.to_dict(), "files": len(written.files)}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return Path(out)
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "Legit",
     "RingPlan",
     "TemplateBank",
+    "Logs",
     "load_scenario",
     "scenario_path",
     "LEGIT_KINDS",
@@ -171,8 +172,28 @@ class TemplateBank:
 
 
 @dataclass(frozen=True)
+class Logs:
+    """How ``generate --logs`` spreads each prompt row's requests over time (:mod:`.logs`).
+
+    ``sample`` keeps that share of every account's requests (at least one per
+    prompt row, so no account or template is lost) when the full traffic would
+    not fit the disk; ``legit_sample`` further samples the legitimate accounts'
+    requests only, so that a campaign keeps its reported size among a large
+    population's thinned traffic. Legitimate requests spread over up to
+    ``spread_days`` days after their row's time, at the hours people work and
+    live in their country; a ring's requests come in bursts of about
+    ``burst_minutes`` after their row's time, so its waves stay waves.
+    """
+
+    sample: float = 1.0
+    legit_sample: float = 1.0
+    spread_days: float = 3.0
+    burst_minutes: float = 20.0
+
+
+@dataclass(frozen=True)
 class Scenario:
-    """A whole scenario: population, legitimate mix, template banks and planted rings."""
+    """A whole scenario: population, legitimate mix, template banks, planted rings, and how its request logs are spread."""
 
     name: str
     description: str
@@ -183,6 +204,7 @@ class Scenario:
     banks: tuple[TemplateBank, ...] = ()
     #: The seed a sampled scenario was drawn with (see :mod:`.sampler`); None for a written one.
     sample_seed: int | None = None
+    logs: Logs = Logs()
 
     @property
     def ring_accounts(self) -> int:
@@ -261,6 +283,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     if population.accounts < 50:
         raise ScenarioError(source, "population.accounts", f"expected at least 50 accounts, got {population.accounts}")
     legit = _section(document, "legit", Legit, source)
+    logs = _section(document, "logs", Logs, source)
     if sum(getattr(legit, k) for k in LEGIT_KINDS) <= 0:
         raise ScenarioError(source, "legit", "the shares of the legitimate kinds add up to 0")
     bank_docs = document.pop("banks", [])
@@ -278,7 +301,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     if len(set(names)) != len(names):
         raise ScenarioError(source, "rings.name", "ring names must be unique")
     _check_banks(banks, rings, source)
-    scenario = Scenario(name, description, population, legit, rings, source, banks, sample_seed)
+    scenario = Scenario(name, description, population, legit, rings, source, banks, sample_seed, logs)
     if scenario.ring_accounts > 0.5 * population.accounts:
         raise ScenarioError(source, "population.accounts", "rings take more than half of all accounts")
     return scenario
@@ -343,6 +366,10 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "wave_hours": (0.05, 48),
     "framework_templates": (1, 200),
     "starter_kit_templates": (1, 200),
+    "sample": (1e-6, 1.0),
+    "legit_sample": (1e-6, 1.0),
+    "spread_days": (0.0, 60.0),
+    "burst_minutes": (1.0, 24 * 60.0),
 }
 _CHOICES = {
     "payment": PAYMENTS,

@@ -517,6 +517,12 @@ def _value(kind: str, required: bool):
             st.integers(max_value=-1).map(lambda n: (str(n), True)),
             st.sampled_from(["1.5", "five", "inf", "nan", "1e400", "-0.5"]).map(lambda v: (v, True)),
         )
+    if kind == "number":
+        return st.one_of(
+            st.floats(0, 1e12).map(lambda x: (repr(x), False)),
+            st.just(("", False)),
+            st.sampled_from(["-1", "five", "inf", "nan", "-0.5"]).map(lambda v: (v, True)),
+        )
     if kind == "ip":
         return st.one_of(st.ip_addresses().map(lambda a: (str(a), False)), st.sampled_from(_BAD_IPS).map(lambda v: (v, True)))
     if kind == "kind":
@@ -602,6 +608,8 @@ def _same(kind: str, given_text: str, kept) -> bool:
         return (pd.isna(kept) and given_text == "") or kept == pd.Timestamp(given_text)
     if kind == "count":
         return (given_text == "" and (pd.isna(kept) or kept == 1)) or int(kept) == int(given_text)
+    if kind == "number":
+        return (given_text == "" and pd.isna(kept)) or float(kept) == float(given_text)
     if kind == "ip":
         return ipaddress.ip_address(kept) == ipaddress.ip_address(given_text)
     raise AssertionError(kind)

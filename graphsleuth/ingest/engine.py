@@ -1,0 +1,93 @@
+"""The embedded engine ingest runs its SQL on: DuckDB, with a hard memory limit that spills to disk.
+
+DuckDB was measured on 30M requests against Polars and Arrow's Acero: the
+same results, the lowest memory, and a ``memory_limit`` it keeps by spilling
+to ``temp_directory``. Every statement comes from ``graphsleuth/queries/sql``
+by file and name; values travel as ``$parameters`` or, for views (which cannot
+take a prepared parameter), as DuckDB variables set here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from ..errors import GraphsleuthError
+from ..queries import sql_statement
+
+__all__ = ["Engine"]
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class Engine:
+    """One DuckDB connection: ``run`` a named statement, ``copy`` a query's rows to a Parquet file."""
+
+    def __init__(self, memory_limit: str, temp_dir: Path, threads: int | None = None):
+        import duckdb
+
+        self.duckdb = duckdb
+        try:
+            self.con = duckdb.connect(
+                ":memory:",
+                config={
+                    "threads": threads or os.cpu_count() or 1,
+                    "memory_limit": memory_limit,
+                    "temp_directory": str(temp_dir),
+                    "preserve_insertion_order": False,
+                },
+            )
+        except duckdb.Error as exc:
+            raise GraphsleuthError(f"cannot start the ingest engine (memory limit {memory_limit!r}?): {_first_line(exc)}") from None
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")
+
+    def run(self, file: str, name: str, **params):
+        """Run statement ``name`` of ``sql/<file>.sql`` with the ``$parameters`` it names."""
+        return self.execute(sql_statement(file, name), params)
+
+    def execute(self, sql: str, params: dict | None = None):
+        names = set(_PARAM.findall(sql))
+        try:
+            return self.con.execute(sql, {k: (params or {})[k] for k in names}) if names else self.con.execute(sql)
+        except self.duckdb.OutOfMemoryException as exc:
+            raise GraphsleuthError(f"the ingest engine ran out of memory: {_first_line(exc)} (raise --memory-limit)") from None
+
+    def arrow(self, file: str, name: str):
+        """The rows of statement ``name`` (no parameters) as an Arrow table."""
+        return self.con.sql(sql_statement(file, name)).to_arrow_table()
+
+    def rows(self, file: str, name: str, **params) -> list[tuple]:
+        return self.run(file, name, **params).fetchall()
+
+    def copy(self, file: str, name: str, path: Path, **params) -> int:
+        """Write the rows of query ``name`` to the Parquet file ``path`` (ZSTD); return how many."""
+        body = sql_statement(file, name)
+        found = self.execute(f"COPY ({body}) TO $path (FORMAT parquet, COMPRESSION zstd)", {**params, "path": str(path)}).fetchall()
+        return int(found[0][0]) if found and found[0] else 0
+
+    def variable(self, name: str, value) -> None:
+        """Set DuckDB variable ``name`` (a name from our code) to ``value``."""
+        if not re.fullmatch(r"[a-z_]+", name):
+            raise ValueError(f"bad variable name {name!r}")
+        self.con.execute(f"SET VARIABLE {name} = $value", {"value": value})
+
+    def register(self, name: str, table) -> None:
+        self.con.register(name, table)
+
+    def spilled_bytes(self) -> int:
+        """Bytes of the temporary files the engine holds now (what it spilled to disk)."""
+        try:
+            found = self.con.execute("SELECT coalesce(sum(size), 0) FROM duckdb_temporary_files()").fetchall()
+            return int(found[0][0])
+        except self.duckdb.Error:
+            return 0
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
