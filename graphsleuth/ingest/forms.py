@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..detection import templates as _templates
+from ..queries import sql_statement
 
 __all__ = ["normalise_macro", "group_forms"]
 
@@ -25,7 +26,7 @@ def _literal(text: str) -> str:
 
 
 def normalise_macro() -> str:
-    """``CREATE MACRO gs_normalise(p)``: the normal form of a prompt, built from detection's rules.
+    """The statement that makes macro ``gs_normalise(p)``: the normal form of a prompt, built from detection's rules.
 
     The statement is text made from graphsleuth's own constants (the rules'
     patterns must be literals for the engine to compile each regex once).
@@ -39,7 +40,7 @@ def normalise_macro() -> str:
     expr = f"trim({expr}, ' ')"
     pattern, replacement = _templates._RULES_AFTER_LOWER[-1]
     expr = f"regexp_replace({expr}, {_literal(pattern)}, {_literal(replacement)}, 'g')"
-    return f"CREATE OR REPLACE TEMP MACRO gs_normalise(p) AS {expr}"
+    return sql_statement("templates", "normalise_macro").replace("/* normal form */ p", expr)
 
 
 def group_forms(forms: pa.Table, seed: int = 0) -> pa.Table:

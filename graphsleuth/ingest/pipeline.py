@@ -170,11 +170,8 @@ def _run(engine, found: LogFiles, logs, out, side_accounts, side_payments, links
         progress.step("ingest: templates as logged", lambda: _guarded(engine, found, "prompts", "template_names_ids"))
         progress.step("ingest: pass 2, account-template-hours", lambda: _guarded(engine, found, "prompts", f"triples_ids{dropping}"))
     else:
-        engine.execute("CREATE OR REPLACE TEMP TABLE template_names AS SELECT NULL::UBIGINT AS tkey, NULL::VARCHAR AS template_id LIMIT 0")
-        engine.execute(
-            "CREATE OR REPLACE TEMP TABLE triples AS SELECT NULL::UBIGINT AS ah, NULL::UBIGINT AS tkey, NULL::INTEGER AS hour, "
-            "NULL::BIGINT AS n, NULL::TIMESTAMPTZ AS first_ts, NULL::TIMESTAMPTZ AS last_ts LIMIT 0"
-        )
+        engine.run("prompts", "template_names_none")
+        engine.run("prompts", "triples_none")
 
     spilled = max(spilled, engine.spilled_bytes())
     side_links = [c for c in (*ACCOUNT_LINKS, *links) if c in side.attrs.get("account_columns", ())]

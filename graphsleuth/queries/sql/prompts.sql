@@ -9,6 +9,17 @@
 CREATE OR REPLACE TEMP TABLE template_names AS
 SELECT tkey, any_value(tid) AS template_id FROM requests WHERE tid IS NOT NULL GROUP BY tkey;
 
+-- name: template_names_none
+-- Logs with no prompt column: no templates (an empty table, so later statements still run).
+CREATE OR REPLACE TEMP TABLE template_names AS SELECT NULL::UBIGINT AS tkey, NULL::VARCHAR AS template_id LIMIT 0;
+
+-- name: triples_none
+-- ... and no (account, template, hour) triples.
+CREATE OR REPLACE TEMP TABLE triples AS
+SELECT NULL::UBIGINT AS ah, NULL::UBIGINT AS tkey, NULL::INTEGER AS hour,
+       NULL::BIGINT AS n, NULL::TIMESTAMPTZ AS first_ts, NULL::TIMESTAMPTZ AS last_ts
+LIMIT 0;
+
 -- name: triples_ids
 -- (account hash, template key, hour) with its requests and first/last time: fixed-width keys.
 CREATE OR REPLACE TEMP TABLE triples AS

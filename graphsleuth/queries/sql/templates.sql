@@ -3,6 +3,12 @@
 -- written by the driver as a macro of RE2 regexes), the distinct normal forms are grouped into
 -- templates in Python (text_forms_grouped), and every text is mapped to its template here.
 
+-- name: normalise_macro
+-- gs_normalise(p): the normal form of a prompt. The driver puts the expression in place of
+-- the marked ``p`` below: regexp_replace calls made from detection's own rule strings (the
+-- patterns must be literals for the engine to compile each regex once), never from input.
+CREATE OR REPLACE TEMP MACRO gs_normalise(p) AS /* normal form */ p;
+
 -- name: texts
 -- The distinct prompt texts (by hash) and their requests: a pass of its own.
 CREATE OR REPLACE TEMP TABLE texts AS
