@@ -200,8 +200,9 @@ def ips_table(plan: AccountPlan, rng: np.random.Generator, more: np.random.Gener
     order = np.lexsort((ip_a, plan.id_number[acct_a]))
     acct_a, ip_a, v6 = acct_a[order], ip_a[order], v6[order]
     first = plan.active_from[acct_a] + rng.integers(0, 3 * DAY, len(acct_a))
-    first = np.minimum(first, plan.end - HOUR)
-    last = first + (rng.random(len(acct_a)) * (plan.end - first)).astype(np.int64)
+    until = plan.active_to[acct_a]
+    first = np.minimum(first, until - HOUR)
+    last = first + (rng.random(len(acct_a)) * (until - first)).astype(np.int64)
     volume = plan.volume[acct_a]
     share = rng.exponential(1.0, len(acct_a))
     per_acct = np.bincount(acct_a, weights=share, minlength=n)

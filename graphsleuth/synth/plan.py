@@ -140,6 +140,8 @@ class AccountPlan:
     created: np.ndarray
     active_from: np.ndarray
     volume: np.ndarray
+    #: When each account stops working (the window's end, or a rotating ring's account's last day).
+    active_to: np.ndarray | None = None
     #: When each look-alike group's defining event happens (a hackathon's start, a sign-up wave's
     #: start, a class's first week), in seconds; 0 for other groups.
     group_event: np.ndarray | None = None
@@ -191,7 +193,19 @@ def plan_population(scenario: Scenario, seed: int, streams: Streams) -> AccountP
         active_from=np.maximum(created, start),
         volume=_volumes(scenario, kind, ring, streams.prompt),
         group_event=group_event,
+        active_to=_active_to(scenario, created, ring, end),
     )
+
+
+def _active_to(scenario: Scenario, created: np.ndarray, ring: np.ndarray, end: int) -> np.ndarray:
+    """When each account stops working: the window's end, or ``account_days`` after a rotating ring's account starts."""
+    active_to = np.full(len(created), end, dtype=np.int64)
+    for i, plan in enumerate(scenario.rings):
+        if plan.account_days > 0:
+            members = ring == i
+            first = np.maximum(created[members], scenario.population.start_s)
+            active_to[members] = np.clip(created[members] + int(plan.account_days * DAY), first + HOUR, end)
+    return active_to
 
 
 def _groups(scenario: Scenario, rng: np.random.Generator, more: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -293,7 +307,23 @@ def _creation_times(
         t[members] = centres[burst] + rng.uniform(0, plan.burst_hours * HOUR, len(members))
     late = t > end - HOUR  # a group that joined recently: its members spread up to now
     t[late] = group_base[late] + rng.random(late.sum()) * np.maximum(end - HOUR - group_base[late], 0)
+    for i, plan in enumerate(scenario.rings):
+        if plan.account_days > 0:
+            members = np.flatnonzero(ring == i)
+            t[members] = _taking_turns(plan, len(members), start, end, more)
     return np.clip(t, end - history - 30 * DAY, end - HOUR).astype(np.int64)
+
+
+def _taking_turns(plan, n: int, start: int, end: int, rng: np.random.Generator) -> np.ndarray:
+    """Creation times of a rotating ring's accounts: each is created when it starts its ``account_days`` of
+    work, and the ring's accounts take over from one another through the window (in bursts, or one after
+    another), so that some are always at work."""
+    lifetime = plan.account_days * DAY
+    earliest = start - min(lifetime, end - start) * 0.5
+    if plan.creation == "even":
+        return earliest + rng.random(n) * (end - HOUR - earliest)
+    centres = earliest + rng.random(plan.creation_bursts) * (end - HOUR - earliest)
+    return centres[rng.integers(0, plan.creation_bursts, n)] + rng.uniform(0, plan.burst_hours * HOUR, n)
 
 
 def _volumes(scenario: Scenario, kind: np.ndarray, ring: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -153,7 +153,7 @@ def prompts_table(
     gi = g[tool_user]
     tpl[tool_user] = catalogue.internal_first[gi] + rng.integers(0, catalogue.internal_count[gi])
     # ...and ring accounts send their distillation templates, with some camouflage.
-    ts = plan.active_from[acct] + (rng.random(rows) * (plan.end - plan.active_from[acct])).astype(np.int64)
+    ts = plan.active_from[acct] + (rng.random(rows) * (plan.active_to[acct] - plan.active_from[acct])).astype(np.int64)
     release = (k != RING) & (rng.random(rows) < 0.06)
     first_sync = plan.scenario.rings[0].sync_days[0] if plan.scenario.rings and plan.scenario.rings[0].sync_days else 3
     release_t = plan.start + first_sync * DAY + rng.integers(0, DAY, release.sum())
@@ -176,7 +176,7 @@ def prompts_table(
             day = np.array(ring.sync_days)[rng.integers(0, len(ring.sync_days), sync.sum())]
             hour = rng.uniform(0, 20)  # the ring's operator starts its jobs at one time of day
             t_sync = plan.start + day * DAY + int(hour * HOUR) + rng.normal(0, 1.2 * HOUR, sync.sum()).astype(np.int64)
-            ts[sel[sync]] = np.clip(t_sync, plan.active_from[acct[sel[sync]]], plan.end - 1)
+            ts[sel[sync]] = np.clip(t_sync, plan.active_from[acct[sel[sync]]], plan.active_to[acct[sel[sync]]] - 1)
             wave[sel[sync]] = True
     fixed = release | wave
     extra = group_rows(plan, tools, acct, tpl, ts, fixed, clock, streams.prompt_more)
@@ -226,12 +226,13 @@ def _waves(plan: AccountPlan, i: int, rows: np.ndarray, templates: np.ndarray, a
     rows = rows[rng.random(len(rows)) < p]
     offset = int(clock.operator_offset[i]) if clock is not None else 0
     wave_t, wave_tpl = ring_waves(ring.waves, plan.start, plan.end, offset, templates, rng)
-    active = plan.active_from[acct[rows]]
+    active, until = plan.active_from[acct[rows]], plan.active_to[acct[rows]]
     first = np.searchsorted(wave_t, active)
-    ok = first < len(wave_t)
-    rows, first, active = rows[ok], first[ok], active[ok]
-    k = first + (rng.random(len(rows)) * (len(wave_t) - first)).astype(np.int64)
+    last = np.searchsorted(wave_t, until)
+    ok = first < last
+    rows, first, last, active, until = rows[ok], first[ok], last[ok], active[ok], until[ok]
+    k = first + (rng.random(len(rows)) * (last - first)).astype(np.int64)
     tpl[rows] = wave_tpl[k]
     jitter = rng.normal(0, ring.wave_hours * HOUR, len(rows)).astype(np.int64)
-    ts[rows] = np.clip(wave_t[k] + jitter, active, plan.end - 1)
+    ts[rows] = np.clip(wave_t[k] + jitter, active, until - 1)
     wave[rows] = True

@@ -7,7 +7,8 @@ users, any payment pattern (none, one card each, or up to 50 accounts per card, 
 BINs that ordinary users use too, or prepaid, or rare ones), any proxies (datacenter,
 residential overlapping real homes, mixed, or none), camouflage up to 80%, creation in bursts
 or evenly over an hour to six months, waves of any strength and tightness, paraphrased
-prompts, a ring dressed as a company, every look-alike legitimate group in varying amounts,
+prompts, a ring dressed as a company, rings whose accounts each work a few days and take
+turns, every look-alike legitimate group in varying amounts,
 and the usual VPN and CGNAT exits, households, companies, campuses, heavy users and
 integrators. The ranges are :data:`RANGES`.
 
@@ -62,6 +63,7 @@ class Ranges:
     wave_hours: tuple[float, float] = (0.25, 6.0)
     phrasings: tuple[int, int] = (1, 20)
     dressed_accounts: tuple[int, int] = (20, 2000)
+    account_days: tuple[float, float] = (1.0, 21.0)  # rotating rings: how long each account works
 
 
 RANGES = Ranges()
@@ -115,6 +117,9 @@ def sample_scenario(seed: int, accounts: int | None = None, ranges: Ranges = RAN
     sizes = _ring_sizes(d, n, ranges)
     dressed = int(d.rng.integers(len(sizes))) if d.chance(0.35) else -1
     rings = tuple(_ring(d, f"ring-{i + 1:02d}", size, banks, ranges, dressed=i == dressed) for i, size in enumerate(sizes))
+    later = _Draw(int(seed) ^ _LATER)
+    rings = _rotating(later, rings, ranges)
+    legit = _public_starter_kit(later, legit)
     used = {r.bank for r in rings if r.bank}
     description = (
         f"sampled with seed {seed}: {n:,} accounts, {len(rings)} rings of {sum(sizes):,} accounts, "
@@ -199,8 +204,9 @@ def _ring_sizes(d: _Draw, n: int, ranges: Ranges) -> list[int]:
     top = max(low, min(high, room))
     sizes = [d.log_integer(low, top) for _ in range(count)]
     if sum(sizes) > room:
-        factor = room / sum(sizes)
-        sizes = [max(low, int(s * factor)) for s in sizes]
+        # Every ring keeps the smallest size; what is left of the room is shared in proportion to the excess.
+        factor = max(0, room - low * count) / max(1, sum(sizes) - low * count)
+        sizes = [low + int((s - low) * factor) for s in sizes]
     return sizes
 
 
@@ -266,6 +272,23 @@ def _ring(d: _Draw, name: str, size: int, banks: tuple[TemplateBank, ...], range
         creation_days=d.uniform(7.0, 28.0),
         schedule="night",
     )
+
+
+#: Knobs added after the family's first draws come from a stream of their own, so that every earlier
+#: seed keeps the rest of its scenario.
+_LATER = 0x6C61746572
+
+
+def _rotating(d: _Draw, rings: tuple[RingPlan, ...], ranges: Ranges) -> tuple[RingPlan, ...]:
+    """Some rings rotate their accounts: each works a few days to weeks, the members taking turns."""
+    return tuple(replace(r, account_days=d.log_uniform(*ranges.account_days) if d.chance(0.4) else 0.0) for r in rings)
+
+
+def _public_starter_kit(d: _Draw, legit: Legit) -> Legit:
+    """A population with hackathons has the provider's public starter kit, and so ordinary users who send it."""
+    if legit.hackathon > 0 and legit.starter_kit_users == 0:
+        return replace(legit, starter_kit_users=d.uniform(0.005, 0.05))
+    return legit
 
 
 def _payment(d: _Draw, size: int, ranges: Ranges) -> tuple[str, int]:

@@ -155,6 +155,7 @@ class RingPlan:
     wave_hours: float = 1.2  # how tight a wave is: the spread (standard deviation) of its times, in hours
     schedule: str = "round_the_clock"  # round_the_clock | night | daily_batches | office_hours
     dressed_as_company: bool = False  # one company-looking domain and one corporate card for all members
+    account_days: float = 0.0  # 0: every account works the whole window; else each works this many days, taking turns
 
 
 @dataclass(frozen=True)
@@ -362,6 +363,7 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "bank_templates": (0, 1000),
     "phrasings": (1, 50),
     "creation_days": (0.02, 3650),  # from half an hour to ten years
+    "account_days": (0.0, 3650),
     "waves": (0, 1000),
     "wave_hours": (0.05, 48),
     "framework_templates": (1, 200),

@@ -147,7 +147,9 @@ def _draw(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum(np.searchsorted(cdf / cdf[-1], u, side="right"), len(weights) - 1)
 
 
-def reshape(ts: np.ndarray, lo: np.ndarray, hi: int, offset: np.ndarray, profile: Profile, rng: np.random.Generator) -> np.ndarray:
+def reshape(
+    ts: np.ndarray, lo: np.ndarray, hi: np.ndarray | int, offset: np.ndarray, profile: Profile, rng: np.random.Generator
+) -> np.ndarray:
     """New times for ``ts``: a day of the same local week and an hour drawn from ``profile``.
 
     ``lo`` (per row) and ``hi`` bound the new times; a row whose new time would fall outside
@@ -263,4 +265,4 @@ def clock_times(plan, clock: Clock, acct: np.ndarray, ts: np.ndarray, fixed: np.
             continue
         rows = np.flatnonzero((plan.ring[acct] == i) & ~fixed)
         a = acct[rows]
-        ts[rows] = reshape(ts[rows], plan.active_from[a], plan.end, np.full(len(rows), clock.operator_offset[i]), profile, rng)
+        ts[rows] = reshape(ts[rows], plan.active_from[a], plan.active_to[a], np.full(len(rows), clock.operator_offset[i]), profile, rng)

@@ -58,6 +58,7 @@ TRAIT_DEFINITIONS = {
     "dressed_as_company": "all members on one company-looking domain and one corporate card",
     "schedule": "its operator's hours: round_the_clock, night, daily_batches or office_hours",
     "creation": "bursts or even (one account after another over planted.creation_days)",
+    "account_days": "0: every member works the whole window; else each works this many days, the members taking turns",
 }
 
 
@@ -221,6 +222,7 @@ def _traits(ring, measured: dict) -> dict:
         "dressed_as_company": ring.dressed_as_company,
         "schedule": ring.schedule,
         "creation": ring.creation,
+        "account_days": ring.account_days,
     }
 
 
