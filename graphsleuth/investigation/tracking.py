@@ -174,6 +174,7 @@ def follow_rings(
         seed=findings.seed,
         stats=findings.stats,
         rejects=findings.rejects,
+        campaigns=[replace(c, ring_ids=tuple(ids.get(r, r) for r in c.ring_ids)) for c in findings.campaigns],
         as_of=as_of,
         evidence_path=evidence_path,
         previous_run_id=previous.run_id if previous else None,

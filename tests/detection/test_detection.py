@@ -338,15 +338,15 @@ def test_many_cards_from_common_bins_are_not_a_ring_but_a_few_rare_bins_are(tmp_
 def _operators(path: Path, shared_bin: bool = False, same_hours: bool = True) -> list[str]:
     """Two operators of 40 accounts each and 2,000 ordinary accounts, written as evidence to ``path``.
 
-    Each operator buys one card per account from its own two BINs and routes through its own
-    datacenter /24; both send the same three templates of a public distillation bank in waves, in
+    Each operator creates its accounts in a burst of its own, buys one card per account from its own
+    two BINs and routes through its own datacenter /24; both send the same three templates of a public distillation bank in waves, in
     the same hours when ``same_hours``, and ordinary templates besides. With ``shared_bin`` the
     operators' first BINs are the same issuer. Returns the account ids (operator A first)."""
     rng = np.random.default_rng(17)
     ids = [f"a{i}" for i in range(2080)]
     start = pd.Timestamp("2026-02-02T00:00:00Z")
     created = [
-        start - pd.Timedelta(days=30, hours=int(i % 10)) if i < 80 else start - pd.Timedelta(days=int(d))
+        start - pd.Timedelta(days=30 - 9 * (i // 40), hours=int(i % 10)) if i < 80 else start - pd.Timedelta(days=int(d))
         for i, d in zip(range(2080), rng.integers(0, 500, 2080))
     ]
     pd.DataFrame({"account_id": ids, "created_at": [c.strftime("%Y-%m-%dT%H:%M:%SZ") for c in created]}).to_csv(
