@@ -50,6 +50,9 @@ def detect(
     force: bool = False,
     progress: Progress | None = None,
     logs: bool | None = False,
+    engine: str = "embedded",
+    spark_master: str | None = None,
+    spark_conf: dict[str, str] | None = None,
 ) -> TrackedFindings:
     """Find suspected rings in DATA (an evidence directory, or request logs) and write them to OUT.
 
@@ -77,14 +80,19 @@ def detect(
     successors (``successors.csv``). ``run.json`` records the run: its data
     time ``as_of`` (the latest time in the evidence unless given), evidence,
     algorithm and seed.
+
+    ``engine`` is ``embedded`` (this process) or ``spark``: the evidence graph, its
+    division into pieces and their clustering on Apache Spark (``spark_master``, default
+    the submitted session's or local[*]; ``spark_conf``, extra Spark settings), every
+    other stage the same; it needs ``pip install 'graphsleuth[spark]'`` and Java 17 or 21.
     """
     from .atomic import check_output_dir
-    from .detection.pipeline import find_rings
     from .export import pseudonym_key as key_of
     from .export import pseudonymise_findings, pseudonymise_rejects, write_findings
     from .investigation import follow_rings, given_time, read_previous_run, write_run_files
 
     progress = progress or Progress()
+    rings_of = _engine(engine, spark_master, spark_conf)  # missing Spark or Java fails before any work
     key = key_of(pseudonym_key) if pseudonymise else None  # a missing key fails before any work
     if out is not None:
         check_output_dir(out, force)
@@ -94,7 +102,7 @@ def detect(
     with CtrlC() as ctrl_c, _ingested(data, logs and not from_neo4j, lenient, progress) as source:
         evidence = _evidence(source, from_neo4j, lenient, progress)
         ctrl_c.check()
-        findings = find_rings(
+        findings = rings_of(
             evidence, algorithm=algorithm, seed=seed, resolution=resolution, min_size=min_size, threshold=threshold, progress=progress
         )
         given = []
@@ -129,6 +137,33 @@ def detect(
     findings.rejects = evidence.rejects
     findings.stats.timings_s = dict(progress.timings)
     return findings
+
+
+#: Where detection runs: in this process, or on Apache Spark.
+ENGINES = ("embedded", "spark")
+
+
+def _engine(engine: str, spark_master: str | None, spark_conf: dict[str, str] | None):
+    """The function that finds rings on ``engine``; for Spark, PySpark and Java are checked first."""
+    from .errors import GraphsleuthError
+
+    if engine not in ENGINES:
+        raise GraphsleuthError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "embedded":
+        if spark_master or spark_conf:
+            raise GraphsleuthError("--spark-master and --spark-conf need --engine spark")
+        from .detection.pipeline import find_rings
+
+        return find_rings
+    from .spark.java import find_java, require_pyspark
+
+    require_pyspark()
+    find_java()
+    from functools import partial
+
+    from .spark import SparkSettings, find_rings_spark
+
+    return partial(find_rings_spark, settings=SparkSettings(master=spark_master, conf=dict(spark_conf or {})))
 
 
 def _evidence_path(data, evidence: Evidence) -> str:
