@@ -408,7 +408,6 @@ def _evidence_nodes(parts: list[_Shared], n_accounts: int, hub_share: float):
     return links, nodes, (account[many].astype(np.int32), evidence_of[many].astype(np.int32))
 
 
-
 def evidence_weights(kinds: np.ndarray, degree: np.ndarray, n_accounts: int) -> np.ndarray:
     """The weight of each piece of evidence: its rarity among ``n_accounts`` (shared by ``degree``) times its kind's factor.
 
@@ -420,7 +419,9 @@ def evidence_weights(kinds: np.ndarray, degree: np.ndarray, n_accounts: int) -> 
     return np.clip(rarity, 0, 1) * factor
 
 
-def projected_evidence(kinds: np.ndarray, degree: np.ndarray, n_accounts: int, hub_share: float = HUB_SHARE) -> tuple[np.ndarray, np.ndarray]:
+def projected_evidence(
+    kinds: np.ndarray, degree: np.ndarray, n_accounts: int, hub_share: float = HUB_SHARE
+) -> tuple[np.ndarray, np.ndarray]:
     """Which pieces of evidence the projection uses (shared, not a hub, of a projected kind), and which are hubs."""
     hub_limit = max(50, int(min(hub_share * n_accounts, HUB_LIMIT)))
     projected = ~np.isin(kinds, list(NOT_PROJECTED))
@@ -468,6 +469,7 @@ def project_groups(ev: np.ndarray, acct: np.ndarray, w: np.ndarray) -> tuple[np.
     src, dst, wt = np.concatenate(src), np.concatenate(dst), np.concatenate(wt)
     keep = src != dst
     return src[keep], dst[keep], wt[keep]
+
 
 def _project(links: pd.DataFrame, nodes: pd.DataFrame, n_accounts: int, seed: int):
     """Project account-evidence links onto accounts: cliques when small, circulants when large."""
