@@ -35,6 +35,8 @@ class SparkRun:
 
     settings: SparkSettings
     graph: dict = field(default_factory=dict)
+    #: The graph's connected components, undivided (what clustering one component per task would face).
+    components: Partition | None = None
     partition: Partition | None = None
     clusters: SparkClusters | None = None
 
@@ -42,6 +44,7 @@ class SparkRun:
         return {
             "settings": self.settings.to_dict(),
             "graph": dict(self.graph),
+            "components": self.components.to_dict() if self.components is not None else None,
             "partition": self.partition.to_dict() if self.partition is not None else None,
             "clustering": self.clusters.to_dict() if self.clusters is not None else None,
         }
@@ -87,7 +90,7 @@ def find_rings_spark(
     record.graph = built.to_dict()
     finder = None
     if "clusters" in views:
-        partition = progress.step("dividing the account graph", lambda: _divide(built, settings))
+        record.components, partition = progress.step("dividing the account graph", lambda: _divide(built, settings))
         record.partition = partition
         progress.note(
             f"graphsleuth: {partition.pieces:,} pieces; the largest holds {partition.max_edge_share:.1%} of the edges and "
@@ -118,15 +121,14 @@ def find_rings_spark(
         built.edges.unpersist()
 
 
-def _divide(built, settings: SparkSettings) -> Partition:
-    """The partition of Spark's edges (the edge list comes to the driver as three Arrow columns: 20 bytes an edge)."""
+def _divide(built, settings: SparkSettings) -> tuple[Partition, Partition]:
+    """The components of Spark's edges, undivided, and the partition into capped pieces.
+
+    The edge list comes to the driver as three Arrow columns (20 bytes an edge); the pieces go back to Spark.
+    """
     edges = built.edges.toPandas()
+    src, dst, weight = edges["src"].to_numpy(np.int64), edges["dst"].to_numpy(np.int64), edges["weight"].to_numpy(float)
+    del edges
     share, min_edges = settings.piece_limits()
-    return divide(
-        edges["src"].to_numpy(np.int64),
-        edges["dst"].to_numpy(np.int64),
-        edges["weight"].to_numpy(float),
-        built.graph.n_accounts,
-        max_share=share,
-        min_edges=min_edges,
-    )
+    n = built.graph.n_accounts
+    return divide(src, dst, weight, n, max_share=1.0, min_edges=0), divide(src, dst, weight, n, max_share=share, min_edges=min_edges)
