@@ -86,7 +86,7 @@ def find_rings_spark(
         run.append(record)
     if evidence.raw_prompts:
         progress.step("deriving templates from raw prompts", lambda: derive_prompt_templates(evidence, seed))
-    built = progress.step("building the evidence graph on Spark", lambda: build_spark_graph(spark, evidence, seed=seed))
+    built = progress.step("building the evidence graph on Spark", lambda: build_spark_graph(spark, evidence, seed=seed, progress=progress))
     record.graph = built.to_dict()
     finder = None
     if "clusters" in views:

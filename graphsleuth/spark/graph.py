@@ -35,6 +35,7 @@ from ..detection.graph import (
     projected_evidence,
 )
 from ..evidence import Evidence, subnet_of
+from ..progress import Progress
 from ..queries import sql_statement
 
 __all__ = ["SparkGraph", "build_spark_graph", "KIND_ORDER"]
@@ -111,13 +112,15 @@ def build_spark_graph(spark, evidence: Evidence, seed: int = 0, progress=None) -
     """Build the evidence graph of ``evidence`` with Spark (see the module's docstring); the same seed, the same graph."""
     from pyspark.sql import types as T
 
+    progress = progress or Progress()
     accounts = pd.Index(evidence.accounts["account_id"])
     n_accounts = len(accounts)
     for table in ("payments", "ips", "prompts", "links"):
         evidence.account_positions(table)
-    hours, tokens, names = lockstep_evidence(evidence, accounts)
-    created = creation_tokens(evidence)
-    frames = [frame for frame in _pairs(evidence, accounts, tokens, created) if len(frame)]
+    with progress.steps("graph: lockstep and creation tokens (driver)"):
+        hours, tokens, names = lockstep_evidence(evidence, accounts)
+        created = creation_tokens(evidence)
+        frames = [frame for frame in _pairs(evidence, accounts, tokens, created) if len(frame)]
     schema = T.StructType(
         [
             T.StructField("kind", T.StringType(), False),
@@ -127,28 +130,31 @@ def build_spark_graph(spark, evidence: Evidence, seed: int = 0, progress=None) -
         ]
     )
     # one hand-over (Arrow batches), not one per kind
-    raw = spark.createDataFrame(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=schema.names), schema=schema)
-    raw.createOrReplaceTempView("gs_raw_pairs")
-    pairs = spark.sql(sql_statement("spark_graph", "pairs")).persist()
-    pairs.createOrReplaceTempView("gs_pairs")
-    nodes = spark.sql(sql_statement("spark_graph", "nodes"))
-    weigh = _weigher(n_accounts)
-    node_schema = "key long, kind string, value string, degree long, first_row long, weight double, useful boolean, hub boolean"
-    nodes = nodes.mapInPandas(weigh, node_schema).persist()
-    nodes.createOrReplaceTempView("gs_nodes")
-
-    # The driver's graph: every node (numbered as the embedded build does) and the shared pairs.
-    node_table = nodes.select("key", "kind", "value", "degree", "first_row", "weight", "hub").toPandas()
-    shared = spark.sql(sql_statement("spark_graph", "shared_pairs")).toPandas()
-    graph = _driver_graph(accounts, node_table, shared, hours, tokens, names)
+    with progress.steps("graph: evidence to Spark"):
+        raw = spark.createDataFrame(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=schema.names), schema=schema)
+        del frames
+        raw.createOrReplaceTempView("gs_raw_pairs")
+        pairs = spark.sql(sql_statement("spark_graph", "pairs")).persist()
+        pairs.createOrReplaceTempView("gs_pairs")
+    with progress.steps("graph: degrees and weights (Spark)"):
+        nodes = spark.sql(sql_statement("spark_graph", "nodes"))
+        node_schema = "key long, kind string, value string, degree long, first_row long, weight double, useful boolean, hub boolean"
+        nodes = nodes.mapInPandas(_weigher(n_accounts), node_schema).persist()
+        nodes.createOrReplaceTempView("gs_nodes")
+        # The driver's graph: every node (numbered as the embedded build does) and the shared pairs.
+        node_table = nodes.select("key", "kind", "value", "degree", "first_row", "weight", "hub").toPandas()
+    with progress.steps("graph: shared pairs to the driver"):
+        shared = spark.sql(sql_statement("spark_graph", "shared_pairs")).toPandas()
+        graph = _driver_graph(accounts, node_table, shared, hours, tokens, names)
 
     # The projection, in Spark: each useful piece of evidence's accounts in seeded order, cliques and circulants by
     # detection's own project_groups, bucket by bucket, and the edges of one pair of accounts summed.
-    links = spark.sql(sql_statement("spark_graph", "projected_links"), args={"seed": int(seed), "buckets": PROJECTION_BUCKETS})
-    projected = links.groupBy("bucket").applyInPandas(_projector, "src long, dst long, weight double")
-    projected.createOrReplaceTempView("gs_projected")
-    edges = spark.sql(sql_statement("spark_graph", "edges")).persist()
-    n_edges = edges.count()
+    with progress.steps("graph: projection and edge sums (Spark)"):
+        links = spark.sql(sql_statement("spark_graph", "projected_links"), args={"seed": int(seed), "buckets": PROJECTION_BUCKETS})
+        projected = links.groupBy("bucket").applyInPandas(_projector, "src long, dst long, weight double")
+        projected.createOrReplaceTempView("gs_projected")
+        edges = spark.sql(sql_statement("spark_graph", "edges")).persist()
+        n_edges = edges.count()
     graph.edge_count = n_edges
     pairs.unpersist()
     return SparkGraph(graph, edges, int(n_edges))
