@@ -92,18 +92,19 @@ def detect(
     from .investigation import follow_rings, given_time, read_previous_run, write_run_files
 
     progress = progress or Progress()
-    rings_of = _engine(engine, spark_master, spark_conf)  # missing Spark or Java fails before any work
+    rings_of, engine_session = _engine(engine, spark_master, spark_conf, progress)  # missing Spark or Java fails before any work
     key = key_of(pseudonym_key) if pseudonymise else None  # a missing key fails before any work
     if out is not None:
         check_output_dir(out, force)
     before = read_previous_run(previous) if previous is not None else None  # a bad --previous fails before any work too
     as_of = given_time(as_of)
     # A Ctrl-C that library code swallowed still stops the run before anything is written.
-    with CtrlC() as ctrl_c, _ingested(data, logs and not from_neo4j, lenient, progress) as source:
-        evidence = _evidence(source, from_neo4j, lenient, progress)
+    with CtrlC() as ctrl_c, engine_session() as spark, _ingested(data, logs and not from_neo4j, lenient, progress) as source:
+        evidence = _evidence(source, from_neo4j, lenient, progress, spark)
         ctrl_c.check()
+        on = {} if spark is None else {"spark": spark}
         findings = rings_of(
-            evidence, algorithm=algorithm, seed=seed, resolution=resolution, min_size=min_size, threshold=threshold, progress=progress
+            evidence, algorithm=algorithm, seed=seed, resolution=resolution, min_size=min_size, threshold=threshold, progress=progress, **on
         )
         given = []
         if neo4j:
@@ -143,8 +144,11 @@ def detect(
 ENGINES = ("embedded", "spark")
 
 
-def _engine(engine: str, spark_master: str | None, spark_conf: dict[str, str] | None):
-    """The function that finds rings on ``engine``; for Spark, PySpark and Java are checked first."""
+def _engine(engine: str, spark_master: str | None, spark_conf: dict[str, str] | None, progress: Progress):
+    """The function that finds rings on ``engine`` and the session it runs in (a context manager; None for the embedded
+    engine); for Spark, PySpark and Java are checked first."""
+    from contextlib import nullcontext
+
     from .errors import GraphsleuthError
 
     if engine not in ENGINES:
@@ -154,16 +158,29 @@ def _engine(engine: str, spark_master: str | None, spark_conf: dict[str, str] | 
             raise GraphsleuthError("--spark-master and --spark-conf need --engine spark")
         from .detection.pipeline import find_rings
 
-        return find_rings
+        return find_rings, lambda: nullcontext(None)
     from .spark.java import find_java, require_pyspark
 
     require_pyspark()
     find_java()
     from functools import partial
 
-    from .spark import SparkSettings, find_rings_spark
+    from .spark import SparkSettings, find_rings_spark, spark_session
 
-    return partial(find_rings_spark, settings=SparkSettings(master=spark_master, conf=dict(spark_conf or {})))
+    settings = SparkSettings(master=spark_master, conf=dict(spark_conf or {}))
+    settings.piece_limits()  # a bad limit fails before Spark starts
+
+    @contextmanager
+    def session():
+        with progress.steps("starting Spark"):
+            started = spark_session(settings)
+            spark = started.__enter__()
+        try:
+            yield spark
+        finally:
+            started.__exit__(None, None, None)
+
+    return partial(find_rings_spark, settings=settings), session
 
 
 def _evidence_path(data, evidence: Evidence) -> str:
@@ -195,13 +212,18 @@ def _ingested(data, logs: bool | None, lenient: bool, progress: Progress):
         yield evidence
 
 
-def _evidence(data, from_neo4j: bool, lenient: bool, progress: Progress) -> Evidence:
+def _evidence(data, from_neo4j: bool, lenient: bool, progress: Progress, spark=None) -> Evidence:
     if from_neo4j:
         from .store import read_evidence_from_neo4j
 
         return progress.step("reading the evidence graph from Neo4j", read_evidence_from_neo4j)
     if isinstance(data, Evidence):
         return data
+    if spark is not None:
+        from .spark.reading import is_uri, read_evidence_spark
+
+        if is_uri(data):  # s3a://, abfss://, hdfs://, file://...: read by Spark, checked by the evidence reader's rules
+            return progress.step("reading evidence with Spark", lambda: read_evidence_spark(spark, data, lenient=lenient))
     return progress.step("reading evidence", lambda: read_evidence(data, lenient=lenient))
 
 

@@ -83,7 +83,7 @@ def generate(scenario, sample_seed, seed, out, accounts, prompts, format_, snaps
 
 
 @main.command(help=command_help(api.detect))
-@click.argument("data_dir", type=click.Path(path_type=Path))
+@click.argument("data_dir", type=click.Path())
 @out_option("Directory for members, rings.jsonl and clusters.jsonl.")
 @click.option("--algorithm", type=click.Choice(ALGORITHMS), default="leiden", show_default=True)
 @seed_option
@@ -154,7 +154,7 @@ def detect(
 
     keep_freed_memory()  # the process ends with the command: trade held memory for fewer page faults
     findings = api.detect(
-        data_dir,
+        data_dir if "://" in data_dir else Path(data_dir),  # a URI (s3a://...) is read by the Spark engine as it is
         out,
         algorithm=algorithm,
         seed=seed,

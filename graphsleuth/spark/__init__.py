@@ -17,7 +17,9 @@ from .java import *  # noqa: F403
 from .java import __all__ as _java
 from .partition import *  # noqa: F403
 from .partition import __all__ as _partition
+from .reading import *  # noqa: F403
+from .reading import __all__ as _reading
 from .session import *  # noqa: F403
 from .session import __all__ as _session
 
-__all__ = [*_engine, *_session, *_java, *_graph, *_partition, *_clusters]
+__all__ = [*_engine, *_session, *_java, *_reading, *_graph, *_partition, *_clusters]

@@ -28,12 +28,13 @@ def _without_java(tmp_path) -> dict:
 
 
 def test_detect_on_spark_writes_the_rings_of_the_embedded_run(spark, tmp_path):
-    """The demo population on Spark (local[2], given as --spark-master) against the embedded engine: the same rings."""
+    """The demo population on Spark (local[2], given as --spark-master; read through Spark from a file:// URI)
+    against the embedded engine: the same rings."""
     embedded, on_spark = tmp_path / "embedded", tmp_path / "spark"
     assert cli("detect", str(REPO / "seeds" / "demo"), "--out", str(embedded), "--quiet").returncode == 0
     done = cli(
         "detect",
-        str(REPO / "seeds" / "demo"),
+        (REPO / "seeds" / "demo").as_uri(),
         "--out",
         str(on_spark),
         "--engine",
@@ -44,7 +45,7 @@ def test_detect_on_spark_writes_the_rings_of_the_embedded_run(spark, tmp_path):
         "spark.sql.shuffle.partitions=2",
     )
     assert done.returncode == 0, done.stderr
-    assert "pieces; the largest holds" in done.stderr
+    assert "pieces; the largest holds" in done.stderr and "reading evidence with Spark" in done.stderr
     rings = lambda out: {json.loads(line)["ring_id"] for line in (out / "rings.jsonl").read_text().splitlines()}
     assert rings(on_spark) == rings(embedded)
     assert (on_spark / "members.csv").read_text() == (embedded / "members.csv").read_text()
