@@ -99,7 +99,7 @@ def detect(
     before = read_previous_run(previous) if previous is not None else None  # a bad --previous fails before any work too
     as_of = given_time(as_of)
     # A Ctrl-C that library code swallowed still stops the run before anything is written.
-    with CtrlC() as ctrl_c, engine_session() as spark, _ingested(data, logs and not from_neo4j, lenient, progress) as source:
+    with CtrlC() as ctrl_c, engine_session() as spark, _ingested(data, logs and not from_neo4j, lenient, progress, spark) as source:
         evidence = _evidence(source, from_neo4j, lenient, progress, spark)
         ctrl_c.check()
         on = {} if spark is None else {"spark": spark}
@@ -191,8 +191,9 @@ def _evidence_path(data, evidence: Evidence) -> str:
 
 
 @contextmanager
-def _ingested(data, logs: bool | None, lenient: bool, progress: Progress):
-    """``data`` as evidence: request logs are ingested into a temporary directory (removed after)."""
+def _ingested(data, logs: bool | None, lenient: bool, progress: Progress, spark=None):
+    """``data`` as evidence: request logs are ingested into a temporary directory (removed after); on Spark when the
+    Spark engine runs (but for ``lenient``, which lists rejected requests: that is ``graphsleuth ingest``'s)."""
     from .ingest import looks_like_logs
 
     if logs is None:
@@ -202,7 +203,12 @@ def _ingested(data, logs: bool | None, lenient: bool, progress: Progress):
         return
     with tempfile.TemporaryDirectory(prefix="graphsleuth-evidence-") as scratch:
         out = Path(scratch) / "evidence"
-        ingest(data, out, lenient=lenient, progress=progress)
+        if spark is not None and not lenient:
+            from .spark.ingest import ingest_spark
+
+            ingest_spark(spark, data, out, progress=progress)
+        else:
+            ingest(data, out, lenient=lenient, progress=progress)
         evidence = read_evidence(out, lenient=lenient)
         rejects = out / "rejects.csv"
         if rejects.exists():

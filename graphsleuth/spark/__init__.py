@@ -4,7 +4,9 @@
 Spark builds the evidence graph and its account projection (:mod:`.graph`), divides the account
 graph into pieces (:mod:`.partition`) and clusters each piece on an executor (:mod:`.clusters`);
 every other stage is detection's own, on the driver (:mod:`.engine`). Needs PySpark and Java 17
-or 21 (:mod:`.java`): ``pip install 'graphsleuth[spark]'``.
+or 21 (:mod:`.java`): ``pip install 'graphsleuth[spark]'``. Evidence tables at any URI Spark reads are
+read by Spark (:mod:`.reading`); request logs are aggregated into evidence tables on Spark, by
+the same SQL as ``graphsleuth ingest`` where the dialects allow (:mod:`.ingest`).
 """
 
 from .clusters import *  # noqa: F403
@@ -13,6 +15,8 @@ from .engine import *  # noqa: F403
 from .engine import __all__ as _engine
 from .graph import *  # noqa: F403
 from .graph import __all__ as _graph
+from .ingest import *  # noqa: F403
+from .ingest import __all__ as _ingest
 from .java import *  # noqa: F403
 from .java import __all__ as _java
 from .partition import *  # noqa: F403
@@ -22,4 +26,4 @@ from .reading import __all__ as _reading
 from .session import *  # noqa: F403
 from .session import __all__ as _session
 
-__all__ = [*_engine, *_session, *_java, *_reading, *_graph, *_partition, *_clusters]
+__all__ = [*_engine, *_session, *_java, *_reading, *_ingest, *_graph, *_partition, *_clusters]

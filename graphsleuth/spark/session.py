@@ -30,6 +30,7 @@ LOCAL_DEFAULTS = {
 }
 #: Settings the engine needs on any cluster: Arrow between pandas and Spark (every hand-over is columnar).
 REQUIRED = {
+    "spark.sql.session.timeZone": "UTC",  # the evidence format's times are UTC, and so are hours since the epoch
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
 }
