@@ -10,6 +10,7 @@ unless handed a :class:`~graphsleuth.progress.Progress` that shows.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -162,7 +163,10 @@ def _engine(engine: str, spark_master: str | None, spark_conf: dict[str, str] | 
     from .spark.java import find_java, require_pyspark
 
     require_pyspark()
-    find_java()
+    from pyspark.sql import SparkSession
+
+    if SparkSession.getActiveSession() is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        find_java()  # a JVM of our own will start: it needs Java 17 or 21 (a running one, Databricks' or spark-submit's, is used as it is)
     from functools import partial
 
     from .spark import SparkSettings, find_rings_spark, spark_session

@@ -98,10 +98,11 @@ def spark_session(settings: SparkSettings | None = None) -> Iterator:
             active.conf.set(key, value)
         yield active
         return
-    find_java()
+    launched = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started us: its JVM, master and settings hold
+    if not launched:
+        find_java()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # executors in local mode run this Python
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    launched = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started us: its master and settings hold
     master = settings.master or (None if launched else "local[*]")
     builder = SparkSession.builder.appName("graphsleuth")
     if master is not None:
