@@ -34,6 +34,7 @@ from ..detection.graph import (
     project_groups,
     projected_evidence,
 )
+from ..errors import GraphsleuthError
 from ..evidence import Evidence, subnet_of
 from ..progress import Progress
 from ..queries import sql_statement
@@ -187,7 +188,7 @@ def _projector(frame: pd.DataFrame) -> pd.DataFrame:
 def _driver_graph(accounts, nodes: pd.DataFrame, shared: pd.DataFrame, hours, tokens, names) -> EvidenceGraph:
     """The EvidenceGraph detection's stages read, numbered as the embedded build: by kind, then by first appearance."""
     if nodes["key"].duplicated().any():  # two evidence values with one 64-bit hash: numbering would be a guess
-        raise RuntimeError("two pieces of evidence share a 64-bit key; run the embedded engine on this input")
+        raise GraphsleuthError("two pieces of evidence share one 64-bit key on Spark; run this input with the embedded engine")
     kind_rank = nodes["kind"].map({kind: i for i, kind in enumerate(KIND_ORDER)}).to_numpy()
     order = np.lexsort((nodes["first_row"].to_numpy(), kind_rank))
     nodes = nodes.iloc[order].reset_index(drop=True)

@@ -18,10 +18,10 @@ FROM gs_pairs
 GROUP BY key, kind, value;
 
 -- name: shared_pairs
--- Every (account, evidence) pair of evidence that two or more accounts share, hubs included.
+-- Every (account, evidence) pair of evidence that two or more accounts share, hubs included. Joined on
+-- the key alone: the driver has checked that no two values share one (only the key is shuffled).
 SELECT p.account, p.key, p.first_row
-FROM gs_pairs p JOIN gs_nodes n ON n.key = p.key AND n.kind = p.kind AND n.value = p.value
-WHERE n.degree >= 2;
+FROM gs_pairs p JOIN (SELECT key FROM gs_nodes WHERE degree >= 2) n ON n.key = p.key;
 
 -- name: projected_links
 -- The links the projection uses, each with its evidence's weight, a seeded order within its piece of
@@ -29,8 +29,7 @@ WHERE n.degree >= 2;
 SELECT p.key, p.account, n.weight,
        CAST(xxhash64(:seed, p.key, p.account) & 1099511627775 AS DOUBLE) / 1099511627776.0 AS shuffle,
        pmod(p.key, :buckets) AS bucket
-FROM gs_pairs p JOIN gs_nodes n ON n.key = p.key AND n.kind = p.kind AND n.value = p.value
-WHERE n.useful;
+FROM gs_pairs p JOIN (SELECT key, weight FROM gs_nodes WHERE useful) n ON n.key = p.key;
 
 -- name: edges
 -- One edge per pair of linked accounts, its weight the sum of what each shared piece of evidence gives.
