@@ -101,11 +101,12 @@ def ingest_spark(spark, logs: str | Path, out: str | Path, force: bool = False, 
     summary = IngestSummary(logs=str(logs), out=str(out), files=len(found.files), format=found.format, templates="template ids")
     with progress.steps("ingest on Spark: pass 1, accounts, IPs and links"):
         _own(spark, "requests", links)
-        totals = spark.sql("SELECT count(*) AS requests, count_if(NOT ok) AS bad FROM requests").collect()[0]
+        _own(spark, "seen_all", links)
+        spark.catalog.cacheTable("seen_all")
+        totals = _own(spark, "totals", links).collect()[0]
         if totals["bad"]:
             raise _locate(spark, found, links, None, None)
         _own(spark, "seen", links)
-        spark.catalog.cacheTable("seen")
         problems = _own(spark, "values_check", links, max_id=MAX_ID_CHARS).toPandas()
         canonical = _check_values(spark, found, links, problems)
         summary.requests = int(totals["requests"])
@@ -148,6 +149,8 @@ def ingest_spark(spark, logs: str | Path, out: str | Path, force: bool = False, 
                 rows = table.toPandas()
                 rows.to_parquet(tmp / f"{name}.parquet", index=False)
                 summary.tables[name] = int(len(rows))
+    for view in ("seen_all", "account_dict", "template_names", "triples"):
+        spark.catalog.uncacheTable(view)  # the session may go on to detection: give the memory back
     summary.seconds = round(time.perf_counter() - began, 3)
     summary.rows_per_s = round(summary.requests / max(summary.seconds, 1e-9))
     return summary

@@ -28,15 +28,23 @@ SELECT *, coalesce(ts IS NOT NULL AND account_id <> '' AND ip <> '' AND tokens_o
        xxhash64(tid) AS tkey
 FROM typed;
 
--- name: seen
--- One pass over the log: per (account, IP, link values) the requests and first/last times (accounts.sql's
--- seen, grouped by the values themselves rather than a hash of them).
-CREATE OR REPLACE TEMP VIEW seen AS
-SELECT account_id, ip, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts,
+-- name: seen_all
+-- One pass over the log: per (account, IP, ok, link values) the requests and first/last times (accounts.sql's
+-- seen_all, grouped by the values themselves rather than a hash of them); the requests that are not ok are
+-- counted here too.
+CREATE OR REPLACE TEMP VIEW seen_all AS
+SELECT account_id, ip, ok, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts,
        CAST(sum(tokens_in) AS BIGINT) AS tokens_in, CAST(sum(tokens_out) AS BIGINT) AS tokens_out {links}
 FROM requests
-WHERE ok
-GROUP BY account_id, ip {links};
+GROUP BY account_id, ip, ok {links};
+
+-- name: totals
+SELECT CAST(coalesce(sum(n), 0) AS BIGINT) AS requests, CAST(coalesce(sum(CASE WHEN ok THEN 0 ELSE n END), 0) AS BIGINT) AS bad
+FROM seen_all;
+
+-- name: seen
+CREATE OR REPLACE TEMP VIEW seen AS
+SELECT account_id, ip, n, first_ts, last_ts, tokens_in, tokens_out {links} FROM seen_all WHERE ok;
 
 -- name: values_check
 -- Distinct account ids that are blank or too long, and distinct IPs that are not dotted-quad IPv4 (checked as IPv6 on the driver).
