@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from .detection.clustering import DEFAULT_RESOLUTION
@@ -176,13 +176,10 @@ def _engine(engine: str, spark_master: str | None, spark_conf: dict[str, str] | 
 
     @contextmanager
     def session():
-        with progress.steps("starting Spark"):
-            started = spark_session(settings)
-            spark = started.__enter__()
-        try:
+        with ExitStack() as stack:
+            with progress.steps("starting Spark"):
+                spark = stack.enter_context(spark_session(settings))
             yield spark
-        finally:
-            started.__exit__(None, None, None)
 
     return partial(find_rings_spark, settings=settings), session
 

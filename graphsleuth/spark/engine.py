@@ -11,6 +11,7 @@ whatever detection becomes, this engine gives the same. The output is detection'
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,15 +73,12 @@ def find_rings_spark(
     settings = settings or SparkSettings()
     settings.piece_limits()  # a bad limit fails before Spark starts
     if spark is None:
-        with progress.steps("starting Spark"):
-            session = spark_session(settings)
-            active = session.__enter__()
-        try:
+        with ExitStack() as stack:
+            with progress.steps("starting Spark"):
+                active = stack.enter_context(spark_session(settings))
             return find_rings_spark(
                 evidence, algorithm, seed, resolution, min_size, threshold, progress, views, settings, spark=active, run=run
             )
-        finally:
-            session.__exit__(None, None, None)
     record = SparkRun(settings)
     if run is not None:
         run.append(record)
