@@ -204,11 +204,16 @@ def _ingested(data, logs: bool | None, lenient: bool, progress: Progress, spark=
         return
     with tempfile.TemporaryDirectory(prefix="graphsleuth-evidence-") as scratch:
         out = Path(scratch) / "evidence"
-        if spark is not None and not lenient:
-            from .spark.ingest import ingest_spark
+        on_spark = spark is not None and not lenient
+        if on_spark:
+            from .spark.ingest import NeedsEmbeddedIngest, ingest_spark
 
-            ingest_spark(spark, data, out, progress=progress)
-        else:
+            try:
+                ingest_spark(spark, data, out, progress=progress)
+            except NeedsEmbeddedIngest as why:
+                progress.note(f"graphsleuth: {why}; ingesting there")
+                on_spark = False
+        if not on_spark:
             ingest(data, out, lenient=lenient, progress=progress)
         evidence = read_evidence(out, lenient=lenient)
         rejects = out / "rejects.csv"

@@ -35,7 +35,12 @@ from ..ingest.sources import ACCOUNT_LINKS, KNOWN_COLUMNS, LOG_LINKS, REQUIRED, 
 from ..progress import Progress
 from ..queries import sql_statement
 
-__all__ = ["ingest_spark", "spark_dialect"]
+__all__ = ["ingest_spark", "spark_dialect", "NeedsEmbeddedIngest"]
+
+
+class NeedsEmbeddedIngest(GraphsleuthError):
+    """Logs this engine does not aggregate (raw prompt text): ``graphsleuth ingest`` does, on DuckDB."""
+
 
 _CREATE = re.compile(r"^(?:\s*--[^\n]*\n)*\s*CREATE OR REPLACE TEMP TABLE (\w+) AS\s+", re.IGNORECASE)
 _PARAMETER = re.compile(r"\$([A-Za-z_]\w*)")
@@ -92,7 +97,7 @@ def ingest_spark(spark, logs: str | Path, out: str | Path, force: bool = False, 
             found.files[0], f"missing column {missing[0]} in the request logs (required: {', '.join(REQUIRED)})", column=missing[0]
         )
     if "prompt" in present and not {"template_id", "prompt_hash"} & present:
-        raise GraphsleuthError("request logs with raw prompt text: derive their templates with graphsleuth ingest (DuckDB) first")
+        raise NeedsEmbeddedIngest("request logs with raw prompt text: their templates are derived by graphsleuth ingest (DuckDB)")
     for column in ("template_id", "prompt_hash", "tokens_in", "tokens_out"):
         if column not in present:
             frame = frame.withColumn(column, F.lit(None).cast("string"))

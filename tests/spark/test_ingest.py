@@ -8,7 +8,7 @@ import pytest
 from graphsleuth import generate
 from graphsleuth.errors import InputError
 from graphsleuth.ingest import ingest
-from graphsleuth.spark.ingest import ingest_spark, spark_dialect
+from graphsleuth.spark.ingest import NeedsEmbeddedIngest, ingest_spark, spark_dialect
 
 pytestmark = pytest.mark.spark
 
@@ -58,3 +58,13 @@ def test_a_bad_request_is_named_by_file_row_and_column(spark, logs, tmp_path):
 def test_the_shared_statements_change_only_in_their_parameters_and_created_tables():
     view, query = spark_dialect("-- a comment\nCREATE OR REPLACE TEMP TABLE t AS\nSELECT a FROM x WHERE b >= $min_lift")
     assert view == "t" and query == "SELECT a FROM x WHERE b >= :min_lift"
+
+
+def test_raw_prompt_logs_are_left_to_duckdb_ingest(spark, tmp_path):
+    (tmp_path / "raw").mkdir()
+    pd.DataFrame(
+        {"ts": ["2026-02-01T10:00:00Z"], "account_id": ["a1"], "ip": ["10.0.0.1"], "prompt": ["Explain step by step: 2+2"]}
+    ).to_csv(tmp_path / "raw" / "requests.csv", index=False)
+    with pytest.raises(NeedsEmbeddedIngest, match="raw prompt text"):
+        ingest_spark(spark, tmp_path / "raw", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
