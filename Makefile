@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO := out/demo
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
 
-.PHONY: install demo test test-fast lint format bench robustness seeds clean neo4j browser audit
+.PHONY: install demo test test-fast test-spark lint format bench robustness seeds clean neo4j browser audit
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,9 +48,13 @@ format: $(STAMP)
 test: $(STAMP) neo4j browser lint
 	$(PYTEST)
 
-# Everything that needs no Neo4j server (and no browser): about two minutes.
+# Everything that needs no Neo4j server, no browser and no Spark: about two minutes.
 test-fast: $(STAMP) lint
-	$(PYTEST) -m "not neo4j and not browser"
+	$(PYTEST) -m "not neo4j and not browser and not spark"
+
+# The Spark engine's tests (PySpark comes with .[test]; Java 17 or 21 must be on the machine): about two minutes.
+test-spark: $(STAMP)
+	$(PYTEST) -m spark tests/spark
 
 # Known vulnerabilities in the installed dependencies, from PyPI's project JSON (pip-audit's
 # per-release API and OSV are not reachable here); fails when PyPI cannot be asked. Run by CI.

@@ -3,6 +3,7 @@
     python benchmarks/run.py                      # everything: 100k, 300k and the full hydra-2026 (1m)
     python benchmarks/run.py --sizes 20k          # quick
     python benchmarks/run.py --skip-neo4j --out /tmp/bench
+    python benchmarks/run.py --skip-spark         # without the Spark engine (benchmarks/spark.py)
 
 Every measured step runs in a fresh child process (this same script with
 ``--child STEP``), so each step's wall time and peak memory are its own: the
@@ -348,12 +349,27 @@ def _ingest_figures(out: Path) -> dict:
     return module.main(["--out", str(out)])
 
 
+def _spark_figures(out: Path, sizes: list[str]) -> dict:
+    """benchmarks/spark.py's figures (spark_detect_100k_s, spark_detect_1m_s, spark_piece_max_edge_share_1m, ...)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_spark", Path(__file__).resolve().parent / "spark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(["--out", str(out), "--sizes", ",".join(sizes)])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100k,300k,1m", help="comma-separated: 20k, 100k, 300k, 1m (= the full scenario)")
     parser.add_argument("--skip-neo4j", action="store_true", help="no Neo4j load or bulk import")
     parser.add_argument("--skip-compare", action="store_true", help="no networkx side-by-side")
     parser.add_argument("--skip-ingest", action="store_true", help="no request-log ingest (benchmarks/ingest.py: a ~54M-request log)")
+    parser.add_argument(
+        "--skip-spark",
+        action="store_true",
+        help="no Spark engine (benchmarks/spark.py: detect --engine spark in local mode at 100k and 1m)",
+    )
     parser.add_argument(
         "--detect-runs", type=int, default=3, help="detect runs per size (each its own process); the fastest is reported, all are listed"
     )
@@ -508,6 +524,9 @@ def main(argv: list[str] | None = None) -> int:
             figures["growth_100k_to_1m"] = round(figures["detect_1m_s"] / figures["detect_100k_s"], 2)
     if not args.skip_ingest:
         figures.update(_ingest_figures(out / "ingest"))
+    spark_sizes = [label for label, _ in sizes if label in ("100k", "1m")]
+    if not args.skip_spark and spark_sizes:
+        figures.update(_spark_figures(out, spark_sizes))
     (out / "results.json").write_text(json.dumps({"figures": figures, "steps": results}, indent=2, default=str))
     failed = [r for r in rows if isinstance(r[4], str) and "failed" in r[4]]
     print(json.dumps(figures, sort_keys=True), flush=True)

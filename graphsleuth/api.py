@@ -10,8 +10,9 @@ unless handed a :class:`~graphsleuth.progress.Progress` that shows.
 
 from __future__ import annotations
 
+import os
 import tempfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from .detection.clustering import DEFAULT_RESOLUTION
@@ -50,6 +51,9 @@ def detect(
     force: bool = False,
     progress: Progress | None = None,
     logs: bool | None = False,
+    engine: str = "embedded",
+    spark_master: str | None = None,
+    spark_conf: dict[str, str] | None = None,
 ) -> TrackedFindings:
     """Find suspected rings in DATA (an evidence directory, or request logs) and write them to OUT.
 
@@ -77,25 +81,31 @@ def detect(
     successors (``successors.csv``). ``run.json`` records the run: its data
     time ``as_of`` (the latest time in the evidence unless given), evidence,
     algorithm and seed.
+
+    ``engine`` is ``embedded`` (this process) or ``spark``: the evidence graph, its
+    division into pieces and their clustering on Apache Spark (``spark_master``, default
+    the submitted session's or local[*]; ``spark_conf``, extra Spark settings), every
+    other stage the same; it needs ``pip install 'graphsleuth[spark]'`` and Java 17 or 21.
     """
     from .atomic import check_output_dir
-    from .detection.pipeline import find_rings
     from .export import pseudonym_key as key_of
     from .export import pseudonymise_findings, pseudonymise_rejects, write_findings
     from .investigation import follow_rings, given_time, read_previous_run, write_run_files
 
     progress = progress or Progress()
+    rings_of, engine_session = _engine(engine, spark_master, spark_conf, progress)  # missing Spark or Java fails before any work
     key = key_of(pseudonym_key) if pseudonymise else None  # a missing key fails before any work
     if out is not None:
         check_output_dir(out, force)
     before = read_previous_run(previous) if previous is not None else None  # a bad --previous fails before any work too
     as_of = given_time(as_of)
     # A Ctrl-C that library code swallowed still stops the run before anything is written.
-    with CtrlC() as ctrl_c, _ingested(data, logs and not from_neo4j, lenient, progress) as source:
-        evidence = _evidence(source, from_neo4j, lenient, progress)
+    with CtrlC() as ctrl_c, engine_session() as spark, _ingested(data, logs and not from_neo4j, lenient, progress, spark) as source:
+        evidence = _evidence(source, from_neo4j, lenient, progress, spark)
         ctrl_c.check()
-        findings = find_rings(
-            evidence, algorithm=algorithm, seed=seed, resolution=resolution, min_size=min_size, threshold=threshold, progress=progress
+        on = {} if spark is None else {"spark": spark}
+        findings = rings_of(
+            evidence, algorithm=algorithm, seed=seed, resolution=resolution, min_size=min_size, threshold=threshold, progress=progress, **on
         )
         given = []
         if neo4j:
@@ -131,6 +141,49 @@ def detect(
     return findings
 
 
+#: Where detection runs: in this process, or on Apache Spark.
+ENGINES = ("embedded", "spark")
+
+
+def _engine(engine: str, spark_master: str | None, spark_conf: dict[str, str] | None, progress: Progress):
+    """The function that finds rings on ``engine`` and the session it runs in (a context manager; None for the embedded
+    engine); for Spark, PySpark and Java are checked first."""
+    from contextlib import nullcontext
+
+    from .errors import GraphsleuthError
+
+    if engine not in ENGINES:
+        raise GraphsleuthError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "embedded":
+        if spark_master or spark_conf:
+            raise GraphsleuthError("--spark-master and --spark-conf need --engine spark")
+        from .detection.pipeline import find_rings
+
+        return find_rings, lambda: nullcontext(None)
+    from .spark.java import find_java, require_pyspark
+
+    require_pyspark()
+    from pyspark.sql import SparkSession
+
+    if SparkSession.getActiveSession() is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        find_java()  # a JVM of our own will start: it needs Java 17 or 21 (a running one, Databricks' or spark-submit's, is used as it is)
+    from functools import partial
+
+    from .spark import SparkSettings, find_rings_spark, spark_session
+
+    settings = SparkSettings(master=spark_master, conf=dict(spark_conf or {}))
+    settings.piece_limits()  # a bad limit fails before Spark starts
+
+    @contextmanager
+    def session():
+        with ExitStack() as stack:
+            with progress.steps("starting Spark"):
+                spark = stack.enter_context(spark_session(settings))
+            yield spark
+
+    return partial(find_rings_spark, settings=settings), session
+
+
 def _evidence_path(data, evidence: Evidence) -> str:
     """Where the evidence came from, as run.json records it: an absolute directory, or the Neo4j database."""
     if isinstance(data, (str, Path)) and str(data) != "-" and Path(data).exists():
@@ -139,8 +192,9 @@ def _evidence_path(data, evidence: Evidence) -> str:
 
 
 @contextmanager
-def _ingested(data, logs: bool | None, lenient: bool, progress: Progress):
-    """``data`` as evidence: request logs are ingested into a temporary directory (removed after)."""
+def _ingested(data, logs: bool | None, lenient: bool, progress: Progress, spark=None):
+    """``data`` as evidence: request logs are ingested into a temporary directory (removed after); on Spark when the
+    Spark engine runs (but for ``lenient``, which lists rejected requests: that is ``graphsleuth ingest``'s)."""
     from .ingest import looks_like_logs
 
     if logs is None:
@@ -150,7 +204,17 @@ def _ingested(data, logs: bool | None, lenient: bool, progress: Progress):
         return
     with tempfile.TemporaryDirectory(prefix="graphsleuth-evidence-") as scratch:
         out = Path(scratch) / "evidence"
-        ingest(data, out, lenient=lenient, progress=progress)
+        on_spark = spark is not None and not lenient
+        if on_spark:
+            from .spark.ingest import NeedsEmbeddedIngest, ingest_spark
+
+            try:
+                ingest_spark(spark, data, out, progress=progress)
+            except NeedsEmbeddedIngest as why:
+                progress.note(f"graphsleuth: {why}; ingesting there")
+                on_spark = False
+        if not on_spark:
+            ingest(data, out, lenient=lenient, progress=progress)
         evidence = read_evidence(out, lenient=lenient)
         rejects = out / "rejects.csv"
         if rejects.exists():
@@ -160,13 +224,18 @@ def _ingested(data, logs: bool | None, lenient: bool, progress: Progress):
         yield evidence
 
 
-def _evidence(data, from_neo4j: bool, lenient: bool, progress: Progress) -> Evidence:
+def _evidence(data, from_neo4j: bool, lenient: bool, progress: Progress, spark=None) -> Evidence:
     if from_neo4j:
         from .store import read_evidence_from_neo4j
 
         return progress.step("reading the evidence graph from Neo4j", read_evidence_from_neo4j)
     if isinstance(data, Evidence):
         return data
+    if spark is not None:
+        from .spark.reading import is_uri, read_evidence_spark
+
+        if is_uri(data):  # s3a://, abfss://, hdfs://, file://...: read by Spark, checked by the evidence reader's rules
+            return progress.step("reading evidence with Spark", lambda: read_evidence_spark(spark, data, lenient=lenient))
     return progress.step("reading evidence", lambda: read_evidence(data, lenient=lenient))
 
 

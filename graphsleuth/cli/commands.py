@@ -83,7 +83,7 @@ def generate(scenario, sample_seed, seed, out, accounts, prompts, format_, snaps
 
 
 @main.command(help=command_help(api.detect))
-@click.argument("data_dir", type=click.Path(path_type=Path))
+@click.argument("data_dir", type=click.Path())
 @out_option("Directory for members, rings.jsonl and clusters.jsonl.")
 @click.option("--algorithm", type=click.Choice(ALGORITHMS), default="leiden", show_default=True)
 @seed_option
@@ -116,18 +116,45 @@ def generate(scenario, sample_seed, seed, out, accounts, prompts, format_, snaps
     default=None,
     help="DATA_DIR holds request logs (ingested first) or evidence tables; by default a directory without an accounts table is logs.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["embedded", "spark"]),
+    default="embedded",
+    show_default=True,
+    help="Where detection runs: this process, or Apache Spark (pip install 'graphsleuth[spark]'; Java 17 or 21).",
+)
+@click.option("--spark-master", default=None, metavar="URL", help="Spark master URL (default: the submitted session's, or local[*]).")
+@click.option("--spark-conf", multiple=True, metavar="KEY=VALUE", help="A Spark setting, such as spark.executor.memory=8g (repeatable).")
 @force_option
 @quiet_option
 def detect(
-    data_dir, out, algorithm, seed, resolution, format_, lenient, pseudonymise, to_neo4j, from_neo4j, previous, as_of, logs, force, quiet
+    data_dir,
+    out,
+    algorithm,
+    seed,
+    resolution,
+    format_,
+    lenient,
+    pseudonymise,
+    to_neo4j,
+    from_neo4j,
+    previous,
+    as_of,
+    logs,
+    engine,
+    spark_master,
+    spark_conf,
+    force,
+    quiet,
 ):
     from ..export import rings_table
     from ..investigation import changes_summary
     from ..memory import keep_freed_memory
+    from ..spark.session import parse_conf
 
     keep_freed_memory()  # the process ends with the command: trade held memory for fewer page faults
     findings = api.detect(
-        data_dir,
+        data_dir if "://" in data_dir else Path(data_dir),  # a URI (s3a://...) is read by the Spark engine as it is
         out,
         algorithm=algorithm,
         seed=seed,
@@ -142,6 +169,9 @@ def detect(
         force=force,
         progress=Progress(show=not quiet),
         logs=logs,
+        engine=engine,
+        spark_master=spark_master,
+        spark_conf=parse_conf(spark_conf) if spark_conf else None,
     )
     if not quiet:
         click.echo(rings_table(findings))

@@ -25,7 +25,18 @@ import pandas as pd
 
 from ..evidence import Evidence, subnet_of
 
-__all__ = ["EvidenceGraph", "build_evidence_graph", "template_hours", "lockstep_tokens", "EVIDENCE_KINDS"]
+__all__ = [
+    "EvidenceGraph",
+    "build_evidence_graph",
+    "template_hours",
+    "lockstep_tokens",
+    "evidence_weights",
+    "projected_evidence",
+    "project_groups",
+    "lockstep_evidence",
+    "creation_tokens",
+    "EVIDENCE_KINDS",
+]
 
 #: Evidence kinds and how much a shared one counts relative to its rarity.
 #: BINs, subnets and email domains follow from a card, an IP or an address,
@@ -98,11 +109,18 @@ class EvidenceGraph:
     shared: tuple[np.ndarray, np.ndarray] | None = None
     #: The template id of each template number in ``template_hours`` and ``lockstep``.
     template_names: list[str] | None = None
+    #: How many edges the projection has, when another engine holds them (None: ``len(weight)``).
+    edge_count: int | None = None
     _sharers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def n_accounts(self) -> int:
         return len(self.accounts)
+
+    @property
+    def n_edges(self) -> int:
+        """Edges of the account projection (held here, or by the engine that built it)."""
+        return int(len(self.weight)) if self.edge_count is None else int(self.edge_count)
 
     def sharers(self, kind: str) -> pd.Series:
         """How many accounts share each piece of evidence of ``kind`` (hubs included), by its value.
@@ -279,6 +297,23 @@ def _lockstep_evidence(evidence: Evidence, accounts: pd.Index):
     return _shared("lockstep", tokens["account"].to_numpy(), tokens["token"]), hours, tokens, names
 
 
+def lockstep_evidence(evidence: Evidence, accounts: pd.Index) -> tuple[pd.DataFrame | None, pd.DataFrame | None, list[str] | None]:
+    """The template-hours, the lockstep tokens among them and each template number's id (all None without templates).
+
+    What the embedded build takes its lockstep evidence from; another engine asks for the same.
+    """
+    _, hours, tokens, names = _lockstep_evidence(evidence, accounts)
+    return hours, tokens, names
+
+
+def creation_tokens(evidence: Evidence) -> pd.DataFrame | None:
+    """The accounts created in a burst hour and that hour (columns ``account``, ``hour``); None without creation times."""
+    part = _creation_tokens(evidence)
+    if part is None:
+        return None
+    return pd.DataFrame({"account": part.account, "hour": part.values[part.value].astype(np.int64)})
+
+
 def _request_level_lockstep(evidence: Evidence, accounts: pd.Index, names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Template-hours and lockstep tokens from ingested request logs (evidence with a ``lockstep`` table).
 
@@ -364,36 +399,52 @@ def _evidence_nodes(parts: list[_Shared], n_accounts: int, hub_share: float):
             "degree": degree,
         }
     )
-    log_n = np.log(max(n_accounts, 3))
-    rarity = np.log(n_accounts / np.maximum(degree, 1)) / log_n
-    factor = np.repeat([EVIDENCE_KINDS.get(part.kind, 1.0) for part in parts], sizes)
-    nodes["weight"] = np.clip(rarity, 0, 1) * factor
-    hub_limit = max(50, int(min(hub_share * n_accounts, HUB_LIMIT)))
-    projected = ~np.isin(np.repeat(kind_names, sizes), list(NOT_PROJECTED))
-    useful = (degree >= 2) & (degree <= hub_limit) & projected
-    nodes["hub"] = degree > hub_limit
+    kinds = np.repeat(kind_names, sizes)
+    nodes["weight"] = evidence_weights(kinds, degree, n_accounts)
+    useful, nodes["hub"] = projected_evidence(kinds, degree, n_accounts, hub_share)
     keep = useful[evidence_of]
     links = pd.DataFrame({"account": account[keep], "evidence": evidence_of[keep]})
     many = (degree >= 2)[evidence_of]
     return links, nodes, (account[many].astype(np.int32), evidence_of[many].astype(np.int32))
 
 
-def _project(links: pd.DataFrame, nodes: pd.DataFrame, n_accounts: int, seed: int):
-    """Project account-evidence links onto accounts: cliques when small, circulants when large."""
-    if len(links) == 0:
+def evidence_weights(kinds: np.ndarray, degree: np.ndarray, n_accounts: int) -> np.ndarray:
+    """The weight of each piece of evidence: its rarity among ``n_accounts`` (shared by ``degree``) times its kind's factor.
+
+    One rule for every engine: the embedded build and the Spark engine (on its executors) both call this.
+    """
+    log_n = np.log(max(n_accounts, 3))
+    rarity = np.log(n_accounts / np.maximum(degree, 1)) / log_n
+    factor = pd.Series(kinds, dtype=object).map(EVIDENCE_KINDS).fillna(1.0).to_numpy(dtype=float)
+    return np.clip(rarity, 0, 1) * factor
+
+
+def projected_evidence(
+    kinds: np.ndarray, degree: np.ndarray, n_accounts: int, hub_share: float = HUB_SHARE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which pieces of evidence the projection uses (shared, not a hub, of a projected kind), and which are hubs."""
+    hub_limit = max(50, int(min(hub_share * n_accounts, HUB_LIMIT)))
+    projected = ~np.isin(kinds, list(NOT_PROJECTED))
+    return (degree >= 2) & (degree <= hub_limit) & projected, degree > hub_limit
+
+
+def project_groups(ev: np.ndarray, acct: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The account edges that pieces of evidence give, before edges of the same pair are summed.
+
+    ``ev`` (evidence numbers), ``acct`` (accounts) and ``w`` (each row's evidence weight) are
+    sorted by evidence and, within one, in the seeded order that picks a circulant's neighbours.
+    A piece shared by up to :data:`CLIQUE_LIMIT` accounts gives a clique; a larger one a circulant
+    graph with :data:`CIRCULANT_K` neighbours on each side. Returns (source, target, weight),
+    self-pairs left out. The Spark engine calls it on its executors, one bucket of evidence at a time.
+    """
+    if len(ev) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
-    rng = np.random.default_rng(seed)
-    ev = links["evidence"].to_numpy()
-    acct = links["account"].to_numpy()
-    order = _shuffled_groups(ev, rng.random(len(ev)))
-    ev, acct = ev[order], acct[order]
     starts = np.flatnonzero(np.r_[True, ev[1:] != ev[:-1]])
     sizes = np.diff(np.r_[starts, len(ev)])
     size = np.repeat(sizes, sizes)
     start = np.repeat(starts, sizes)
     pos = np.arange(len(ev)) - start
-    w = nodes["weight"].to_numpy()[ev]
     src, dst, wt = [], [], []
     small = size <= CLIQUE_LIMIT
     for offset in range(1, CLIQUE_LIMIT):
@@ -412,13 +463,28 @@ def _project(links: pd.DataFrame, nodes: pd.DataFrame, n_accounts: int, seed: in
             src.append(acct[large])
             dst.append(acct[start[large] + (pos[large] + offset) % d])
             wt.append(scale)
-    src = np.concatenate(src)
-    dst = np.concatenate(dst)
-    wt = np.concatenate(wt)
+    if not src:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    src, dst, wt = np.concatenate(src), np.concatenate(dst), np.concatenate(wt)
+    keep = src != dst
+    return src[keep], dst[keep], wt[keep]
+
+
+def _project(links: pd.DataFrame, nodes: pd.DataFrame, n_accounts: int, seed: int):
+    """Project account-evidence links onto accounts: cliques when small, circulants when large."""
+    if len(links) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    rng = np.random.default_rng(seed)
+    ev = links["evidence"].to_numpy()
+    acct = links["account"].to_numpy()
+    order = _shuffled_groups(ev, rng.random(len(ev)))
+    ev, acct = ev[order], acct[order]
+    src, dst, wt = project_groups(ev, acct, nodes["weight"].to_numpy()[ev])
     lo, hi = np.minimum(src, dst), np.maximum(src, dst)
-    keep = lo != hi
-    packed = lo[keep].astype(np.int64) * n_accounts + hi[keep]
-    unique, summed = _summed_by_key(packed, wt[keep])
+    packed = lo.astype(np.int64) * n_accounts + hi
+    unique, summed = _summed_by_key(packed, wt)
     return unique // n_accounts, unique % n_accounts, summed
 
 

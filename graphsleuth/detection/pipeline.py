@@ -45,6 +45,8 @@ def find_rings(
     progress: Progress | None = None,
     views: tuple[str, ...] = VIEWS,
     scored: list | None = None,
+    graph: EvidenceGraph | None = None,
+    cluster_finder=None,
 ) -> Findings:
     """Find, score and explain the suspected rings in ``evidence``; the same input and seed give the same rings.
 
@@ -52,6 +54,10 @@ def find_rings(
     ``algorithm`` on the account graph) and ``blocks`` (dense blocks of the account x
     evidence graph, :mod:`.blocks`), one or both. ``scored``, when a list, receives
     (scores, labels) after every scoring pass: what fitting the score learns from.
+
+    Another engine (:mod:`graphsleuth.spark`) hands in the ``graph`` it built and a
+    ``cluster_finder`` that stands in for :func:`find_clusters` (same arguments, same
+    result: a cluster number per account); every other stage is this one's.
     """
     if algorithm not in ALGORITHMS:
         raise GraphsleuthError(f"--algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
@@ -60,7 +66,9 @@ def find_rings(
     progress = progress or Progress()
     if evidence.raw_prompts:
         progress.step("deriving templates from raw prompts", lambda: derive_prompt_templates(evidence, seed))
-    graph = progress.step("building the evidence graph", lambda: build_evidence_graph(evidence, seed=seed))
+    if graph is None:
+        graph = progress.step("building the evidence graph", lambda: build_evidence_graph(evidence, seed=seed))
+    cluster_finder = cluster_finder or find_clusters
     labels = np.arange(graph.n_accounts)
     scores = ClusterScores.empty()
     if "blocks" in views:
@@ -74,7 +82,7 @@ def find_rings(
     if "clusters" in views:
         taken = _in_rings(graph, labels, scores)
         found = progress.step(
-            f"finding clusters ({algorithm})", lambda: find_clusters(graph, algorithm=algorithm, resolution=resolution, seed=seed)
+            f"finding clusters ({algorithm})", lambda: cluster_finder(graph, algorithm=algorithm, resolution=resolution, seed=seed)
         )
         before = labels
         labels = _beside(found, before, taken)
@@ -88,7 +96,7 @@ def find_rings(
         labels, scores = _joined(evidence, graph, labels, scores, min_size, threshold, progress, scored)
     findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))
     findings.stats = RunStats(
-        accounts=graph.n_accounts, edges=int(len(graph.weight)), clusters_scored=int(len(scores.table)), timings_s=dict(progress.timings)
+        accounts=graph.n_accounts, edges=graph.n_edges, clusters_scored=int(len(scores.table)), timings_s=dict(progress.timings)
     )
     return findings
 

@@ -23,7 +23,7 @@ from .bad_rows import BadRows
 from .tables import TABLES, Evidence, TableSpec, account_positions, arrow_text
 from .values import validate_table
 
-__all__ = ["read_evidence", "find_table", "read_table"]
+__all__ = ["read_evidence", "find_table", "read_table", "evidence_from_text"]
 
 
 def find_table(directory: Path, name: str) -> Path | None:
@@ -64,6 +64,47 @@ def read_evidence(directory: str | Path, lenient: bool = False) -> Evidence:
         evidence.lockstep = None
     for name, found in positions.items():
         evidence.keep_account_positions(name, found)
+    return evidence
+
+
+def evidence_from_text(tables: dict[str, pd.DataFrame], files: dict[str, str], where: str, lenient: bool = False) -> Evidence:
+    """Evidence from tables another reader read, every column as text (empty text for a missing value), in file order.
+
+    The checks are :func:`read_evidence`'s: required columns, every value, unique accounts,
+    no unknown account; errors name ``files[name]`` (the file's name or URI), row and column.
+    The Spark engine reads tables from any URI Spark reads and hands them over here.
+    """
+    if "accounts" not in tables:
+        raise InputError(
+            f"{where}/accounts.csv", "missing file: the accounts table is required (accounts.csv, accounts.csv.gz or accounts.parquet)"
+        )
+    problems = BadRows(lenient)
+    frames = {name: _empty_frame(spec) for name, spec in TABLES.items() if name not in tables}
+    for name, spec in TABLES.items():
+        if name not in tables:
+            continue
+        frame = tables[name].copy()
+        file = Path(files[name]).name
+        missing = [c for c in spec.required if c not in frame.columns]
+        if missing:
+            raise InputError(
+                file, f"missing column {missing[0]} (the header has: {', '.join(frame.columns) or 'nothing'})", column=missing[0]
+            )
+        if spec.one_of and not any(c in frame.columns for c in spec.one_of):
+            raise InputError(file, f"missing column: needs {' or '.join(spec.one_of)}", column=spec.one_of[0])
+        frame["_row"] = np.arange(1, len(frame) + 1)
+        found = BadRows(lenient)
+        frames[name] = validate_table(frame, spec, file, found)
+        problems.merge(found)
+        problems.check()
+    paths = {name: Path(files[name]) for name in tables}
+    positions = _check_accounts(frames, paths, problems)
+    prompt_rows = frames.pop("_prompt_rows", None)
+    evidence = Evidence(directory=Path(where), rejects=problems.frame(), files=paths, prompt_rows=prompt_rows, **frames)
+    if "lockstep" not in tables:
+        evidence.lockstep = None
+    for name, found_positions in positions.items():
+        evidence.keep_account_positions(name, found_positions)
     return evidence
 
 
