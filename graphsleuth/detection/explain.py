@@ -117,9 +117,11 @@ NAMED_FROM = {
     "burst_share": SIGNAL_LEVELS["burst_share"],
     "card_sharing": 1e-9,
     "bin_concentration": SIGNAL_LEVELS["payment"],
-    "network_share": SIGNAL_LEVELS["payment"],
+    "network_share": SIGNAL_LEVELS["network"],
     "volume": 0.25,
 }
+#: Event share from which a cluster not flagged is said to look like an event's participants.
+EVENT_NAMED = 0.75
 #: Template exclusivity from which a ring's own templates are said to be sent by few accounts outside it.
 FEW_OUTSIDE = 0.5
 
@@ -142,13 +144,13 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
     reasons.sort(key=lambda r: -r[0])
     said = tuple(r[1] for r in reasons)
     text = f"{size} linked accounts (score {row.score:.2f}): " + "; ".join(said)
-    lowered = [
-        _lowering(name, row)
-        for name in ("organisation_share", "organisation_long_lived", "organisation_office_hours")
-        if terms.get(name, 0.0) < 0 and float(row.organisation_share) > 0
-    ]
-    if lowered:
-        text += "; " + lowered[0]
+    if any(terms.get(name, 0.0) < 0 for name in ("organisation_share", "organisation_long_lived", "organisation_office_hours")):
+        text += f"; {row.organisation_share:.0%} share an organisation's email domain, which lowered the score"
+    if any(terms.get(name, 0.0) < 0 for name in ("one_event", "event_then_ordinary")):
+        text += (
+            f"; {row.event_share:.0%} of their template use fell within two days and "
+            f"{row.after_event_share:.0%} of their activity came outside them, as at an event, which lowered the score"
+        )
     return text + ".", said
 
 
@@ -181,14 +183,15 @@ def _reason(name: str, row, created_from: str | None, created_to: str | None, ow
     raise ValueError(name)
 
 
-def _lowering(name: str, row) -> str:
-    return f"{row.organisation_share:.0%} share an organisation's email domain, which lowered the score"
-
-
 def why_not_flagged(row) -> str:
     """Why a cluster was seen but not flagged, in plain words."""
     if row.organisation_share >= ORGANISATION_NAMED:
         return f"{row.organisation_share:.0%} share an organisation's email domain and coordination is weak (score {row.score:.2f})"
+    if row.event_share >= EVENT_NAMED:
+        return (
+            f"{row.event_share:.0%} of their template use fell within two days and {row.after_event_share:.0%} of their "
+            f"activity came outside them, as at an event (score {row.score:.2f})"
+        )
     parts = []
     if (
         row.template_share < WEAK_COORDINATION

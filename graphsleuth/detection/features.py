@@ -16,9 +16,12 @@ weigh them and an explanation can name them:
   starter kit's are sent by thousands of people, each at their own time);
 * ``volume``: how many more requests its members make than the population's
   median account (0 at the median, 1 at a hundred times it);
-* ``activity_span``: how long its typical member stays active, from its first
-  request to its last (0: within a day, 1: four weeks or more; an event's
-  accounts come and go, distillation goes on for weeks);
+* ``event_share``: of its members' hours on its own templates, the share in its
+  busiest two days (a hackathon's starter kit is sent during the event;
+  distillation and coursework go on for weeks);
+* ``after_event_share``: of all its members' hours (any template), the share
+  outside those two days (an event's participants stay on as ordinary users; a
+  ring's accounts that worked one blitz do nothing else);
 * ``creation_spread``: how many months its members' accounts were created over
   (0: within a day, 1: half a year or more);
 * ``office_hours_share``: its requests sent on weekdays between 08:00 and 18:00
@@ -107,9 +110,11 @@ def population_features(
     out["network_share"] = _network_share(graph, cluster_of, sizes).reindex(clusters).fillna(0.0).to_numpy()
     out["template_exclusivity"] = _template_exclusivity(own_templates, graph).reindex(clusters).fillna(0.0).to_numpy()
     out["template_coordination"] = _template_coordination(own_templates, graph).reindex(clusters).fillna(0.0).to_numpy()
+    events = _event_features(own_templates, graph, cluster_of).reindex(clusters)
+    out["event_share"] = events["event_share"].fillna(0.0).to_numpy()
+    out["after_event_share"] = events["after_event_share"].fillna(1.0).to_numpy()
     requests = _requests_per_account(evidence, graph.n_accounts)
     out["volume"] = _volume(requests, cluster_of).reindex(clusters).fillna(0.0).to_numpy()
-    out["activity_span"] = _activity_span(evidence, cluster_of).reindex(clusters).fillna(1.0).to_numpy()
     out["creation_spread"] = _creation_spread(evidence, cluster_of).reindex(clusters).fillna(1.0).to_numpy()
     out["office_hours_share"] = _office_hours_share(evidence, cluster_of).reindex(clusters).fillna(0.5).to_numpy()
     return out
@@ -167,6 +172,41 @@ def _template_coordination(own_templates: pd.DataFrame, graph: EvidenceGraph) ->
     return total["x"] / total["w"].clip(lower=1e-12)
 
 
+#: The event share counts this many more hours, as if spread over weeks: a piece of a ring that came
+#: together in one wave has a few hours, all in two days, and says nothing yet about events.
+EVENT_PRIOR_HOURS = 30
+
+
+def _event_features(own_templates: pd.DataFrame, graph: EvidenceGraph, cluster_of: np.ndarray) -> pd.DataFrame:
+    """Per cluster: ``event_share``, of its members' (account, own template, hour) triples the share in its busiest
+    two consecutive days (with :data:`EVENT_PRIOR_HOURS` more triples outside them), and ``after_event_share``, of
+    all its members' triples (any template) the share outside those two days."""
+    hours = graph.template_hours
+    if own_templates is None or len(own_templates) == 0 or hours is None or len(hours) == 0 or graph.template_names is None:
+        return pd.DataFrame(columns=["event_share", "after_event_share"], dtype=float)
+    own = own_templates[own_templates["characteristic"]] if "characteristic" in own_templates.columns else own_templates
+    n_templates = len(graph.template_names)
+    number = pd.Index(graph.template_names).get_indexer(own["template_id"].astype(str))
+    own_keys = own["cluster"].to_numpy(dtype=np.int64)[number >= 0] * n_templates + number[number >= 0]
+    cluster = cluster_of[hours["account"].to_numpy()]
+    day = hours["h"].to_numpy() // 24
+    member = cluster >= 0
+    mine = member & np.isin(cluster.astype(np.int64) * n_templates + hours["t"].to_numpy(), own_keys)
+    if not mine.any():
+        return pd.DataFrame(columns=["event_share", "after_event_share"], dtype=float)
+    per_day = pd.DataFrame({"cluster": cluster[mine], "day": day[mine]}).value_counts().rename("n").reset_index()
+    following = per_day.assign(day=per_day["day"] - 1)  # each day's count added to the day before it
+    pairs = per_day.merge(following, on=["cluster", "day"], how="left", suffixes=("", "_next")).fillna({"n_next": 0})
+    pairs["two_days"] = pairs["n"] + pairs["n_next"]
+    busiest = pairs.loc[pairs.groupby("cluster")["two_days"].idxmax(), ["cluster", "day", "two_days"]].set_index("cluster")
+    out = pd.DataFrame(index=busiest.index)
+    out["event_share"] = busiest["two_days"] / (per_day.groupby("cluster")["n"].sum() + EVENT_PRIOR_HOURS)
+    first = busiest["day"].reindex(cluster[member]).to_numpy()
+    outside = pd.Series(~((day[member] >= first) & (day[member] <= first + 1)))
+    out["after_event_share"] = outside.groupby(cluster[member]).mean().reindex(out.index)
+    return out
+
+
 def _lockstep_senders(graph: EvidenceGraph) -> np.ndarray:
     """Per template number: the share of its senders (with timed prompts) that send it in lockstep."""
     hours, tokens = graph.template_hours, graph.lockstep
@@ -192,26 +232,6 @@ def _volume(requests: np.ndarray, cluster_of: np.ndarray) -> pd.Series:
     scored = (cluster_of >= 0) & active
     median = pd.Series(requests[scored]).groupby(cluster_of[scored]).median()
     return (np.log10(median / max(typical, 1.0)) / 2.0).clip(0.0, 1.0)
-
-
-def _activity_span(evidence: Evidence, cluster_of: np.ndarray) -> pd.Series:
-    """Per cluster: its median member's time from first to last timed request, in four-week units, at most 1."""
-    prompts = evidence.prompts
-    if "ts" not in prompts.columns or len(prompts) == 0:
-        return pd.Series(dtype=float)
-    positions = evidence.account_positions("prompts")
-    keep = (positions >= 0) & prompts["ts"].notna().to_numpy()
-    seconds = prompts["ts"][keep].astype("int64").to_numpy() // 1_000_000_000
-    last_ts = prompts["last_ts"][keep].astype("int64").to_numpy() // 1_000_000_000 if "last_ts" in prompts.columns else seconds
-    account = positions[keep]
-    n = len(cluster_of)
-    first = np.full(n, np.iinfo(np.int64).max)
-    last = np.full(n, np.iinfo(np.int64).min)
-    np.minimum.at(first, account, seconds)
-    np.maximum.at(last, account, np.maximum(seconds, last_ts))
-    seen = (last >= first) & (cluster_of >= 0)
-    span = (last[seen] - first[seen]) / (28 * _DAY_S)
-    return pd.Series(span).groupby(cluster_of[seen]).median().clip(0.0, 1.0)
 
 
 def _creation_spread(evidence: Evidence, cluster_of: np.ndarray) -> pd.Series:

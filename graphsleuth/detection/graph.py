@@ -33,6 +33,7 @@ __all__ = [
     "evidence_weights",
     "projected_evidence",
     "project_groups",
+    "circulant_caps",
     "lockstep_evidence",
     "creation_tokens",
     "EVIDENCE_KINDS",
@@ -73,10 +74,18 @@ HUB_LIMIT = 500
 CLIQUE_LIMIT = 24
 #: Neighbours on each side in the circulant graph that stands in for larger cliques.
 CIRCULANT_K = 2
-#: At most this many times its own weight goes on one circulant edge. Spreading a big
-#: clique's whole weight over a few edges would tie random pairs of strangers with
-#: heavy edges (two users of a popular template); the cap keeps each edge modest.
-CIRCULANT_SCALE_CAP = 1.0
+#: At most this many times its own weight goes on one circulant edge of shared infrastructure.
+#: Spreading a big clique's whole weight over a few edges would tie random pairs of strangers
+#: with heavy edges (two buyers from a popular BIN); with none of it, the 30 to 500 accounts a
+#: BIN or subnet of one operator ties weigh a tenth of a clique's and small rings fall apart.
+#: 3 was measured beside 1 and 2 on the family's validation seeds (benchmarks/README.md).
+CIRCULANT_SCALE_CAP = 3.0
+#: The same for timing (lockstep and creation tokens): an operator's waves give a token every
+#: hour they run, so its accounts are tied many times over without amplifying any one token,
+#: and two operators sending one shared template in the same hour are not made one.
+TIMING_SCALE_CAP = 1.0
+#: The kinds of evidence that are timing, not infrastructure.
+TIMING_KINDS = ("lockstep", "created")
 #: A template sent in one hour by this many times more accounts than chance is lockstep.
 LOCKSTEP_LIFT = 4.0
 
@@ -428,14 +437,23 @@ def projected_evidence(
     return (degree >= 2) & (degree <= hub_limit) & projected, degree > hub_limit
 
 
-def project_groups(ev: np.ndarray, acct: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def circulant_caps(kinds: np.ndarray) -> np.ndarray:
+    """How many times its own weight each piece of evidence may put on one circulant edge, by its kind."""
+    timing = pd.Series(kinds, dtype=object).isin(TIMING_KINDS).to_numpy()
+    return np.where(timing, TIMING_SCALE_CAP, CIRCULANT_SCALE_CAP)
+
+
+def project_groups(
+    ev: np.ndarray, acct: np.ndarray, w: np.ndarray, cap: np.ndarray | float = CIRCULANT_SCALE_CAP
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The account edges that pieces of evidence give, before edges of the same pair are summed.
 
-    ``ev`` (evidence numbers), ``acct`` (accounts) and ``w`` (each row's evidence weight) are
-    sorted by evidence and, within one, in the seeded order that picks a circulant's neighbours.
-    A piece shared by up to :data:`CLIQUE_LIMIT` accounts gives a clique; a larger one a circulant
-    graph with :data:`CIRCULANT_K` neighbours on each side. Returns (source, target, weight),
-    self-pairs left out. The Spark engine calls it on its executors, one bucket of evidence at a time.
+    ``ev`` (evidence numbers), ``acct`` (accounts), ``w`` (each row's evidence weight) and ``cap``
+    (each row's :func:`circulant_caps`) are sorted by evidence and, within one, in the seeded order
+    that picks a circulant's neighbours. A piece shared by up to :data:`CLIQUE_LIMIT` accounts gives
+    a clique; a larger one a circulant graph with :data:`CIRCULANT_K` neighbours on each side.
+    Returns (source, target, weight), self-pairs left out. The Spark engine calls it on its
+    executors, one bucket of evidence at a time.
     """
     if len(ev) == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -458,7 +476,7 @@ def project_groups(ev: np.ndarray, acct: np.ndarray, w: np.ndarray) -> tuple[np.
     large = np.flatnonzero(~small)
     if len(large):
         d = size[large]
-        scale = w[large] * np.minimum((d - 1) / (2 * CIRCULANT_K), CIRCULANT_SCALE_CAP)
+        scale = w[large] * np.minimum((d - 1) / (2 * CIRCULANT_K), np.broadcast_to(cap, w.shape)[large])
         for offset in range(1, CIRCULANT_K + 1):
             src.append(acct[large])
             dst.append(acct[start[large] + (pos[large] + offset) % d])
@@ -481,7 +499,7 @@ def _project(links: pd.DataFrame, nodes: pd.DataFrame, n_accounts: int, seed: in
     acct = links["account"].to_numpy()
     order = _shuffled_groups(ev, rng.random(len(ev)))
     ev, acct = ev[order], acct[order]
-    src, dst, wt = project_groups(ev, acct, nodes["weight"].to_numpy()[ev])
+    src, dst, wt = project_groups(ev, acct, nodes["weight"].to_numpy()[ev], circulant_caps(nodes["kind"].to_numpy())[ev])
     lo, hi = np.minimum(src, dst), np.maximum(src, dst)
     packed = lo.astype(np.int64) * n_accounts + hi
     unique, summed = _summed_by_key(packed, wt)

@@ -38,8 +38,8 @@ MODEL_FEATURES = {
     "organisation_office_hours": -1,
     "office_hours_share": 0,
     "creation_spread": 0,
-    "activity_span": 0,
-    "short_lived_burst": -1,
+    "one_event": -1,
+    "event_then_ordinary": -1,
     "network_without_organisation": 1,
 }
 
@@ -53,7 +53,8 @@ def model_inputs(table: pd.DataFrame) -> pd.DataFrame:
     organisation = table["organisation_share"].astype(float)
     inputs["organisation_long_lived"] = organisation * table["creation_spread"].astype(float)
     inputs["organisation_office_hours"] = organisation * table["office_hours_share"].astype(float)
-    inputs["short_lived_burst"] = table["burst_share"].astype(float) * (1.0 - table["activity_span"].astype(float))
+    inputs["one_event"] = (2.0 * table["event_share"].astype(float) - 1.0).clip(0.0, 1.0)
+    inputs["event_then_ordinary"] = inputs["one_event"] * table["after_event_share"].astype(float)
     inputs["network_without_organisation"] = table["network_share"].astype(float) * (1.0 - organisation)
     return inputs[list(MODEL_FEATURES)].fillna(0.0).clip(0.0, 1.0)
 

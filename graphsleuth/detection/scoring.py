@@ -57,7 +57,7 @@ FLAG_THRESHOLD = None
 #: How much each kind of signal adds to a member's score (a member shows its ring's signals or does not).
 FEATURE_WEIGHTS = {"coordination": 0.45, "burst": 0.30, "payment": 0.25}
 #: A cluster shows a kind of signal when its feature reaches this level; a ring needs two kinds.
-SIGNAL_LEVELS = {"template_share": 0.3, "lockstep_share": 0.3, "burst_share": 0.3, "payment": 0.5}
+SIGNAL_LEVELS = {"template_share": 0.3, "lockstep_share": 0.3, "burst_share": 0.3, "payment": 0.5, "network": 0.5}
 #: From this share, coordination (templates of its own, lockstep) counts as a member's signal and is named in
 #: a ring's explanation; below it a cluster has "no templates of its own and no lockstep activity".
 WEAK_COORDINATION = 0.2
@@ -152,7 +152,7 @@ def characteristic_templates(
 
     A template is characteristic of a cluster when at least 3 members and 20%
     of them send it, and the share of members who send it is at least
-    :data:`CHARACTERISTIC_LIFT` times the share of all accounts who do. Columns:
+    :data:`CHARACTERISTIC_LIFT` times the share of the other accounts who do. Columns:
     cluster, template_id, accounts, requests, characteristic (bool).
 
     ``member`` maps account ids to clusters; ``row_cluster``, when given, is
@@ -170,7 +170,10 @@ def characteristic_templates(
     used = mine.groupby(["cluster", "template_id"]).agg(accounts=("account_id", "nunique"), requests=("count", "sum")).reset_index()
     n = size.reindex(used["cluster"]).to_numpy()
     inside = used["accounts"].to_numpy() / n
-    outside = users.reindex(used["template_id"]).to_numpy() / n_accounts
+    # Against the accounts outside the cluster: a ring of a tenth of the population that alone sends a
+    # template would otherwise be only ten times as likely to send it as "everybody", itself included.
+    senders_outside = np.maximum(users.reindex(used["template_id"]).to_numpy() - used["accounts"].to_numpy(), 0)
+    outside = senders_outside / np.maximum(n_accounts - n, 1)
     used["characteristic"] = (used["accounts"] >= np.maximum(3, 0.2 * n)) & (inside >= CHARACTERISTIC_LIFT * outside)
     return used
 
@@ -234,15 +237,19 @@ def _ring_bins(payments: pd.DataFrame, row_cluster: np.ndarray) -> pd.DataFrame:
     a large legitimate group's cards come from as many BINs as chance gives,
     however few distinct BINs that is against its number of cards. A BIN is
     the ring's when 3+ of the cluster's cards use it and its share of them is
-    at least :data:`CHARACTERISTIC_LIFT` times its share of all cards.
+    at least :data:`CHARACTERISTIC_LIFT` times its share of the other cards.
     """
     cards = payments.assign(cluster=row_cluster).dropna(subset=["bin"]).drop_duplicates(["account_id", "payment_id"])
-    everyone = cards.drop_duplicates("payment_id")["bin"].value_counts(normalize=True)
+    everyone = cards.drop_duplicates("payment_id")
+    all_cards = everyone["bin"].value_counts()
     mine = cards[cards["cluster"].to_numpy() >= 0].drop_duplicates(["cluster", "payment_id"])
     per_bin = mine.groupby(["cluster", "bin"]).size().rename("cards").reset_index()
     total = mine.groupby("cluster").size()
-    inside = per_bin["cards"].to_numpy() / total.reindex(per_bin["cluster"]).to_numpy()
-    outside = everyone.reindex(per_bin["bin"]).to_numpy()
+    cluster_cards = total.reindex(per_bin["cluster"]).to_numpy()
+    inside = per_bin["cards"].to_numpy() / cluster_cards
+    # Against the cards outside the cluster (a card two clusters share counts in both: rare, and harmless).
+    others = np.maximum(all_cards.reindex(per_bin["bin"]).to_numpy() - per_bin["cards"].to_numpy(), 0)
+    outside = others / np.maximum(len(everyone) - cluster_cards, 1)
     return per_bin[(per_bin["cards"].to_numpy() >= 3) & (inside >= CHARACTERISTIC_LIFT * outside)]
 
 
@@ -352,8 +359,9 @@ _MEASURED = [
     "network_share",
     "template_exclusivity",
     "template_coordination",
+    "event_share",
+    "after_event_share",
     "volume",
-    "activity_span",
     "creation_spread",
     "office_hours_share",
 ]
@@ -430,14 +438,17 @@ def score_clusters(
 
 def signal_kinds(table: pd.DataFrame) -> pd.Series:
     """How many kinds of signal each cluster shows: tooling (templates of its own), timing (lockstep, its own or
-    its templates'), creation bursts, payment pattern. A ring needs two: one alone has innocent explanations."""
+    its templates'), creation bursts, payment pattern, a network of its own (not an organisation's). A ring needs two:
+    one alone has innocent explanations."""
     tooling = table["template_share"] >= SIGNAL_LEVELS["template_share"]
     timing = (table["lockstep_share"] >= SIGNAL_LEVELS["lockstep_share"]) | (
         table["template_coordination"] >= SIGNAL_LEVELS["lockstep_share"]
     )
     creation = table["burst_share"] >= SIGNAL_LEVELS["burst_share"]
     payment = table["payment"] >= SIGNAL_LEVELS["payment"]
-    return tooling.astype(int) + timing.astype(int) + creation.astype(int) + payment.astype(int)
+    organisation = table["organisation_share"] if "organisation_share" in table.columns else 0.0
+    network = table["network_share"] * (1.0 - organisation) >= SIGNAL_LEVELS["network"]
+    return tooling.astype(int) + timing.astype(int) + creation.astype(int) + payment.astype(int) + network.astype(int)
 
 
 def _no_templates() -> pd.DataFrame:

@@ -35,7 +35,7 @@ __all__ = ["candidate_clusters", "fit_ring_model", "RING_SHARE", "LEGITIMATE_SHA
 RING_SHARE = 0.6
 #: ...and of a legitimate group when at most this share are; clusters in between teach nothing clear.
 LEGITIMATE_SHARE = 0.1
-#: The L2 penalty on the weights (the inputs are shares in [0, 1]).
+#: The L2 penalty on the weights, each times its input's standard deviation over the examples.
 PENALTY = 0.002
 
 
@@ -73,6 +73,20 @@ def _labelled(table: pd.DataFrame, labels: np.ndarray, in_ring: np.ndarray, kind
     return out
 
 
+def _example_weights(table: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+    """One population's example weights: rings half, legitimate groups half, each kind of legitimate group
+    the same share of that half (a hackathon's few clusters as much as thousands of households'), and within
+    each, clusters by the square root of their size (a missed ring of 300 accounts costs more than one of 10,
+    yet the many small pieces still count)."""
+    size = np.sqrt(table["size"].to_numpy(dtype=float))
+    kind = table["kind"].astype(str).to_numpy() if "kind" in table.columns else np.full(len(table), "")
+    group = np.where(y == 1, "ring", "legitimate " + kind)
+    totals = pd.Series(size).groupby(group).transform("sum").to_numpy()
+    kinds = len(set(group[y == 0]))
+    share = np.where(y == 1, 0.5, 0.5 / max(kinds, 1))
+    return share * size / totals
+
+
 def fit_ring_model(examples: list[pd.DataFrame], threshold: float = 0.5, fitted_on: dict | None = None) -> RingModel:
     """The logistic model fitted on the clusters of several populations (one table each, from :func:`candidate_clusters`)."""
     inputs, labels, weights = [], [], []
@@ -82,13 +96,7 @@ def fit_ring_model(examples: list[pd.DataFrame], threshold: float = 0.5, fitted_
             continue
         y = table["label"].to_numpy()
         x = model_inputs(table).to_numpy()
-        w = np.where(y == 1, 0.5 / max((y == 1).sum(), 1), 0.0)
-        # Each kind of legitimate group weighs the same: a hackathon's few clusters as much as thousands of households'.
-        kinds = table["kind"].where(y == 0, None) if "kind" in table.columns else pd.Series(np.where(y == 0, "", None))
-        per_kind = kinds.value_counts()
-        if len(per_kind):
-            w = np.where(y == 0, 0.5 / len(per_kind) / kinds.map(per_kind).fillna(1).to_numpy(dtype=float), w)
-        inputs.append(x), labels.append(y), weights.append(w)
+        inputs.append(x), labels.append(y), weights.append(_example_weights(table, y))
     x, y, w = np.vstack(inputs), np.concatenate(labels), np.concatenate(weights)
     w = w / w.sum()
     names = list(MODEL_FEATURES)
@@ -96,11 +104,16 @@ def fit_ring_model(examples: list[pd.DataFrame], threshold: float = 0.5, fitted_
         (0.0, None) if MODEL_FEATURES[n] > 0 else (None, 0.0) if MODEL_FEATURES[n] < 0 else (None, None) for n in names
     ]
 
+    # The penalty is on each weight times its input's spread, as if the inputs were standardised: an input
+    # that rarely leaves 0 (an event's share) needs a large weight to count, and should not pay more for it.
+    spread = np.sqrt(np.cov(x, rowvar=False, aweights=w).diagonal()).clip(1e-3) if len(x) > 1 else np.ones(x.shape[1])
+    scale = PENALTY * spread**2
+
     def loss(theta):
         z = theta[0] + x @ theta[1:]
         p = 1.0 / (1.0 + np.exp(-z))
-        value = -np.sum(w * (y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))) + PENALTY * np.sum(theta[1:] ** 2) / 2
-        gradient = np.concatenate([[np.sum(w * (p - y))], x.T @ (w * (p - y)) + PENALTY * theta[1:]])
+        value = -np.sum(w * (y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))) + np.sum(scale * theta[1:] ** 2) / 2
+        gradient = np.concatenate([[np.sum(w * (p - y))], x.T @ (w * (p - y)) + scale * theta[1:]])
         return value, gradient
 
     result = minimize(loss, np.zeros(len(names) + 1), jac=True, method="L-BFGS-B", bounds=bounds)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..detection.graph import (
     EvidenceGraph,
+    circulant_caps,
     creation_tokens,
     evidence_weights,
     lockstep_evidence,
@@ -139,7 +140,9 @@ def build_spark_graph(spark, evidence: Evidence, seed: int = 0, progress=None) -
         pairs.createOrReplaceTempView("gs_pairs")
     with progress.steps("graph: degrees and weights (Spark)"):
         nodes = spark.sql(sql_statement("spark_graph", "nodes"))
-        node_schema = "key long, kind string, value string, degree long, first_row long, weight double, useful boolean, hub boolean"
+        node_schema = (
+            "key long, kind string, value string, degree long, first_row long, weight double, cap double, useful boolean, hub boolean"
+        )
         nodes = nodes.mapInPandas(_weigher(n_accounts), node_schema).persist()
         nodes.createOrReplaceTempView("gs_nodes")
         # The driver's graph: every node (numbered as the embedded build does) and the shared pairs.
@@ -169,6 +172,7 @@ def _weigher(n_accounts: int):
             kinds = batch["kind"].to_numpy(dtype=object)
             degree = batch["degree"].to_numpy(dtype=np.int64)
             batch["weight"] = evidence_weights(kinds, degree, n_accounts)
+            batch["cap"] = circulant_caps(kinds)
             useful, hub = projected_evidence(kinds, degree, n_accounts)
             batch["useful"] = useful
             batch["hub"] = hub
@@ -178,10 +182,12 @@ def _weigher(n_accounts: int):
 
 
 def _projector(frame: pd.DataFrame) -> pd.DataFrame:
-    """One bucket of projected links (key, account, weight, shuffle) as account edges (src < dst), by detection's rule."""
+    """One bucket of projected links (key, account, weight, cap, shuffle) as account edges (src < dst), by detection's rule."""
     frame = frame.sort_values(["key", "shuffle", "account"], kind="stable")
     _, ev = np.unique(frame["key"].to_numpy(), return_inverse=True)
-    src, dst, wt = project_groups(ev.astype(np.int64), frame["account"].to_numpy(np.int64), frame["weight"].to_numpy(float))
+    src, dst, wt = project_groups(
+        ev.astype(np.int64), frame["account"].to_numpy(np.int64), frame["weight"].to_numpy(float), frame["cap"].to_numpy(float)
+    )
     return pd.DataFrame({"src": np.minimum(src, dst), "dst": np.maximum(src, dst), "weight": wt})
 
 

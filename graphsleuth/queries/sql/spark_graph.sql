@@ -24,12 +24,12 @@ SELECT p.account, p.key, p.first_row
 FROM gs_pairs p JOIN (SELECT key FROM gs_nodes WHERE degree >= 2) n ON n.key = p.key;
 
 -- name: projected_links
--- The links the projection uses, each with its evidence's weight, a seeded order within its piece of
+-- The links the projection uses, each with its evidence's weight and circulant cap, a seeded order within its piece of
 -- evidence (40 bits of a hash of seed, evidence and account, as a share in [0, 1)), and its bucket.
-SELECT p.key, p.account, n.weight,
+SELECT p.key, p.account, n.weight, n.cap,
        CAST(xxhash64(:seed, p.key, p.account) & 1099511627775 AS DOUBLE) / 1099511627776.0 AS shuffle,
        pmod(p.key, :buckets) AS bucket
-FROM gs_pairs p JOIN (SELECT key, weight FROM gs_nodes WHERE useful) n ON n.key = p.key;
+FROM gs_pairs p JOIN (SELECT key, weight, cap FROM gs_nodes WHERE useful) n ON n.key = p.key;
 
 -- name: edges
 -- One edge per pair of linked accounts, its weight the sum of what each shared piece of evidence gives.
