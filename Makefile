@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO := out/demo
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
+# On every core (tests/conftest.py groups them); the Neo4j and browser tests, timed against a
+# server that shares the machine, run after them in one process.
+PARALLEL := -n auto --dist loadgroup
 
 .PHONY: install demo test test-fast test-spark lint format bench robustness seeds clean neo4j browser audit
 
@@ -46,11 +49,12 @@ format: $(STAMP)
 	$(BIN)/ruff format graphsleuth tests benchmarks
 
 test: $(STAMP) neo4j browser lint
-	$(PYTEST)
+	$(PYTEST) $(PARALLEL) -m "not neo4j and not browser"
+	$(PYTEST) -m "neo4j or browser"
 
 # Everything that needs no Neo4j server, no browser and no Spark: about two minutes.
 test-fast: $(STAMP) lint
-	$(PYTEST) -m "not neo4j and not browser and not spark"
+	$(PYTEST) $(PARALLEL) -m "not neo4j and not browser and not spark"
 
 # The Spark engine's tests (PySpark comes with .[test]; Java 17 or 21 must be on the machine): about two minutes.
 test-spark: $(STAMP)

@@ -51,7 +51,20 @@ def evidence_dir(tmp_path) -> Path:
 
 
 def pytest_collection_modifyitems(items):
-    """Every test that asks for the Neo4j server is marked ``neo4j`` (``make test-fast`` leaves them out)."""
+    """Every test that asks for the Neo4j server is marked ``neo4j`` (``make test-fast`` leaves them out).
+
+    For pytest-xdist's ``--dist loadgroup`` (``make test`` runs on every core): the tests that share
+    the one Neo4j database run in one worker, the Spark tests in another (one Spark session), and
+    every other module's tests together, so that a module's fixtures are made once.
+    """
     for item in items:
         if {"neo4j_connection", "empty_graph"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.neo4j)
+        path = Path(str(item.fspath))
+        if item.get_closest_marker("neo4j") or "neo4j" in path.parts:
+            group = "neo4j"
+        elif "spark" in path.parts:
+            group = "spark"
+        else:
+            group = path.stem
+        item.add_marker(pytest.mark.xdist_group(group))
