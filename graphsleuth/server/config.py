@@ -97,6 +97,16 @@ def _database_exists() -> bool:
     return (neo4j_home() / "data" / "databases" / "system").exists()
 
 
+def new_password() -> str:
+    """A random password of 32 URL-safe characters that never starts with ``-``.
+
+    neo4j-admin reads a password that starts with ``-`` as an option (about one fresh
+    server in 64 would not start), so the first character is a letter or digit.
+    """
+    password = secrets.token_urlsafe(24)
+    return secrets.choice("abcdefghijkmnopqrstuvwxyz23456789") + password[1:] if password[0] in "-_" else password
+
+
 def ensure_password() -> None:
     """Generate the password and set it in Neo4j before the very first start."""
     pw_file = password_file()
@@ -109,7 +119,7 @@ def ensure_password() -> None:
         raise StoreError(
             f"the local database in {neo4j_home() / 'data'} exists but its password file is gone; remove that data folder to start afresh"
         )
-    password = secrets.token_urlsafe(24)
+    password = new_password()
     pw_file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -96,6 +96,16 @@ def test_fresh_server_keeps_its_password_secret(spare_home, capfd):
     assert server.stop() is False
 
 
+def test_a_new_password_never_starts_with_a_dash_neo4j_admin_would_take_for_an_option(monkeypatch):
+    from graphsleuth.server import config
+
+    monkeypatch.setattr(config.secrets, "token_urlsafe", lambda n: "-n8KQK7Y7-3l0dknev46jC7leLwNbou5")
+    drawn = config.new_password()
+    assert drawn[0].isalnum() and drawn[1:] == "n8KQK7Y7-3l0dknev46jC7leLwNbou5"
+    monkeypatch.undo()
+    assert all(config.new_password()[0].isalnum() for _ in range(2000))
+
+
 def test_taken_port_is_a_clear_error(spare_home):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
