@@ -160,7 +160,7 @@ def _template_coordination(own_templates: pd.DataFrame, graph: EvidenceGraph) ->
     """Per cluster: of the senders of its own templates, the share that send them in lockstep (weighted by its requests)."""
     if own_templates is None or len(own_templates) == 0 or graph.lockstep is None or graph.template_hours is None:
         return pd.Series(dtype=float)
-    share = _lockstep_senders(graph)
+    share = graph.derived("lockstep_senders", lambda: _lockstep_senders(graph))
     template_ids = pd.Index(graph.template_names) if graph.template_names is not None else None
     if template_ids is None:
         return pd.Series(dtype=float)
