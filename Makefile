@@ -48,11 +48,12 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix graphsleuth tests benchmarks
 	$(BIN)/ruff format graphsleuth tests benchmarks
 
+# The whole suite: about 10 minutes on 2 cores (5 for the first part, 5 for the Neo4j and browser tests).
 test: $(STAMP) neo4j browser lint
 	$(PYTEST) $(PARALLEL) -m "not neo4j and not browser"
 	$(PYTEST) -m "neo4j or browser"
 
-# Everything that needs no Neo4j server, no browser and no Spark: about two minutes.
+# Everything that needs no Neo4j server, no browser and no Spark: about three and a half minutes on 2 cores.
 test-fast: $(STAMP) lint
 	$(PYTEST) $(PARALLEL) -m "not neo4j and not browser and not spark"
 
