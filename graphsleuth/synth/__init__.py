@@ -7,7 +7,7 @@ A scenario file (:mod:`.scenario`) says what population to build; the plan
 templates, and :mod:`.population` puts it together and writes it out.
 """
 
-from .plan import KINDS
+from .kinds import KINDS
 from .population import *  # noqa: F403
 from .population import __all__ as _population
 from .sampler import *  # noqa: F403

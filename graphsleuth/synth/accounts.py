@@ -10,8 +10,8 @@ import pyarrow.compute as pc
 from faker import Faker
 
 from .arrays import iso_times, pick
-from .kinds import CLASSROOM, EVAL_COMPANY, FRAMEWORK_DEV, HACKATHON
-from .plan import CAMPUS, COMPANY, COUNTRIES, HEAVY, INDIVIDUAL, INTEGRATOR, RING, AccountPlan
+from .kinds import CAMPUS, CLASSROOM, COMPANY, EVAL_COMPANY, FRAMEWORK_DEV, HACKATHON, HEAVY, INDIVIDUAL, INTEGRATOR, RING
+from .plan import COUNTRIES, AccountPlan
 
 __all__ = ["accounts_table", "FREE_MAIL", "NAME_LOCALES"]
 

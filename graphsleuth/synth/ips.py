@@ -7,8 +7,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrays import DAY, HOUR, hex_text, ipv4_text, iso_times, scramble
-from .kinds import CLASSROOM, EVAL_COMPANY, FRAMEWORK_DEV, HACKATHON, SIGNUP_WAVE
-from .plan import CAMPUS, COMPANY, HEAVY, HOUSEHOLD, INDIVIDUAL, INTEGRATOR, RING, AccountPlan
+from .kinds import (
+    CAMPUS,
+    CLASSROOM,
+    COMPANY,
+    EVAL_COMPANY,
+    FRAMEWORK_DEV,
+    HACKATHON,
+    HEAVY,
+    HOUSEHOLD,
+    INDIVIDUAL,
+    INTEGRATOR,
+    RING,
+    SIGNUP_WAVE,
+)
+from .plan import AccountPlan
 
 __all__ = ["ips_table"]
 

@@ -7,7 +7,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrays import hex_text, prefixed, scramble
-from .plan import COMPANY, HOUSEHOLD, AccountPlan
+from .kinds import COMPANY, HOUSEHOLD
+from .plan import AccountPlan
 
 __all__ = ["links_table"]
 

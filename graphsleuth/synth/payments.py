@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 
 from .arrays import hex_text, prefixed, scramble, zipf_weights
-from .kinds import CLASSROOM, EVAL_COMPANY, FRAMEWORK_DEV, HACKATHON, SIGNUP_WAVE
-from .plan import CAMPUS, COMPANY, HEAVY, HOUSEHOLD, INDIVIDUAL, INTEGRATOR, AccountPlan
+from .kinds import CAMPUS, CLASSROOM, COMPANY, EVAL_COMPANY, FRAMEWORK_DEV, HACKATHON, HEAVY, HOUSEHOLD, INDIVIDUAL, INTEGRATOR, SIGNUP_WAVE
+from .plan import AccountPlan
 
 __all__ = ["payments_table"]
 

@@ -28,34 +28,13 @@ from .kinds import (
     HOUSEHOLD,
     INDIVIDUAL,
     INTEGRATOR,
-    KINDS,
     LOOKALIKES,
     RING,
     SIGNUP_WAVE,
 )
 from .scenario import Scenario
 
-__all__ = [
-    "AccountPlan",
-    "Streams",
-    "plan_population",
-    "KINDS",
-    "COUNTRIES",
-    "COUNTRY_WEIGHTS",
-    "INDIVIDUAL",
-    "HOUSEHOLD",
-    "COMPANY",
-    "CAMPUS",
-    "HEAVY",
-    "INTEGRATOR",
-    "RING",
-    "CLASSROOM",
-    "EVAL_COMPANY",
-    "FRAMEWORK_DEV",
-    "HACKATHON",
-    "SIGNUP_WAVE",
-    "LOOKALIKES",
-]
+__all__ = ["AccountPlan", "Streams", "plan_population", "COUNTRIES", "COUNTRY_WEIGHTS"]
 
 
 COUNTRIES = np.array(

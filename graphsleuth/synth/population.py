@@ -30,9 +30,10 @@ from ..atomic import output_directory
 from ..errors import GraphsleuthError
 from .accounts import accounts_table
 from .ips import ips_table
+from .kinds import RING
 from .links import links_table
 from .payments import payments_table
-from .plan import RING, Streams, plan_population
+from .plan import Streams, plan_population
 from .prompts import prompts_table, template_catalogue
 from .scenario import Scenario, load_scenario
 from .traits import ring_traits

@@ -16,8 +16,21 @@ import pyarrow as pa
 
 from .arrays import DAY, HOUR, hex_text, iso_times, prefixed, scramble, zipf_weights
 from .group_prompts import group_rows
-from .kinds import CLASSROOM, EVAL_COMPANY, FRAMEWORK_DEV, HACKATHON, SIGNUP_WAVE
-from .plan import CAMPUS, COMPANY, COUNTRY_WEIGHTS, HEAVY, HOUSEHOLD, INDIVIDUAL, INTEGRATOR, RING, AccountPlan, Streams
+from .kinds import (
+    CAMPUS,
+    CLASSROOM,
+    COMPANY,
+    EVAL_COMPANY,
+    FRAMEWORK_DEV,
+    HACKATHON,
+    HEAVY,
+    HOUSEHOLD,
+    INDIVIDUAL,
+    INTEGRATOR,
+    RING,
+    SIGNUP_WAVE,
+)
+from .plan import COUNTRY_WEIGHTS, AccountPlan, Streams
 from .scenario import DISTILLATION_FAMILIES
 from .timing import Clock, clock_times, needs_clock, ring_waves
 from .tooling import Tooling, extend_catalogue, phrased_rows

@@ -25,7 +25,8 @@ import pyarrow as pa
 
 from .accounts import FREE_MAIL
 from .arrays import DAY, HOUR
-from .plan import RING, AccountPlan
+from .kinds import RING
+from .plan import AccountPlan
 
 __all__ = ["ring_traits", "TRAIT_DEFINITIONS", "BURST_WINDOW_HOURS", "BURSTY_SHARE", "WAVE_SHARE", "BULK_CARDS_PER_BIN"]
 

@@ -6,7 +6,8 @@ import numpy as np
 import pyarrow as pa
 
 from .arrays import prefixed
-from .plan import KINDS, AccountPlan
+from .kinds import KINDS
+from .plan import AccountPlan
 
 __all__ = ["truth_table"]
 
