@@ -14,7 +14,6 @@ run, so the same run and key give the same bundle.
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 
@@ -126,8 +125,7 @@ def write_indicators(
     evidence: Evidence | None = None,
 ) -> int:
     """Write the STIX bundle of the rings of the run in ``out`` (or of ``ring``) to ``indicators_file``; the groupings written."""
-    from ..evidence import read_evidence
-    from ..investigation.runs import read_jsonl, read_run_members
+    from ..investigation.runs import read_jsonl, read_run_members, read_run_record, run_evidence
     from .report import _write_file
 
     out = Path(out)
@@ -138,14 +136,8 @@ def write_indicators(
         rings = [r for r in rings if r.get("ring_id") == ring]
         if not rings:
             raise GraphsleuthError(f"{out}: no ring {ring} in this run (see rings.jsonl)")
-    run = json.loads((out / "run.json").read_text(encoding="utf-8")) if (out / "run.json").is_file() else {}
-    if evidence is None:
-        where = run.get("evidence")
-        if not where or not Path(where).is_dir():
-            raise InputError(
-                str(out / "run.json"), f"the run's evidence directory {where!r} is not there: give the evidence", column="evidence"
-            )
-        evidence = read_evidence(where, lenient=True)
+    run = read_run_record(out)
+    evidence = run_evidence(out, run, evidence)
     bundle = indicator_bundle(rings, read_run_members(out), evidence, key, run)
     _write_file(Path(indicators_file), bundle.serialize(pretty=True) + "\n")
     return sum(1 for o in bundle.objects if o.type == "grouping")

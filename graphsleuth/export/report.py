@@ -11,7 +11,6 @@ with no network. The run's ``run.json`` says where its evidence is.
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -164,8 +163,7 @@ def write_report(
     key: bytes | None = None,
 ) -> list[str]:
     """Write the case files of the rings of the run in ``out`` to ``report_file``; the ring ids written."""
-    from ..evidence import read_evidence
-    from ..investigation.runs import read_run_members
+    from ..investigation.runs import read_run_members, read_run_record, run_evidence
 
     out = Path(out)
     if not (out / "rings.jsonl").is_file():
@@ -183,14 +181,8 @@ def write_report(
     members = read_run_members(out)
     for record in held:
         members = pd.concat([members, pd.DataFrame({"account_id": record["account_ids"], "ring_id": record["ring_id"]})])
-    run = json.loads((out / "run.json").read_text(encoding="utf-8")) if (out / "run.json").is_file() else {}
-    if evidence is None:
-        where = run.get("evidence")
-        if not where or not Path(where).is_dir():
-            raise InputError(
-                str(out / "run.json"), f"the run's evidence directory {where!r} is not there: give the evidence", column="evidence"
-            )
-        evidence = read_evidence(where, lenient=True)
+    run = read_run_record(out)
+    evidence = run_evidence(out, run, evidence)
     if run.get("pseudonymised") and key is None:
         raise GraphsleuthError("this run was pseudonymised: the case file needs the same key (--pseudonymise)")
     successors = (

@@ -33,6 +33,8 @@ __all__ = [
     "RingChange",
     "read_previous_run",
     "read_run_members",
+    "read_run_record",
+    "run_evidence",
     "match_rings",
     "gone_rings",
     "latest_time",
@@ -153,6 +155,31 @@ def read_run_members(out: Path) -> pd.DataFrame:
     raise InputError(str(out / "members.csv"), "missing file: not the output of graphsleuth detect")
 
 
+def read_run_record(out: Path) -> dict:
+    """run.json of the detect run in ``out`` ({} for a run written before there was one); not JSON is bad input."""
+    path = out / "run.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), f"not a JSON record: {exc.msg}") from None
+
+
+def run_evidence(out: Path, run: dict, evidence: Evidence | None) -> Evidence:
+    """``evidence`` when given, else the evidence directory the run in ``out`` read (run.json says where), read leniently."""
+    if evidence is not None:
+        return evidence
+    from ..evidence import read_evidence
+
+    where = run.get("evidence")
+    if not where or not Path(where).is_dir():
+        raise InputError(
+            str(out / "run.json"), f"the run's evidence directory {where!r} is not there: give the evidence", column="evidence"
+        )
+    return read_evidence(where, lenient=True)
+
+
 def read_jsonl(path: Path) -> list[dict]:
     """The records of a JSON-lines file graphsleuth wrote; a bad line is an error naming file and row."""
     records = []
@@ -180,12 +207,7 @@ def read_previous_run(out: str | Path) -> PreviousRun:
     if not out.is_dir():
         raise InputError(str(out), "no such directory: --previous takes the output directory of an earlier detect run")
     members = read_run_members(out)
-    record = {}
-    if (out / "run.json").is_file():
-        try:
-            record = json.loads((out / "run.json").read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(str(out / "run.json"), f"not a JSON record: {exc.msg}") from None
+    record = read_run_record(out)
     as_of = record.get("as_of")
     first_seen = {}
     run_id = record.get("run_id", "")

@@ -15,7 +15,6 @@ When it is flagged again its record says what changed.
 from __future__ import annotations
 
 import getpass
-import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -173,7 +172,7 @@ def record_verdict(
     at: str | None = None,
 ) -> Verdict:
     """Add a verdict on ring ``ring_id`` of the run in ``out`` to ``out``/verdicts.jsonl, and return it."""
-    from .runs import given_time, read_jsonl, read_run_members
+    from .runs import given_time, read_jsonl, read_run_members, read_run_record
 
     out = Path(out)
     if verdict not in VERDICTS:
@@ -190,7 +189,7 @@ def record_verdict(
         if ring is None:
             raise GraphsleuthError(f"{out}: no ring {ring_id} in this run (see rings.jsonl)")
         members = sorted(str(a) for a in ring.get("account_ids", []))
-    run = json.loads((out / "run.json").read_text(encoding="utf-8")) if (out / "run.json").is_file() else {}
+    run = read_run_record(out)
     at = given_time(at, "--at")
     record = Verdict(
         ring_id=ring_id,
