@@ -176,3 +176,37 @@ def shared_benchmark(name: str) -> Path:
             pytest.fail(f"{folder} is missing: CI runs with shared/benchmarks/ beside the clone", pytrace=False)
         pytest.skip(f"{folder} is not on this machine (it sits beside this project's CI clone)")
     return folder
+
+
+#: Headless Chromium's flags for the browser tests (Debian's chromium under chromedriver, no network chatter).
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def headless_chromium(profile: str | Path, window: str, console_log: bool = False):
+    """A headless Chromium (Debian's) under chromedriver with the profile folder ``profile`` and a window of
+    ``window`` ("WIDTH,HEIGHT"); with ``console_log`` the page's console can be read (``get_log("browser")``)."""
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    assert shutil.which("chromium") and shutil.which("chromedriver"), "install Debian's chromium and chromium-driver"
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in [*CHROMIUM_FLAGS, f"--window-size={window}", f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    if console_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.set_page_load_timeout(60)
+    return driver

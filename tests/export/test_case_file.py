@@ -19,20 +19,7 @@ import pytest
 
 from graphsleuth import api
 
-from helpers import ARTIFACTS, cli
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,2200",
-    "--disable-dev-shm-usage",
-]
+from helpers import ARTIFACTS, cli, headless_chromium
 
 
 @pytest.fixture(scope="module")
@@ -97,22 +84,12 @@ def test_report_refuses_what_it_cannot_do_in_one_line(banned_run, tmp_path):
 @pytest.mark.slow
 @pytest.mark.browser
 def test_chromium_draws_the_graph_and_the_timeline_with_no_console_error(case_file):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     page, ring_id = case_file
-    assert shutil.which("chromium") and shutil.which("chromedriver"), "install Debian's chromium and chromium-driver"
     profile = tempfile.mkdtemp(prefix="graphsleuth-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver = headless_chromium(profile, "1400,2200", console_log=True)
     try:
-        driver.set_page_load_timeout(60)
         driver.get(page.resolve().as_uri())
         deadline = time.monotonic() + 20
         while driver.execute_script("return document.readyState") != "complete" and time.monotonic() < deadline:

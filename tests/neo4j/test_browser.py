@@ -14,39 +14,16 @@ import pytest
 
 from graphsleuth import server, store
 
-from helpers import ARTIFACTS, make_findings
+from helpers import ARTIFACTS, headless_chromium, make_findings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1600,1100",
-    "--disable-dev-shm-usage",
-]
 
 
 @pytest.fixture
 def chromium():
     """A headless Chromium (Debian's) under chromedriver, with a fresh profile."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    assert shutil.which("chromium") and shutil.which("chromedriver"), "install Debian's chromium and chromium-driver"
     profile = tempfile.mkdtemp(prefix="graphsleuth-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    driver.set_page_load_timeout(60)
+    driver = headless_chromium(profile, "1600,1100")
     _DRIVER[:] = [driver]
     try:
         yield driver
