@@ -33,6 +33,7 @@ from .kinds import (
     SIGNUP_WAVE,
 )
 from .scenario import Scenario
+from .timing import UTC_OFFSETS, working_hours_before
 
 __all__ = ["AccountPlan", "Streams", "plan_population", "COUNTRIES", "COUNTRY_WEIGHTS"]
 
@@ -85,6 +86,7 @@ class Streams:
     prompt_more: np.random.Generator
     tooling: np.random.Generator
     clock: np.random.Generator
+    office: np.random.Generator
 
     @classmethod
     def from_seed(cls, seed: int) -> Streams:
@@ -153,6 +155,8 @@ def plan_population(scenario: Scenario, seed: int, streams: Streams) -> AccountP
     country = _countries(scenario, group_kind, group_size, group, ring, streams.misc)
     group_event = np.zeros(len(group_size), np.int64)
     created = _creation_times(scenario, start, end, group_size, group, kind, ring, streams.time, streams.groups_more, group_event)
+    if scenario.population.diurnal:
+        created = _seats_in_working_hours(created, kind, country, end, streams.office)
     return AccountPlan(
         scenario=scenario,
         seed=int(seed),
@@ -291,6 +295,16 @@ def _creation_times(
             members = np.flatnonzero(ring == i)
             t[members] = _taking_turns(plan, len(members), start, end, more)
     return np.clip(t, end - history - 30 * DAY, end - HOUR).astype(np.int64)
+
+
+def _seats_in_working_hours(created: np.ndarray, kind: np.ndarray, country: np.ndarray, end: int, rng) -> np.ndarray:
+    """Company and evaluation-company seats created on a weekday in office hours, at or before the time
+    drawn: an administrator adds them at work (a population whose people keep hours: ``diurnal``)."""
+    seats = np.flatnonzero(np.isin(kind, [COMPANY, EVAL_COMPANY]))
+    out = created.copy()
+    offset = (UTC_OFFSETS[country[seats]] * HOUR).astype(np.int64)
+    out[seats] = np.minimum(working_hours_before(created[seats], offset, rng), end - HOUR)
+    return out
 
 
 def _taking_turns(plan, n: int, start: int, end: int, rng: np.random.Generator) -> np.ndarray:

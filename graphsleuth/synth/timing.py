@@ -42,6 +42,7 @@ __all__ = [
     "operator_offsets",
     "schedule_profile",
     "reshape",
+    "working_hours_before",
     "term_time",
     "ring_waves",
     "day_of_week",
@@ -105,6 +106,10 @@ KIND_PROFILE = {
 }
 
 
+#: Draws of a legitimate row's time of day before it keeps its uniform time (see :func:`reshape`).
+DIURNAL_TRIES = 8
+
+
 def account_offsets(country: np.ndarray, group: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Each account's UTC offset in seconds: its country's, and for the United States its group's zone."""
     hours = UTC_OFFSETS[country].copy()
@@ -148,23 +153,60 @@ def _draw(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def reshape(
-    ts: np.ndarray, lo: np.ndarray, hi: np.ndarray | int, offset: np.ndarray, profile: Profile, rng: np.random.Generator
+    ts: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray | int,
+    offset: np.ndarray,
+    profile: Profile,
+    rng: np.random.Generator,
+    tries: int = 1,
 ) -> np.ndarray:
     """New times for ``ts``: a day of the same local week and an hour drawn from ``profile``.
 
-    ``lo`` (per row) and ``hi`` bound the new times; a row whose new time would fall outside
-    keeps its old one.
+    ``lo`` (per row) and ``hi`` bound the new times; a row whose new time falls outside is drawn
+    again, up to ``tries`` times in all, on the first such day of the week after ``lo``, then keeps
+    its old one. (An account created on a Thursday has only part of its first week to work in:
+    with one try, many of its rows would keep their uniform times, and a new company seat would
+    work nights and weekends.)
     """
-    m = len(ts)
-    if m == 0:
-        return ts
-    day = (ts + offset) // DAY
-    new_dow = _draw(profile.days, rng.random(m))
-    new_day = day - day_of_week(day) + new_dow
-    u = rng.random(m)
-    hour = np.where(new_dow >= 5, _draw(profile.weekend, u), _draw(profile.weekday, u))
-    new = new_day * DAY + hour * HOUR + (rng.random(m) * HOUR).astype(np.int64) - offset
-    return np.where((new >= lo) & (new < hi), new, ts).astype(np.int64)
+    out = np.asarray(ts, dtype=np.int64).copy()
+    pending = np.arange(len(out))
+    lo = np.broadcast_to(lo, out.shape)
+    hi = np.broadcast_to(hi, out.shape)
+    offset = np.broadcast_to(offset, out.shape)
+    for attempt in range(max(1, tries)):
+        m = len(pending)
+        if m == 0:
+            break
+        day = (out[pending] + offset[pending]) // DAY
+        new_dow = _draw(profile.days, rng.random(m))
+        if attempt == 0:  # a day of the row's own local week
+            new_day = day - day_of_week(day) + new_dow
+        else:  # that day of the week next after the row's lower bound
+            first = (lo[pending] + offset[pending]) // DAY
+            new_day = first + (new_dow - day_of_week(first)) % 7
+        u = rng.random(m)
+        hour = np.where(new_dow >= 5, _draw(profile.weekend, u), _draw(profile.weekday, u))
+        new = new_day * DAY + hour * HOUR + (rng.random(m) * HOUR).astype(np.int64) - offset[pending]
+        inside = (new >= lo[pending]) & (new < hi[pending])
+        out[pending[inside]] = new[inside]
+        pending = pending[~inside]
+    return out
+
+
+def working_hours_before(ts: np.ndarray, offset: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each time moved back to a weekday between 09:00 and 17:00 local (``offset`` seconds east of UTC),
+    at or before it: when a company's administrator creates its seats."""
+    local = np.asarray(ts, dtype=np.int64) + offset
+    day = local // DAY
+    second = local - day * DAY
+    same_day = (day_of_week(day) < 5) & (second >= 9 * HOUR)
+    day = np.where(same_day, day, day - 1)
+    for _ in range(2):  # Sunday or Saturday back to Friday
+        day = np.where(day_of_week(day) >= 5, day - 1, day)
+    latest = np.where(same_day, np.minimum(second, 17 * HOUR), 17 * HOUR)
+    second = 9 * HOUR + (rng.random(len(local)) * (latest - 9 * HOUR)).astype(np.int64)
+    return day * DAY + second - offset
 
 
 def _in_break(day: np.ndarray) -> np.ndarray:
@@ -256,7 +298,7 @@ def clock_times(plan, clock: Clock, acct: np.ndarray, ts: np.ndarray, fixed: np.
                 continue
             a = acct[rows]
             off = clock.account_offset[a]
-            ts[rows] = reshape(ts[rows], plan.active_from[a], plan.end, off, PROFILES[name], rng)
+            ts[rows] = reshape(ts[rows], plan.active_from[a], plan.end, off, PROFILES[name], rng, tries=DIURNAL_TRIES)
             if name == "term_time":
                 ts[rows] = term_time(ts[rows], plan.active_from[a], plan.end, off, rng)
     for i, ring in enumerate(plan.scenario.rings):

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from graphsleuth.detection.features import UTC_OFFSET_HOURS
 from graphsleuth.synth import generate, load_scenario
 from graphsleuth.synth.accounts import FREE_MAIL
 from graphsleuth.synth.prompt_text import _PREFIXES, phrasing_texts, template_texts
@@ -291,6 +292,25 @@ def test_legitimate_activity_follows_the_week(pop):
     weekend_share = (weekday >= 5).groupby(prompts.who).mean()
     assert weekend_share["company"] <= 0.1  # uniform would give 2 days in 7
     assert weekend_share["individual"] >= 0.3
+
+
+def test_company_seats_are_created_and_worked_in_office_hours_even_when_new(pop):
+    """A company onboarded in the window's last days adds its seats at work and works weekdays, as a real
+    one does; only an operator dressed as a company signs up on a Sunday night."""
+    _, truth, f, _, _ = pop
+    accounts = f["accounts"]
+    seats = accounts[accounts.who.isin(["company", "eval_company"])]
+    offset = seats.country.map(UTC_OFFSET_HOURS).fillna(0).to_numpy() * HOUR
+    local = seats.created.to_numpy() + offset.astype(np.int64)
+    weekday, hour = ((local // DAY) + 3) % 7, (local % DAY) // HOUR
+    assert len(seats) >= 100
+    assert (weekday < 5).mean() >= 0.97 and ((hour >= 7) & (hour < 19)).mean() >= 0.9  # the US's four zones: +-2 h
+    prompts = f["prompts"]
+    new = seats[seats.created >= prompts.t.max() - 10 * DAY]
+    late = prompts.merge(new[["account_id", "country"]], on="account_id")
+    local = late.t.to_numpy() + (late.country.map(UTC_OFFSET_HOURS).fillna(0).to_numpy() * HOUR).astype(np.int64)
+    assert len(late) >= 20
+    assert (((local // DAY) + 3) % 7 >= 5).mean() <= 0.15  # uniform: 2 days in 7; a Friday seat has only the weekend left
 
 
 def test_a_classroom_sends_one_assignment_in_the_same_two_hours_each_week(pop):
