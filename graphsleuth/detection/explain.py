@@ -13,7 +13,7 @@ from ..evidence import Evidence, subnet_of
 from .findings import PeakDay, Ring, SharedEvidence, SharedValue
 from .graph import EvidenceGraph
 from .model import ring_model
-from .scoring import ORGANISATION_NAMED, SIGNAL_LEVELS, WEAK_COORDINATION
+from .scoring import ORGANISATION_NAMED, SIGNAL_LEVELS, WEAK_COORDINATION, off_hours_organisation
 
 __all__ = ["ring_record", "why_not_flagged", "explain_ring"]
 
@@ -144,12 +144,17 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
     reasons.sort(key=lambda r: -r[0])
     said = tuple(r[1] for r in reasons)
     text = f"{size} linked accounts (score {row.score:.2f}): " + "; ".join(said)
-    if any(terms.get(name, 0.0) < 0 for name in ("organisation_share", "organisation_long_lived", "organisation_office_hours")):
-        text += f"; {row.organisation_share:.0%} share an organisation's email domain, which lowered the score"
-    if any(terms.get(name, 0.0) < 0 for name in ("one_event", "event_then_ordinary")):
+    if off_hours_organisation(pd.DataFrame([row._asdict()])).iloc[0]:
         text += (
-            f"; {row.event_share:.0%} of their template use fell within two days and "
-            f"{row.after_event_share:.0%} of their activity came outside them, as at an event, which lowered the score"
+            f"; {row.organisation_share:.0%} share an organisation's email domain, yet only {row.office_hours_share:.0%} "
+            "of their requests fall in office hours in their countries, which a company's staff do not do"
+        )
+    elif any(terms.get(name, 0.0) < 0 for name in ("organisation_share", "organisation_long_lived", "organisation_office_hours")):
+        text += f"; {row.organisation_share:.0%} share an organisation's email domain, which lowered the score"
+    if any(terms.get(name, 0.0) < 0 for name in ("one_event", "event_then_ordinary", "activity_in_two_days")):
+        text += (
+            f"; {row.event_share:.0%} of their template use and {1.0 - row.after_event_share:.0%} of all their activity "
+            "fell within two days, as at an event, which lowered the score"
         )
     return text + ".", said
 

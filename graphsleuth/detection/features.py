@@ -38,7 +38,7 @@ from scipy.stats import binom
 from ..evidence import Evidence
 from .graph import EvidenceGraph
 
-__all__ = ["population_features", "UTC_OFFSET_HOURS", "HELD_CHANCE"]
+__all__ = ["population_features", "account_office_hours_share", "UTC_OFFSET_HOURS", "HELD_CHANCE"]
 
 #: An item is held by a cluster when chance (each user a member with the cluster's share of all accounts)
 #: gives as many members among its users at most this often.
@@ -251,23 +251,45 @@ def _creation_spread(evidence: Evidence, cluster_of: np.ndarray) -> pd.Series:
 
 def _office_hours_share(evidence: Evidence, cluster_of: np.ndarray) -> pd.Series:
     """Per cluster: the share of its timed requests sent Monday to Friday, 08:00 to 18:00, in the senders' countries."""
+    rows = _office_rows(evidence)
+    if rows is None:
+        return pd.Series(dtype=float)
+    position, office, count = rows
+    cluster = cluster_of[position]
+    scored = cluster >= 0
+    frame = pd.DataFrame({"cluster": cluster[scored], "office": office[scored] * count[scored], "all": count[scored]})
+    total = frame.groupby("cluster")[["office", "all"]].sum()
+    return total["office"] / total["all"].clip(lower=1e-12)
+
+
+def account_office_hours_share(evidence: Evidence, n_accounts: int) -> np.ndarray:
+    """Per account position: the share of its timed requests sent in office hours (NaN: none timed)."""
+    rows = _office_rows(evidence)
+    if rows is None:
+        return np.full(n_accounts, np.nan)
+    position, office, count = rows
+    timed = np.bincount(position, weights=count, minlength=n_accounts)
+    in_office = np.bincount(position, weights=office * count, minlength=n_accounts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(timed > 0, in_office / timed, np.nan)
+
+
+def _office_rows(evidence: Evidence) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The timed prompt rows of known accounts: account position, sent in office hours (local), request count."""
     prompts = evidence.prompts
     if "ts" not in prompts.columns or len(prompts) == 0:
-        return pd.Series(dtype=float)
+        return None
     positions = evidence.account_positions("prompts")
-    cluster = np.where(positions >= 0, cluster_of[np.maximum(positions, 0)], -1)
-    timed = prompts["ts"].notna().to_numpy() & (cluster >= 0)
+    timed = prompts["ts"].notna().to_numpy() & (positions >= 0)
     if not timed.any():
-        return pd.Series(dtype=float)
+        return None
     offset_h = _account_offsets(evidence)[positions[timed]]
     local = prompts["ts"][timed].astype("int64").to_numpy() // 1_000_000_000 + (offset_h * 3600).astype(np.int64)
     hour = (local // 3600) % 24
     weekday = ((local // 86_400) + 3) % 7  # 1970-01-01 was a Thursday: 0 is Monday
-    office = (weekday < 5) & (hour >= 8) & (hour < 18)
+    office = ((weekday < 5) & (hour >= 8) & (hour < 18)).astype(np.float64)
     count = prompts["count"].to_numpy(dtype=np.float64)[timed] if "count" in prompts.columns else np.ones(int(timed.sum()))
-    frame = pd.DataFrame({"cluster": cluster[timed], "office": office * count, "all": count})
-    total = frame.groupby("cluster")[["office", "all"]].sum()
-    return total["office"] / total["all"].clip(lower=1e-12)
+    return positions[timed], office, count
 
 
 def _account_offsets(evidence: Evidence) -> np.ndarray:

@@ -36,10 +36,12 @@ MODEL_FEATURES = {
     "organisation_share": -1,
     "organisation_long_lived": -1,
     "organisation_office_hours": -1,
+    "organisation_off_hours": 1,
     "office_hours_share": 0,
     "creation_spread": 0,
     "one_event": -1,
     "event_then_ordinary": -1,
+    "activity_in_two_days": -1,
     "network_without_organisation": 1,
 }
 
@@ -53,8 +55,10 @@ def model_inputs(table: pd.DataFrame) -> pd.DataFrame:
     organisation = table["organisation_share"].astype(float)
     inputs["organisation_long_lived"] = organisation * table["creation_spread"].astype(float)
     inputs["organisation_office_hours"] = organisation * table["office_hours_share"].astype(float)
+    inputs["organisation_off_hours"] = organisation * (1.0 - table["office_hours_share"].astype(float))
     inputs["one_event"] = (2.0 * table["event_share"].astype(float) - 1.0).clip(0.0, 1.0)
     inputs["event_then_ordinary"] = inputs["one_event"] * table["after_event_share"].astype(float)
+    inputs["activity_in_two_days"] = 1.0 - table["after_event_share"].astype(float)
     inputs["network_without_organisation"] = table["network_share"].astype(float) * (1.0 - organisation)
     return inputs[list(MODEL_FEATURES)].fillna(0.0).clip(0.0, 1.0)
 

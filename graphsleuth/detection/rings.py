@@ -25,6 +25,9 @@ between pieces that busy would give.
 
 from __future__ import annotations
 
+import random
+
+import igraph as ig
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix, csr_matrix
@@ -61,6 +64,10 @@ TOOLING_APART = 0.05
 TOOLING_SEEN = 3
 #: Templates of their own in common count for half a vote for one operator: operators share toolkits.
 TOOLING_VOTE = 0.5
+#: Two communities of tied pieces are one ring when the tie weight between them is at least this share of
+#: what chance gives (one operator's pieces that modularity splits are tied about a third as often as
+#: chance across the split; a ring and a hackathon that share one popular BIN, a hundredth).
+TIE_SEPARATION = 0.2
 #: An account outside every flagged piece joins a ring when it uses that ring's held evidence of this many kinds.
 OUTSIDE_KINDS = 2
 
@@ -197,9 +204,55 @@ def _joined_pieces(usage: _Usage, n_pieces: int, own_templates: csr_matrix | Non
         same += TOOLING_VOTE * (both & (tooling >= JOIN_SIMILARITY))
         apart += both & (tooling < TOOLING_APART)
     joined = same > apart
-    ties = coo_matrix((np.ones(joined.sum()), (a[joined], b[joined])), shape=(n_pieces, n_pieces))
-    _, ring = connected_components(ties, directed=False)
-    return ring.astype(np.int64)
+    return _tie_communities(a[joined], b[joined], (same - apart)[joined], n_pieces)
+
+
+def _tie_communities(a: np.ndarray, b: np.ndarray, weight: np.ndarray, n_pieces: int) -> np.ndarray:
+    """The rings of the pieces tied by (a, b) with ``weight``: the communities of the tie graph under
+    modularity, joined again where the ties between two are not far fewer than chance gives
+    (:data:`TIE_SEPARATION`).
+
+    One operator's pieces are tied many times over; a hackathon's pieces, tied to each other by
+    their venue, and a ring's, tied by its BINs and waves, may share one marginal tie (a popular
+    BIN, a template hour): joined by it transitively, they would make one ring of both.
+    Modularity measures each tie against what the pieces' totals predict, so the lone tie
+    between two tight groups does not hold them together, while a ring whose pieces modularity
+    splits anyway is joined back by the many ties across the split.
+    """
+    ring = np.arange(n_pieces, dtype=np.int64)
+    if len(a) == 0:
+        return ring
+    ties = coo_matrix((np.ones(len(a)), (a, b)), shape=(n_pieces, n_pieces))
+    _, component = connected_components(ties, directed=False)
+    graph = ig.Graph(n=n_pieces, edges=list(zip(a.tolist(), b.tolist())), edge_attrs={"weight": weight.astype(float).tolist()})
+    previous = ig.set_random_number_generator(random.Random(0))
+    try:
+        community = np.asarray(graph.community_multilevel(weights="weight").membership, dtype=np.int64)
+    finally:
+        ig.set_random_number_generator(previous if previous is not None else random)
+    community = component * n_pieces + community  # never across components
+    _, community = np.unique(community, return_inverse=True)
+    return _rejoined(a, b, weight, community.astype(np.int64))
+
+
+def _rejoined(a: np.ndarray, b: np.ndarray, weight: np.ndarray, community: np.ndarray) -> np.ndarray:
+    """Communities joined again where the tie weight between them is at least :data:`TIE_SEPARATION` of
+    what chance gives two communities that busy (the product of their tie weights over twice the total:
+    the configuration model modularity measures against)."""
+    n = int(community.max()) + 1
+    ca, cb = community[a], community[b]
+    busy = np.bincount(ca, weights=weight, minlength=n) + np.bincount(cb, weights=weight, minlength=n)
+    across = ca != cb
+    if not across.any():
+        return community
+    lo, hi = np.minimum(ca[across], cb[across]), np.maximum(ca[across], cb[across])
+    frame = pd.DataFrame({"lo": lo, "hi": hi, "w": weight[across]}).groupby(["lo", "hi"], sort=False)["w"].sum().reset_index()
+    lo, hi, w = frame["lo"].to_numpy(), frame["hi"].to_numpy(), frame["w"].to_numpy()
+    chance = busy[lo] * busy[hi] / (2.0 * weight.sum())
+    merge = w >= TIE_SEPARATION * chance
+    adjacency = coo_matrix((np.ones(merge.sum()), (lo[merge], hi[merge])), shape=(n, n))
+    _, group = connected_components(adjacency, directed=False)
+    return group[community].astype(np.int64)
 
 
 def _pair_values(similarity: csr_matrix, a: np.ndarray, b: np.ndarray) -> np.ndarray:

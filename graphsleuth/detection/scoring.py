@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy.stats import binom
 
 from ..evidence import Evidence, arrow_text
-from .features import population_features
+from .features import HELD_CHANCE, account_office_hours_share, population_features
 from .graph import EvidenceGraph, lockstep_tokens, template_hours
 from .model import RingModel, ring_model
 
@@ -67,6 +68,9 @@ CARD_SHARING = (2.0, 5.0)
 CARD_SHARING_NAMED = 3.0
 #: A cluster this much on one organisation's email domain is explained as that organisation.
 ORGANISATION_NAMED = 0.5
+#: An organisation's cluster that sends at most this share of its requests in office hours does not keep them
+#: (seats of the population's companies: about three quarters; a ring dressed as one at night: a few percent).
+OFF_HOURS = 0.2
 #: Well-known free-mail providers: never an organisation's domain, however their users cluster.
 FREE_MAIL_PROVIDERS = frozenset(
     {
@@ -315,10 +319,12 @@ def _organisation_share(accounts: pd.DataFrame, positions: np.ndarray, labels: n
 
     A domain is an organisation's when it is not a well-known free-mail
     provider and its users sit together: a quarter of them in one cluster, or
-    all of them in few clusters (a company's seats, a university's students).
-    The users of a free-mail or ISP domain are spread over countless clusters;
-    the largest providers are listed because in a small population even their
-    users can look clustered.
+    all of them in few clusters (a company's seats), or so many in one cluster
+    that chance would put them there at most :data:`HELD_CHANCE` of the time (a
+    class of 130 students of a university whose 750 students are spread over
+    the population). The users of a free-mail or ISP domain are spread over
+    countless clusters; the largest providers are listed because in a small
+    population even their users can look clustered.
     """
     if "email" not in accounts.columns:
         return pd.Series(0.0, index=size.index)
@@ -331,8 +337,14 @@ def _organisation_share(accounts: pd.DataFrame, positions: np.ndarray, labels: n
     largest = per_label.groupby(level="domain").max()
     spread = per_label.groupby(level="domain").size() / users
     organisations = users.index[(users >= 3) & ((largest >= 0.25 * users) | (spread <= 0.7))]
-    frame = frame[frame["domain"].isin(organisations) & frame["label"].isin(size.index)]
+    frame = frame[frame["label"].isin(size.index)]
     counts = frame.groupby(["label", "domain"]).size()
+    if len(counts) == 0:
+        return pd.Series(0.0, index=size.index)
+    label_of, domain_of = counts.index.get_level_values("label"), counts.index.get_level_values("domain")
+    share_of_all = size.reindex(label_of).to_numpy(dtype=float) / max(len(labels), 1)
+    held = (counts.to_numpy() >= 3) & (binom.sf(counts.to_numpy() - 1, users.reindex(domain_of).to_numpy(), share_of_all) <= HELD_CHANCE)
+    counts = counts[np.asarray(domain_of.isin(organisations)) | held]
     if len(counts) == 0:
         return pd.Series(0.0, index=size.index)
     best = counts.groupby(level="label").max()
@@ -438,8 +450,12 @@ def score_clusters(
 
 def signal_kinds(table: pd.DataFrame) -> pd.Series:
     """How many kinds of signal each cluster shows: tooling (templates of its own), timing (lockstep, its own or
-    its templates'), creation bursts, payment pattern, a network of its own (not an organisation's). A ring needs two:
-    one alone has innocent explanations."""
+    its templates'), creation bursts, payment pattern, a network of its own (not an organisation's), an
+    organisation that does not keep office hours. A ring needs two: one alone has innocent explanations.
+
+    The last is the organisation's excuse contradicted: seats on one company's domain whose requests fall
+    outside the working week (:data:`OFF_HOURS`) are not a company's staff at work, and the network and
+    card they share are no longer explained by it."""
     tooling = table["template_share"] >= SIGNAL_LEVELS["template_share"]
     timing = (table["lockstep_share"] >= SIGNAL_LEVELS["lockstep_share"]) | (
         table["template_coordination"] >= SIGNAL_LEVELS["lockstep_share"]
@@ -448,7 +464,18 @@ def signal_kinds(table: pd.DataFrame) -> pd.Series:
     payment = table["payment"] >= SIGNAL_LEVELS["payment"]
     organisation = table["organisation_share"] if "organisation_share" in table.columns else 0.0
     network = table["network_share"] * (1.0 - organisation) >= SIGNAL_LEVELS["network"]
-    return tooling.astype(int) + timing.astype(int) + creation.astype(int) + payment.astype(int) + network.astype(int)
+    off_hours = off_hours_organisation(table)
+    return (
+        tooling.astype(int) + timing.astype(int) + creation.astype(int) + payment.astype(int) + network.astype(int) + off_hours.astype(int)
+    )
+
+
+def off_hours_organisation(table: pd.DataFrame) -> pd.Series:
+    """Per cluster: mostly on one organisation's domain, yet sending at most :data:`OFF_HOURS` of its requests in
+    its countries' office hours (a company's seats send most of theirs then)."""
+    if "organisation_share" not in table.columns or "office_hours_share" not in table.columns:
+        return pd.Series(False, index=table.index)
+    return (table["organisation_share"] >= ORGANISATION_NAMED) & (table["office_hours_share"] <= OFF_HOURS)
 
 
 def _no_templates() -> pd.DataFrame:
@@ -517,8 +544,33 @@ def _measure_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarr
     # Like a ring, a member needs two kinds of signal, or strong coordination on its own:
     # a company's seats share their corporate card, and that alone must not keep them in a ring.
     member_signals = (coordination >= WEAK_COORDINATION).astype(int) + (burst > 0).astype(int) + (member_pay > 0).astype(int)
+    member_signals += _off_hours_members(evidence, graph, cluster_of)[in_scope]
     member_score = np.where((member_signals >= 2) | (coordination >= MEMBER_COORDINATION), member_score, 0.0)
     return features[_MEASURED], own_templates, pd.Series(member_score, index=member.index)
+
+
+def _off_hours_members(evidence: Evidence, graph: EvidenceGraph, cluster_of: np.ndarray) -> np.ndarray:
+    """Per account: 1 when it sits in a cluster mostly on one domain that is not free mail, and sends at most
+    :data:`OFF_HOURS` of its own requests in office hours: a seat of a "company" that does not work as one.
+    (The cluster-level counterpart is :func:`off_hours_organisation`.)"""
+    out = np.zeros(graph.n_accounts, dtype=int)
+    accounts = evidence.accounts
+    if "email" not in accounts.columns or not (cluster_of >= 0).any():
+        return out
+    domain = np.full(graph.n_accounts, None, dtype=object)
+    domain[evidence.account_positions("accounts")] = _email_domains(accounts["email"])
+    scored = (cluster_of >= 0) & pd.notna(domain) & ~pd.Series(domain).isin(FREE_MAIL_PROVIDERS).to_numpy()
+    if not scored.any():
+        return out
+    pairs = pd.DataFrame({"cluster": cluster_of[scored], "domain": domain[scored]}).value_counts()
+    top = pairs.groupby(level="cluster").max()
+    size = np.bincount(cluster_of[cluster_of >= 0])
+    on_one_domain = np.zeros(len(size), dtype=bool)
+    on_one_domain[top.index.to_numpy()] = top.to_numpy() >= ORGANISATION_NAMED * size[top.index.to_numpy()]
+    office = account_office_hours_share(evidence, graph.n_accounts)
+    candidate = (cluster_of >= 0) & on_one_domain[np.maximum(cluster_of, 0)]
+    out[candidate & (office <= OFF_HOURS)] = 1
+    return out
 
 
 def _template_features(evidence: Evidence, graph: EvidenceGraph, member: pd.Series, size: pd.Series, cluster_of: np.ndarray):

@@ -14,8 +14,8 @@ import pytest
 from graphsleuth import detect, read_evidence
 from graphsleuth.detection.clustering import ALGORITHMS, find_clusters, split_merged_rings
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
-from graphsleuth.detection.rings import join_rings
-from graphsleuth.detection.scoring import _unchanged_clusters, score_clusters
+from graphsleuth.detection.rings import _tie_communities, join_rings
+from graphsleuth.detection.scoring import _organisation_share, _unchanged_clusters, score_clusters
 from graphsleuth.evidence import subnet_of
 from graphsleuth.quality import evaluate, evaluate_members, read_truth
 
@@ -426,3 +426,81 @@ def test_rescoring_joined_rings_reuses_only_what_did_not_change(graphsleuth_popu
     own = [s.own_templates.sort_values(key).reset_index(drop=True) for s in (reused, scratch)]
     pd.testing.assert_frame_equal(own[0], own[1])
     pd.testing.assert_series_equal(reused.member_scores.sort_index(), scratch.member_scores.sort_index())
+
+
+def test_one_marginal_tie_does_not_make_two_tight_groups_one_ring():
+    """A ring's pieces tied many times over and a hackathon's pieces tied by their venue share one marginal
+    tie (a popular BIN): two rings, where a transitive join made one. A ring whose pieces modularity would
+    split, with many ties across the split, stays one."""
+    ring_pieces, hackathon_pieces = np.arange(12), np.arange(12, 24)
+
+    def clique(pieces):
+        a, b = np.triu_indices(len(pieces), 1)
+        return pieces[a], pieces[b]
+
+    a1, b1 = clique(ring_pieces)
+    a2, b2 = clique(hackathon_pieces)
+    a = np.concatenate([a1, a2, [3]])
+    b = np.concatenate([b1, b2, [17]])
+    rings = _tie_communities(a, b, np.ones(len(a)), 24)
+    assert len(set(rings[ring_pieces])) == 1 and len(set(rings[hackathon_pieces])) == 1
+    assert rings[0] != rings[12]
+    # two halves of one ring, each tied within, and tied across at a third of the rate within
+    rng = np.random.default_rng(3)
+    pairs = [(i, j) for i in range(24) for j in range(i + 1, 24) if rng.random() < (0.6 if (i < 12) == (j < 12) else 0.2)]
+    a, b = np.array(pairs).T
+    assert len(set(_tie_communities(a, b, np.ones(len(a)), 24))) == 1
+
+
+def test_a_company_that_works_at_night_is_not_excused_and_is_named_so(tmp_path):
+    """Seats on one company domain and one corporate card, created within weeks, sending ordinary prompts at
+    night and nothing of their own: the organisation's excuse is contradicted by its hours, so the card and
+    the hours are two signals (the card alone, a company's, would be one)."""
+    rng = np.random.default_rng(5)
+    n_ring, n_other = 60, 3000
+    ids = [f"a{i}" for i in range(n_ring + n_other)]
+    start = pd.Timestamp("2026-02-02T00:00:00Z")
+    created = [start - pd.Timedelta(days=20 - i % 14, hours=int(rng.integers(0, 24))) for i in range(n_ring)]
+    created += [start - pd.Timedelta(days=int(d)) for d in rng.integers(30, 700, n_other)]
+    email = [f"seat{i}@northwind-analytics.com" for i in range(n_ring)] + [f"user{i}@gmail.com" for i in range(n_other)]
+    pd.DataFrame(
+        {"account_id": ids, "created_at": [c.strftime("%Y-%m-%dT%H:%M:%SZ") for c in created], "email": email, "country": "DE"}
+    ).to_csv(tmp_path / "accounts.csv", index=False)
+    pay = [(ids[i], "corporate-card", "455555") for i in range(n_ring)]
+    pay += [(ids[i], f"card{i}", str(400000 + int(rng.integers(0, 300)))) for i in range(n_ring, n_ring + n_other)]
+    pd.DataFrame(pay, columns=["account_id", "payment_id", "bin"]).to_csv(tmp_path / "payments.csv", index=False)
+    ips = [(ids[i], f"45.9.7.{i % 4 + 2}") for i in range(n_ring)]
+    ips += [
+        (ids[i], f"81.{int(rng.integers(0, 255))}.{int(rng.integers(0, 255))}.{int(rng.integers(1, 250))}")
+        for i in range(n_ring, n_ring + n_other)
+    ]
+    pd.DataFrame(ips, columns=["account_id", "ip"]).to_csv(tmp_path / "ips.csv", index=False)
+    rows = []
+    for i in range(n_ring + n_other):
+        for day in range(0, 28, 2 if i < n_ring else 9):
+            hour = 1 + int(rng.integers(0, 4)) if i < n_ring else int(rng.integers(0, 24))
+            when = (start + pd.Timedelta(days=day, hours=hour)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            template = f"benign-{int(rng.integers(0, 80))}"  # nothing of their own: card and hours alone
+            rows.append((ids[i], template, when, 40 if i < n_ring else 5))
+    pd.DataFrame(rows, columns=["account_id", "template_id", "ts", "count"]).to_csv(tmp_path / "prompts.csv", index=False)
+    findings = detect(tmp_path, browser_links=False)
+    members = findings.members.set_index("account_id")
+    found = set(members.index) & set(ids[:n_ring])
+    assert len(found) >= 0.9 * n_ring, len(found)
+    assert not set(members.index) - set(ids[:n_ring])
+    (ring,) = [r for r in findings.rings if set(members.index[members.ring_id == r.ring_id]) & found]
+    assert "yet only" in ring.explanation and "office hours" in ring.explanation, ring.explanation
+
+
+def test_a_class_on_its_universitys_domain_is_an_organisation_though_the_university_is_spread():
+    """130 students of a university whose 700 addresses are spread over the population sit in one cluster:
+    far more than chance puts there, so the domain is the class's organisation; gmail never is."""
+    n = 20_000
+    email = [f"s{i}@uni-example.edu" for i in range(700)] + [f"u{i}@gmail.com" for i in range(n - 700)]
+    accounts = pd.DataFrame({"account_id": [f"a{i}" for i in range(n)], "email": email})
+    labels = np.arange(n)
+    labels[:130] = n  # the class
+    labels[700:830] = n + 1  # 130 gmail users together
+    size = pd.Series({n: 130, n + 1: 130, 5_000: 1})
+    share = _organisation_share(accounts, np.arange(n), labels, size)
+    assert share[n] == 1.0 and share[n + 1] == 0.0
