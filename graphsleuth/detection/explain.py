@@ -151,6 +151,8 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
         )
     elif any(terms.get(name, 0.0) < 0 for name in ("organisation_share", "organisation_long_lived", "organisation_office_hours")):
         text += f"; {row.organisation_share:.0%} share an organisation's email domain, which lowered the score"
+    if terms.get("invoiced_share", 0.0) < 0:
+        text += f"; {row.invoiced_share:.0%} are billed by invoice, which lowered the score"
     if any(terms.get(name, 0.0) < 0 for name in ("one_event", "event_then_ordinary", "activity_in_two_days")):
         text += (
             f"; {row.event_share:.0%} of their template use and {1.0 - row.after_event_share:.0%} of all their activity "

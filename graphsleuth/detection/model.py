@@ -34,6 +34,7 @@ MODEL_FEATURES = {
     "network_share": 1,
     "volume": 1,
     "organisation_share": -1,
+    "invoiced_share": -1,
     "organisation_long_lived": -1,
     "organisation_office_hours": -1,
     "organisation_off_hours": 1,

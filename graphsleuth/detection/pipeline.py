@@ -235,6 +235,7 @@ _SHOWN_FEATURES = [
     "creation_spread",
     "office_hours_share",
     "organisation_share",
+    "invoiced_share",
     "cards",
     "bins",
     "ring_bins",

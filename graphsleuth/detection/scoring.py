@@ -274,13 +274,19 @@ def _member_payment(
 
 
 def _payment_features(payments: pd.DataFrame, row_cluster: np.ndarray, size: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per cluster: accounts per shared card, and the share of its cards from its own few BINs.
+    """Per cluster: accounts per shared card, the share of its cards from its own few BINs, and the share of
+    its members billed by invoice (payments of kind ``invoice``: a provider invoices the customers whose
+    business it has checked).
 
     Also returns the clusters' characteristic BINs (see :func:`_ring_bins`).
     """
     pay = payments[row_cluster >= 0].assign(cluster=row_cluster[row_cluster >= 0])
     out = pd.DataFrame(index=size.index)
     ring_bins = pd.DataFrame({"cluster": [], "bin": [], "cards": []})
+    out["invoiced_share"] = 0.0
+    if len(pay) and "kind" in pay.columns:
+        invoiced = pay[pay["kind"].astype("str").str.lower().to_numpy() == "invoice"]
+        out["invoiced_share"] = (invoiced.groupby("cluster")["account_id"].nunique().reindex(size.index, fill_value=0) / size).clip(0, 1)
     if len(pay) == 0:
         out["cards"] = 0
         out["bins"] = 0
@@ -366,6 +372,7 @@ _MEASURED = [
     "bins",
     "ring_bins",
     "bin_concentration",
+    "invoiced_share",
     "card_sharing",
     "payment",
     "network_share",

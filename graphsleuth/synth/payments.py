@@ -129,14 +129,34 @@ def payments_table(plan: AccountPlan, rng: np.random.Generator, more: np.random.
     acct_a, card_a, bin_a, kind_a = acct_a[keep], card_a[keep], bin_a[keep], kind_a[keep]
     order = np.lexsort((card_a, plan.id_number[acct_a]))
     acct_a, card_a, bin_a, kind_a = acct_a[order], card_a[order], bin_a[order], kind_a[order]
+    kind_a = _invoiced(plan, acct_a, card_a, kind_a)
     return pa.table(
         {
             "account_id": plan.account_id.take(pa.array(acct_a)),
             "payment_id": prefixed("pm_", hex_text(scramble(card_a, plan.seed * 7 + 1), 16)),
-            "kind": pa.array(np.array(["card", "wallet", "prepaid"])[kind_a]),
-            "bin": pa.array(bins[bin_a]).cast(pa.string()),
+            "kind": pa.array(np.array(PAYMENT_KINDS)[kind_a]),
+            "bin": pa.array(bins[bin_a].astype(str), mask=kind_a == INVOICE, type=pa.string()),
         }
     )
+
+
+#: The payments table's kinds, by code.
+PAYMENT_KINDS = ("card", "wallet", "prepaid", "invoice")
+INVOICE = 3
+
+
+def _invoiced(plan: AccountPlan, acct: np.ndarray, card: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """Kinds with the companies that pay by invoice (``legit.invoiced`` of companies and evaluation
+    companies, drawn per company) billed on their shared account instead of a corporate card: a
+    provider invoices the customers whose business it has checked, never a ring."""
+    share = plan.scenario.legit.invoiced
+    if share <= 0 or len(acct) == 0:
+        return kind
+    rng = np.random.default_rng([int(plan.seed) & 0xFFFFFFFF, 0x696E766F])
+    invoiced_group = rng.random(len(plan.group_size)) < share
+    seat = np.isin(plan.kind[acct], [COMPANY, EVAL_COMPANY]) & invoiced_group[plan.group[acct]]
+    holders = np.bincount(card, minlength=int(card.max()) + 1)
+    return np.where(seat & (holders[card] >= 2), INVOICE, kind)
 
 
 def _lookalike_cards(plan: AccountPlan, add, new_cards, popularity: np.ndarray, corporate: np.ndarray, n_bins: int, rng) -> None:

@@ -120,6 +120,8 @@ def sample_scenario(seed: int, accounts: int | None = None, ranges: Ranges = RAN
     later = _Draw(int(seed) ^ _LATER)
     rings = _rotating(later, rings, ranges)
     legit = _public_starter_kit(later, legit)
+    population = _time_of_day(later, population)
+    legit = replace(legit, invoiced=later.uniform(0.0, 0.8))
     used = {r.bank for r in rings if r.bank}
     description = (
         f"sampled with seed {seed}: {n:,} accounts, {len(rings)} rings of {sum(sizes):,} accounts, "
@@ -282,6 +284,13 @@ _LATER = 0x6C61746572
 def _rotating(d: _Draw, rings: tuple[RingPlan, ...], ranges: Ranges) -> tuple[RingPlan, ...]:
     """Some rings rotate their accounts: each works a few days to weeks, the members taking turns."""
     return tuple(replace(r, account_days=d.log_uniform(*ranges.account_days) if d.chance(0.4) else 0.0) for r in rings)
+
+
+def _time_of_day(d: _Draw, population: Population) -> Population:
+    """A quarter of the family has no time of day the detector can read (activity spread evenly over the day,
+    as in the bundled scenarios, or logs whose accounts have no country): office hours must not be all that
+    tells a company from a ring."""
+    return replace(population, diurnal=d.chance(0.75))
 
 
 def _public_starter_kit(d: _Draw, legit: Legit) -> Legit:

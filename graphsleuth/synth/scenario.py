@@ -113,6 +113,8 @@ class Legit:
     #: The provider's public starter-kit prompts, sent by hackathons and by this share of individuals.
     starter_kit_templates: int = 6
     starter_kit_users: float = 0.0
+    #: The share of companies (and evaluation companies) that pay by invoice on their billing account.
+    invoiced: float = 0.0
 
     def shares(self) -> dict[str, float]:
         """Kind -> share of legitimate accounts, normalised to sum to 1."""
@@ -381,7 +383,15 @@ _CHOICES = {
     "schedule": SCHEDULES,
 }
 #: Keys whose value is a share between 0 and 1 besides those named ``*share`` and the kinds' shares.
-_SHARES = ("camouflage", "company_internal_template", "proxy_overlap", "power_users", "power_user_requests", "starter_kit_users")
+_SHARES = (
+    "camouflage",
+    "company_internal_template",
+    "proxy_overlap",
+    "power_users",
+    "power_user_requests",
+    "starter_kit_users",
+    "invoiced",
+)
 #: [low, high] pairs of group sizes, which need at least one member.
 _SIZE_PAIRS = (
     "company_seats",

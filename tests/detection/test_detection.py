@@ -14,8 +14,9 @@ import pytest
 from graphsleuth import detect, read_evidence
 from graphsleuth.detection.clustering import ALGORITHMS, find_clusters, split_merged_rings
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
+from graphsleuth.detection.model import MODEL_FEATURES, ring_model
 from graphsleuth.detection.rings import _tie_communities, join_rings
-from graphsleuth.detection.scoring import _organisation_share, _unchanged_clusters, score_clusters
+from graphsleuth.detection.scoring import _organisation_share, _payment_features, _unchanged_clusters, score_clusters
 from graphsleuth.evidence import subnet_of
 from graphsleuth.quality import evaluate, evaluate_members, read_truth
 
@@ -504,3 +505,19 @@ def test_a_class_on_its_universitys_domain_is_an_organisation_though_the_univers
     size = pd.Series({n: 130, n + 1: 130, 5_000: 1})
     share = _organisation_share(accounts, np.arange(n), labels, size)
     assert share[n] == 1.0 and share[n + 1] == 0.0
+
+
+def test_members_billed_by_invoice_are_measured_and_lower_the_score():
+    """The share of a cluster's members billed by invoice is a feature of its own, and the fitted model can
+    only lower a score for it (a provider invoices customers it has checked)."""
+    payments = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c", "d", "e"],
+            "payment_id": ["bill-1", "bill-1", "bill-1", "card-9", "card-9"],
+            "kind": ["invoice", "Invoice", "invoice", "card", "card"],
+            "bin": [None, None, None, "455555", "455555"],
+        }
+    )
+    out, _ = _payment_features(payments, np.array([0, 0, 0, 0, 1]), pd.Series({0: 4, 1: 1}))
+    assert out.loc[0, "invoiced_share"] == 0.75 and out.loc[1, "invoiced_share"] == 0.0
+    assert MODEL_FEATURES["invoiced_share"] == -1 and ring_model().weights["invoiced_share"] < 0

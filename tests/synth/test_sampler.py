@@ -177,3 +177,18 @@ def test_the_family_reaches_every_kind_of_every_knob():
         if seen[k] == 0
     ]
     assert not missing, missing
+
+
+def test_companies_billed_by_invoice_are_companies_and_a_quarter_of_the_family_keeps_no_hours(tmp_path):
+    """Invoices go to companies' (and evaluation companies') seats on one billing account each, with no
+    BIN, never to a ring; some sampled populations have no time of day, most do."""
+    population = generate(sample_seed=100010, accounts=12_000, out=tmp_path / "pop")
+    payments = population.frame("payments")
+    invoices = payments[payments.kind == "invoice"]
+    assert len(invoices) >= 50
+    who = population.frame("truth").set_index("account_id").reindex(invoices.account_id)
+    assert set(who["kind"]) <= {"company", "eval_company"} and (who["ring_id"] == "").all()
+    assert invoices["bin"].isna().all()
+    assert (invoices.groupby(who["group_id"].to_numpy()).payment_id.nunique() == 1).all()
+    hours = [sample_scenario(seed).population.diurnal for seed in range(900000, 900040)]
+    assert 0.55 <= sum(hours) / len(hours) <= 0.95
