@@ -561,12 +561,10 @@ def _off_hours_members(evidence: Evidence, graph: EvidenceGraph, cluster_of: np.
     :data:`OFF_HOURS` of its own requests in office hours: a seat of a "company" that does not work as one.
     (The cluster-level counterpart is :func:`off_hours_organisation`.)"""
     out = np.zeros(graph.n_accounts, dtype=int)
-    accounts = evidence.accounts
-    if "email" not in accounts.columns or not (cluster_of >= 0).any():
+    if "email" not in evidence.accounts.columns or not (cluster_of >= 0).any():
         return out
-    domain = np.full(graph.n_accounts, None, dtype=object)
-    domain[evidence.account_positions("accounts")] = _email_domains(accounts["email"])
-    scored = (cluster_of >= 0) & pd.notna(domain) & ~pd.Series(domain).isin(FREE_MAIL_PROVIDERS).to_numpy()
+    domain = graph.derived("organisation_domains", lambda: _organisation_domains(evidence, graph.n_accounts))
+    scored = (cluster_of >= 0) & pd.notna(domain)
     if not scored.any():
         return out
     pairs = pd.DataFrame({"cluster": cluster_of[scored], "domain": domain[scored]}).value_counts()
@@ -574,10 +572,18 @@ def _off_hours_members(evidence: Evidence, graph: EvidenceGraph, cluster_of: np.
     size = np.bincount(cluster_of[cluster_of >= 0])
     on_one_domain = np.zeros(len(size), dtype=bool)
     on_one_domain[top.index.to_numpy()] = top.to_numpy() >= ORGANISATION_NAMED * size[top.index.to_numpy()]
-    office = account_office_hours_share(evidence, graph.n_accounts)
+    office = graph.derived("account_office_hours", lambda: account_office_hours_share(evidence, graph.n_accounts))
     candidate = (cluster_of >= 0) & on_one_domain[np.maximum(cluster_of, 0)]
     out[candidate & (office <= OFF_HOURS)] = 1
     return out
+
+
+def _organisation_domains(evidence: Evidence, n_accounts: int) -> np.ndarray:
+    """Per account position: its email domain, None where it has none or it is a free-mail provider's."""
+    domain = np.full(n_accounts, None, dtype=object)
+    domain[evidence.account_positions("accounts")] = _email_domains(evidence.accounts["email"])
+    domain[pd.Series(domain).isin(FREE_MAIL_PROVIDERS).to_numpy()] = None
+    return domain
 
 
 def _template_features(evidence: Evidence, graph: EvidenceGraph, member: pd.Series, size: pd.Series, cluster_of: np.ndarray):
