@@ -13,7 +13,7 @@ from ..evidence import Evidence, subnet_of
 from .findings import PeakDay, Ring, SharedEvidence, SharedValue
 from .graph import EvidenceGraph
 from .model import ring_model
-from .scoring import ORGANISATION_NAMED, SIGNAL_LEVELS, WEAK_COORDINATION, off_hours_organisation
+from .scoring import ORGANISATION_NAMED, SIGNAL_LEVELS, STAFF_VOLUME, WEAK_COORDINATION, off_hours_organisation
 
 __all__ = ["ring_record", "why_not_flagged", "explain_ring"]
 
@@ -148,6 +148,11 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
         text += (
             f"; {row.organisation_share:.0%} share an organisation's email domain, yet only {row.office_hours_share:.0%} "
             "of their requests fall in office hours in their countries, which a company's staff do not do"
+        )
+    elif row.organisation_share >= ORGANISATION_NAMED and getattr(row, "volume", 0.0) >= STAFF_VOLUME:
+        text += (
+            f"; {row.organisation_share:.0%} share an organisation's email domain, yet their typical account sends "
+            f"{10 ** (2 * row.volume):.0f} times the requests of a typical account, which a company's staff do not do"
         )
     elif any(terms.get(name, 0.0) < 0 for name in ("organisation_share", "organisation_long_lived", "organisation_office_hours")):
         text += f"; {row.organisation_share:.0%} share an organisation's email domain, which lowered the score"

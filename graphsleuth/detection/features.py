@@ -22,6 +22,8 @@ weigh them and an explanation can name them:
 * ``after_event_share``: of all its members' hours (any template), the share
   outside those two days (an event's participants stay on as ordinary users; a
   ring's accounts that worked one blitz do nothing else);
+* ``working_spread``: of all its members' hours (any template), the share outside its busiest two
+  consecutive days (a company seen working two days, a weekend maybe, says nothing by its hours);
 * ``creation_spread``: how many months its members' accounts were created over
   (0: within a day, 1: half a year or more);
 * ``office_hours_share``: its requests sent on weekdays between 08:00 and 18:00
@@ -38,7 +40,7 @@ from scipy.stats import binom
 from ..evidence import Evidence
 from .graph import EvidenceGraph
 
-__all__ = ["population_features", "account_office_hours_share", "UTC_OFFSET_HOURS", "HELD_CHANCE"]
+__all__ = ["population_features", "on_held_network", "account_office_hours_share", "UTC_OFFSET_HOURS", "HELD_CHANCE"]
 
 #: An item is held by a cluster when chance (each user a member with the cluster's share of all accounts)
 #: gives as many members among its users at most this often.
@@ -102,17 +104,25 @@ _DAY_S = 86_400.0
 
 
 def population_features(
-    evidence: Evidence, graph: EvidenceGraph, cluster_of: np.ndarray, clusters: np.ndarray, own_templates: pd.DataFrame
+    evidence: Evidence,
+    graph: EvidenceGraph,
+    cluster_of: np.ndarray,
+    clusters: np.ndarray,
+    own_templates: pd.DataFrame,
+    on_held: np.ndarray,
 ) -> pd.DataFrame:
-    """The features above for each of ``clusters`` (``cluster_of``: each account's cluster, -1 when not scored)."""
-    sizes = np.bincount(cluster_of[cluster_of >= 0], minlength=int(clusters.max(initial=-1)) + 1)
+    """The features above for each of ``clusters`` (``cluster_of``: each account's cluster, -1 when not scored;
+    ``on_held``: per account, on a network its cluster holds, :func:`on_held_network`)."""
     out = pd.DataFrame(index=pd.Index(clusters, name="cluster"))
-    out["network_share"] = _network_share(graph, cluster_of, sizes).reindex(clusters).fillna(0.0).to_numpy()
+    scored = cluster_of >= 0
+    network_share = pd.Series(on_held[scored]).groupby(cluster_of[scored]).mean()
+    out["network_share"] = network_share.reindex(clusters).fillna(0.0).to_numpy()
     out["template_exclusivity"] = _template_exclusivity(own_templates, graph).reindex(clusters).fillna(0.0).to_numpy()
     out["template_coordination"] = _template_coordination(own_templates, graph).reindex(clusters).fillna(0.0).to_numpy()
     events = _event_features(own_templates, graph, cluster_of).reindex(clusters)
     out["event_share"] = events["event_share"].fillna(0.0).to_numpy()
     out["after_event_share"] = events["after_event_share"].fillna(1.0).to_numpy()
+    out["working_spread"] = _working_spread(graph, cluster_of).reindex(clusters).fillna(0.0).to_numpy()
     requests = _requests_per_account(evidence, graph.n_accounts)
     out["volume"] = _volume(requests, cluster_of).reindex(clusters).fillna(0.0).to_numpy()
     out["creation_spread"] = _creation_spread(evidence, cluster_of).reindex(clusters).fillna(1.0).to_numpy()
@@ -120,17 +130,21 @@ def population_features(
     return out
 
 
-def _network_share(graph: EvidenceGraph, cluster_of: np.ndarray, sizes: np.ndarray) -> pd.Series:
-    """Per cluster: the share of members on an IP or subnet the cluster holds."""
+def on_held_network(graph: EvidenceGraph, cluster_of: np.ndarray, widely: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per account: whether it is on an IP address or subnet that its cluster holds (shared by 2+ members,
+    and by more of them than the cluster's size predicts, :data:`HELD_CHANCE`), and on how many held IP
+    addresses that at least ``widely`` members share. False and 0 outside clusters."""
+    on_held = np.zeros(graph.n_accounts, dtype=bool)
+    held_ips = np.zeros(graph.n_accounts, dtype=np.int64)
     if graph.shared is None:
-        return pd.Series(dtype=float)
+        return on_held, held_ips
     account, item = graph.shared
     kind = graph.evidence["kind"].to_numpy()
-    network = np.isin(kind, ["ip", "subnet"])
-    keep = network[item] & (cluster_of[account] >= 0)
+    keep = np.isin(kind, ["ip", "subnet"])[item] & (cluster_of[account] >= 0)
     account, item = account[keep].astype(np.int64), item[keep].astype(np.int64)
     cluster = cluster_of[account]
     n_items = len(kind)
+    sizes = np.bincount(cluster_of[cluster_of >= 0], minlength=int(cluster_of.max(initial=-1)) + 1)
     key, inverse, count = np.unique(cluster * n_items + item, return_inverse=True, return_counts=True)
     c, e = key // n_items, key % n_items
     degree = graph.evidence["degree"].to_numpy()[e]
@@ -138,10 +152,11 @@ def _network_share(graph: EvidenceGraph, cluster_of: np.ndarray, sizes: np.ndarr
     held = (count >= 2) & (count >= 2 * share * degree)
     rows = np.flatnonzero(held)
     held[rows] = binom.sf(count[rows] - 1, degree[rows], share[rows]) <= HELD_CHANCE
-    on_held = np.zeros(graph.n_accounts, dtype=bool)
-    on_held[account[held[inverse]]] = True
-    scored = cluster_of >= 0
-    return pd.Series(on_held[scored]).groupby(cluster_of[scored]).mean()
+    mine = held[inverse]
+    on_held[account[mine]] = True
+    wide = mine & (count[inverse] >= widely) & (kind[item] == "ip")
+    np.add.at(held_ips, account[wide], 1)
+    return on_held, held_ips
 
 
 def _template_exclusivity(own_templates: pd.DataFrame, graph: EvidenceGraph) -> pd.Series:
@@ -205,6 +220,22 @@ def _event_features(own_templates: pd.DataFrame, graph: EvidenceGraph, cluster_o
     outside = pd.Series(~((day[member] >= first) & (day[member] <= first + 1)))
     out["after_event_share"] = outside.groupby(cluster[member]).mean().reindex(out.index)
     return out
+
+
+def _working_spread(graph: EvidenceGraph, cluster_of: np.ndarray) -> pd.Series:
+    """Per cluster: of its members' (account, template, hour) triples, the share outside its busiest two
+    consecutive days (clusters without timed prompts are left out)."""
+    hours = graph.template_hours
+    if hours is None or len(hours) == 0:
+        return pd.Series(dtype=float)
+    cluster = cluster_of[hours["account"].to_numpy()]
+    member = cluster >= 0
+    per_day = pd.DataFrame({"cluster": cluster[member], "day": hours["h"].to_numpy()[member] // 24}).value_counts().rename("n")
+    per_day = per_day.reset_index()
+    following = per_day.assign(day=per_day["day"] - 1)
+    pairs = per_day.merge(following, on=["cluster", "day"], how="left", suffixes=("", "_next")).fillna({"n_next": 0})
+    busiest = (pairs["n"] + pairs["n_next"]).groupby(pairs["cluster"]).max()
+    return 1.0 - busiest / per_day.groupby("cluster")["n"].sum()
 
 
 def _lockstep_senders(graph: EvidenceGraph) -> np.ndarray:

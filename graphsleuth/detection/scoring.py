@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from scipy.stats import binom
 
 from ..evidence import Evidence, arrow_text
-from .features import HELD_CHANCE, account_office_hours_share, population_features
+from .features import HELD_CHANCE, account_office_hours_share, on_held_network, population_features
 from .graph import EvidenceGraph, lockstep_tokens, template_hours
 from .model import RingModel, ring_model
 
@@ -68,9 +68,24 @@ CARD_SHARING = (2.0, 5.0)
 CARD_SHARING_NAMED = 3.0
 #: A cluster this much on one organisation's email domain is explained as that organisation.
 ORGANISATION_NAMED = 0.5
-#: An organisation's cluster that sends at most this share of its requests in office hours does not keep them
-#: (seats of the population's companies: about three quarters; a ring dressed as one at night: a few percent).
+#: An organisation's hours tell only when at least this share of its activity falls outside its busiest two days
+#: (its ``working_spread``).
+SEEN_WORKING = 0.5
+#: An organisation explains seats that work like staff: below this ``volume`` (0 at the population's median
+#: account, 1 at a hundred times it; 0.3 is about four times it). A ring dressed as a company sends distillation
+#: traffic at many times an ordinary account's, and where the logs' hours say nothing that is what shows.
+STAFF_VOLUME = 0.3
+#: An organisation's cluster that sends at most this share of its requests in office hours does not keep them,
+#: when the population's own organisations say nothing about their hours (see :data:`OFF_HOURS_RATIO`).
 OFF_HOURS = 0.2
+#: ...otherwise, at most this fraction of the office-hours share of the population's typical organisation
+#: seat (the median account on an organisation's domain that three or more accounts share). Where seats work
+#: office hours (most of their requests in them) a ring dressed as a company at night stands out, with a
+#: third of its requests in them or less; where the logs' times say nothing about working hours, every
+#: account sends about a quarter in them, companies too, and only a ring that works at night shows.
+OFF_HOURS_RATIO = 0.5
+#: Accounts on shared organisation domains needed before their hours set the line.
+OFF_HOURS_SEATS = 20
 #: Well-known free-mail providers: never an organisation's domain, however their users cluster.
 FREE_MAIL_PROVIDERS = frozenset(
     {
@@ -105,6 +120,12 @@ FREE_MAIL_PROVIDERS = frozenset(
 #: proxy's IP shows none; a company's seats share their card and little else. A hydra ring's
 #: members hide a third or more of their traffic among ordinary prompts, so the bar is below half.
 MEMBER_COORDINATION = 0.3
+#: A member shows a network signal on (this many members share, this many) IP addresses its cluster
+#: holds. An operator's accounts rotate through its proxies; a household shares its one home address
+#: (which a residential proxy may also use), and a company's seats, which share their office's, are
+#: left out by their email domain. Measured beside no network signal and one address of any kind on
+#: the family's tuning and validation seeds (benchmarks/README.md).
+MEMBER_NETWORK = (5, 2)
 #: Half-width of the window in which an account's creation counts as part of a burst.
 BURST_HALF_WINDOW_S = 12 * 3600
 #: A burst is this many times denser than account creation overall.
@@ -380,6 +401,7 @@ _MEASURED = [
     "template_coordination",
     "event_share",
     "after_event_share",
+    "working_spread",
     "volume",
     "creation_spread",
     "office_hours_share",
@@ -448,6 +470,7 @@ def score_clusters(
     features = measured
     size = features["size"]
     features["organisation_share"] = _organisation_share(evidence.accounts, evidence.account_positions("accounts"), labels, size).to_numpy()
+    features["off_hours_line"] = off_hours_line(evidence, graph)
     model = model or ring_model()
     features["score"] = model.probability(features).round(4)
     features["signals"] = signal_kinds(features)
@@ -460,9 +483,13 @@ def signal_kinds(table: pd.DataFrame) -> pd.Series:
     its templates'), creation bursts, payment pattern, a network of its own (not an organisation's), an
     organisation that does not keep office hours. A ring needs two: one alone has innocent explanations.
 
-    The last is the organisation's excuse contradicted: seats on one company's domain whose requests fall
-    outside the working week (:data:`OFF_HOURS`) are not a company's staff at work, and the network and
-    card they share are no longer explained by it."""
+    A cluster on one organisation's domain is explained as that organisation: its office network, the card
+    it pays its seats with and the days it onboarded them are what a company has, and count for nothing;
+    its own templates in its seats' own time are its internal tools, one signal, and when all it did fell in
+    two days (:data:`SEEN_WORKING`), its seats starting together in the same hours is its first day at work.
+    When it does not keep office hours (:func:`off_hours_organisation`), or its seats send many times what an
+    ordinary account does (:data:`STAFF_VOLUME`), the excuse is contradicted and everything counts again.
+    """
     tooling = table["template_share"] >= SIGNAL_LEVELS["template_share"]
     timing = (table["lockstep_share"] >= SIGNAL_LEVELS["lockstep_share"]) | (
         table["template_coordination"] >= SIGNAL_LEVELS["lockstep_share"]
@@ -472,17 +499,47 @@ def signal_kinds(table: pd.DataFrame) -> pd.Series:
     organisation = table["organisation_share"] if "organisation_share" in table.columns else 0.0
     network = table["network_share"] * (1.0 - organisation) >= SIGNAL_LEVELS["network"]
     off_hours = off_hours_organisation(table)
+    explained = (organisation >= ORGANISATION_NAMED) & ~off_hours
+    if "volume" in table.columns:
+        explained &= table["volume"] < STAFF_VOLUME
+    creation &= ~explained
+    payment &= ~explained
+    if "working_spread" in table.columns:
+        timing &= ~(explained & (table["working_spread"] < SEEN_WORKING))
     return (
         tooling.astype(int) + timing.astype(int) + creation.astype(int) + payment.astype(int) + network.astype(int) + off_hours.astype(int)
     )
 
 
 def off_hours_organisation(table: pd.DataFrame) -> pd.Series:
-    """Per cluster: mostly on one organisation's domain, yet sending at most :data:`OFF_HOURS` of its requests in
-    its countries' office hours (a company's seats send most of theirs then)."""
+    """Per cluster: mostly on one organisation's domain, yet sending no more of its requests in its countries'
+    office hours than its ``off_hours_line`` (:func:`off_hours_line`; :data:`OFF_HOURS` where the table has none),
+    over more than two days of work (:data:`SEEN_WORKING`)."""
     if "organisation_share" not in table.columns or "office_hours_share" not in table.columns:
         return pd.Series(False, index=table.index)
-    return (table["organisation_share"] >= ORGANISATION_NAMED) & (table["office_hours_share"] <= OFF_HOURS)
+    line = table["off_hours_line"] if "off_hours_line" in table.columns else OFF_HOURS
+    off_hours = (table["organisation_share"] >= ORGANISATION_NAMED) & (table["office_hours_share"] <= line)
+    if "working_spread" in table.columns:  # two days of work may be a weekend: its hours say nothing
+        off_hours &= table["working_spread"] >= SEEN_WORKING
+    return off_hours
+
+
+def off_hours_line(evidence: Evidence, graph: EvidenceGraph) -> float:
+    """The office-hours share at or under which an organisation's cluster, or seat, does not keep office hours:
+    :data:`OFF_HOURS_RATIO` of the population's typical organisation seat (:data:`OFF_HOURS` when the
+    population has fewer than :data:`OFF_HOURS_SEATS` seats with timed requests)."""
+    return graph.derived("off_hours_line", lambda: _off_hours_line(evidence, graph))
+
+
+def _off_hours_line(evidence: Evidence, graph: EvidenceGraph) -> float:
+    if "email" not in evidence.accounts.columns:
+        return OFF_HOURS
+    domain = pd.Series(graph.derived("organisation_domains", lambda: _organisation_domains(evidence, graph.n_accounts)))
+    office = graph.derived("account_office_hours", lambda: account_office_hours_share(evidence, graph.n_accounts))
+    seat = domain.notna().to_numpy() & (domain.map(domain.value_counts()).fillna(0).to_numpy() >= 3) & ~np.isnan(office)
+    if seat.sum() < OFF_HOURS_SEATS:
+        return OFF_HOURS
+    return float(OFF_HOURS_RATIO * np.median(office[seat]))
 
 
 def _no_templates() -> pd.DataFrame:
@@ -541,7 +598,8 @@ def _measure_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarr
     low, full = CARD_SHARING
     features["card_sharing"] = np.clip((features["accounts_per_card"] - low) / (full - low), 0, 1)
     features["payment"] = np.maximum(features["card_sharing"], features["bin_concentration"])
-    for name, values in population_features(evidence, graph, cluster_of, clusters, own_templates).items():
+    on_held, held_ips = on_held_network(graph, cluster_of, MEMBER_NETWORK[0])
+    for name, values in population_features(evidence, graph, cluster_of, clusters, own_templates, on_held).items():
         features[name] = values.to_numpy()
     member_pay = member_pay[in_scope]
     coordination = np.maximum(member_template[in_scope], member_lockstep[in_scope])
@@ -552,6 +610,7 @@ def _measure_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarr
     # a company's seats share their corporate card, and that alone must not keep them in a ring.
     member_signals = (coordination >= WEAK_COORDINATION).astype(int) + (burst > 0).astype(int) + (member_pay > 0).astype(int)
     member_signals += _off_hours_members(evidence, graph, cluster_of)[in_scope]
+    member_signals += _network_members(evidence, graph, held_ips)[in_scope]
     member_score = np.where((member_signals >= 2) | (coordination >= MEMBER_COORDINATION), member_score, 0.0)
     return features[_MEASURED], own_templates, pd.Series(member_score, index=member.index)
 
@@ -574,7 +633,17 @@ def _off_hours_members(evidence: Evidence, graph: EvidenceGraph, cluster_of: np.
     on_one_domain[top.index.to_numpy()] = top.to_numpy() >= ORGANISATION_NAMED * size[top.index.to_numpy()]
     office = graph.derived("account_office_hours", lambda: account_office_hours_share(evidence, graph.n_accounts))
     candidate = (cluster_of >= 0) & on_one_domain[np.maximum(cluster_of, 0)]
-    out[candidate & (office <= OFF_HOURS)] = 1
+    out[candidate & (office <= off_hours_line(evidence, graph))] = 1
+    return out
+
+
+def _network_members(evidence: Evidence, graph: EvidenceGraph, held_ips: np.ndarray) -> np.ndarray:
+    """Per account: 1 when it is on enough IP addresses that its cluster holds, each shared by enough
+    members (:data:`MEMBER_NETWORK`), and it is no organisation's seat (its email is free mail or none)."""
+    out = (held_ips >= MEMBER_NETWORK[1]).astype(int)
+    if "email" in evidence.accounts.columns:
+        domain = graph.derived("organisation_domains", lambda: _organisation_domains(evidence, graph.n_accounts))
+        out[pd.notna(domain)] = 0
     return out
 
 
