@@ -75,6 +75,9 @@ SEEN_WORKING = 0.5
 #: account, 1 at a hundred times it; 0.3 is about four times it). A ring dressed as a company sends distillation
 #: traffic at many times an ordinary account's, and where the logs' hours say nothing that is what shows.
 STAFF_VOLUME = 0.3
+#: An organisation billed by invoice for at least this share of its seats is a customer the provider has
+#: checked: neither its hours nor its volume contradict its excuse (an evaluation company's nightly suites).
+INVOICED_CHECKED = 0.5
 #: An organisation's cluster that sends at most this share of its requests in office hours does not keep them,
 #: when the population's own organisations say nothing about their hours (see :data:`OFF_HOURS_RATIO`).
 OFF_HOURS = 0.2
@@ -488,7 +491,8 @@ def signal_kinds(table: pd.DataFrame) -> pd.Series:
     its own templates in its seats' own time are its internal tools, one signal, and when all it did fell in
     two days (:data:`SEEN_WORKING`), its seats starting together in the same hours is its first day at work.
     When it does not keep office hours (:func:`off_hours_organisation`), or its seats send many times what an
-    ordinary account does (:data:`STAFF_VOLUME`), the excuse is contradicted and everything counts again.
+    ordinary account does (:data:`STAFF_VOLUME`), the excuse is contradicted and everything counts again;
+    unless the provider bills it by invoice (:data:`INVOICED_CHECKED`).
     """
     tooling = table["template_share"] >= SIGNAL_LEVELS["template_share"]
     timing = (table["lockstep_share"] >= SIGNAL_LEVELS["lockstep_share"]) | (
@@ -499,9 +503,12 @@ def signal_kinds(table: pd.DataFrame) -> pd.Series:
     organisation = table["organisation_share"] if "organisation_share" in table.columns else 0.0
     network = table["network_share"] * (1.0 - organisation) >= SIGNAL_LEVELS["network"]
     off_hours = off_hours_organisation(table)
-    explained = (organisation >= ORGANISATION_NAMED) & ~off_hours
-    if "volume" in table.columns:
-        explained &= table["volume"] < STAFF_VOLUME
+    contradicted = off_hours | (table["volume"] >= STAFF_VOLUME if "volume" in table.columns else False)
+    if "invoiced_share" in table.columns:
+        checked = table["invoiced_share"] >= INVOICED_CHECKED
+        contradicted &= ~checked
+        off_hours &= ~checked
+    explained = (organisation >= ORGANISATION_NAMED) & ~contradicted
     creation &= ~explained
     payment &= ~explained
     if "working_spread" in table.columns:
