@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 
 from ..errors import GraphsleuthError
@@ -42,6 +43,20 @@ class Engine:
             raise GraphsleuthError(f"cannot start the ingest engine (memory limit {memory_limit!r}?): {_first_line(exc)}") from None
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET enable_progress_bar = false")
+        self._peak_spill = 0
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch_spill, name="graphsleuth-spill", daemon=True)
+        self._watcher.start()
+
+    def _watch_spill(self) -> None:
+        """Note the largest size the temporary files reach (a statement frees them when it ends, so a look
+        between statements can miss all of it)."""
+        cursor = self.con.cursor()
+        try:
+            while not self._stop.wait(SPILL_LOOK_S):
+                self._peak_spill = max(self._peak_spill, _temporary_bytes(cursor, self.duckdb))
+        finally:
+            cursor.close()
 
     def run(self, file: str, name: str, **params):
         """Run statement ``name`` of ``sql/<file>.sql`` with the ``$parameters`` it names."""
@@ -77,15 +92,26 @@ class Engine:
         self.con.register(name, table)
 
     def spilled_bytes(self) -> int:
-        """Bytes of the temporary files the engine holds now (what it spilled to disk)."""
-        try:
-            found = self.con.execute("SELECT coalesce(sum(size), 0) FROM duckdb_temporary_files()").fetchall()
-            return int(found[0][0])
-        except self.duckdb.Error:
-            return 0
+        """The most bytes of temporary files the engine has held so far (what it spilled to disk)."""
+        self._peak_spill = max(self._peak_spill, _temporary_bytes(self.con, self.duckdb))
+        return self._peak_spill
 
     def close(self) -> None:
+        self._stop.set()
+        self._watcher.join()
         self.con.close()
+
+
+#: How often the engine looks at its temporary files while statements run.
+SPILL_LOOK_S = 0.05
+
+
+def _temporary_bytes(con, duckdb) -> int:
+    try:
+        found = con.execute("SELECT coalesce(sum(size), 0) FROM duckdb_temporary_files()").fetchall()
+        return int(found[0][0])
+    except duckdb.Error:
+        return 0
 
 
 def _first_line(exc: BaseException) -> str:
