@@ -3,7 +3,7 @@
 Raw prompts get their templates derived (:mod:`.templates`); accounts and the
 evidence they share become a weighted graph (:mod:`.graph`); community
 detection finds clusters (:mod:`.clustering`); each is scored
-(:mod:`.scoring`); flagged pieces of one large ring are joined
+(:mod:`.scoring`, with what an organisation explains in :mod:`.organisations`); flagged pieces of one large ring are joined
 (:mod:`.campaigns`); each ring is explained in plain words (:mod:`.explain`)
 and returned as typed records (:mod:`.findings`). :mod:`.pipeline` runs them
 in order. Nothing here reads files, writes files or talks to Neo4j.
@@ -19,6 +19,8 @@ from .findings import *  # noqa: F403
 from .findings import __all__ as _findings
 from .graph import *  # noqa: F403
 from .graph import __all__ as _graph
+from .organisations import *  # noqa: F403
+from .organisations import __all__ as _organisations
 from .pipeline import *  # noqa: F403
 from .pipeline import __all__ as _pipeline
 from .scoring import *  # noqa: F403
@@ -26,4 +28,4 @@ from .scoring import __all__ as _scoring
 from .templates import *  # noqa: F403
 from .templates import __all__ as _templates
 
-__all__ = [*_pipeline, *_findings, *_graph, *_clustering, *_scoring, *_campaigns, *_explain, *_templates]
+__all__ = [*_pipeline, *_findings, *_graph, *_clustering, *_scoring, *_organisations, *_campaigns, *_explain, *_templates]

@@ -13,7 +13,8 @@ from ..evidence import Evidence, subnet_of
 from .findings import PeakDay, Ring, SharedEvidence, SharedValue
 from .graph import EvidenceGraph
 from .model import ring_model
-from .scoring import ORGANISATION_NAMED, SIGNAL_LEVELS, STAFF_VOLUME, WEAK_COORDINATION, off_hours_organisation
+from .organisations import ORGANISATION_NAMED, STAFF_VOLUME, off_hours_organisation
+from .scoring import SIGNAL_LEVELS, WEAK_COORDINATION
 
 __all__ = ["ring_record", "why_not_flagged", "explain_ring"]
 

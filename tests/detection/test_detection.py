@@ -15,15 +15,9 @@ from graphsleuth import detect, read_evidence
 from graphsleuth.detection.clustering import ALGORITHMS, find_clusters, split_merged_rings
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
 from graphsleuth.detection.model import MODEL_FEATURES, ring_model
+from graphsleuth.detection.organisations import off_hours_line, organisation_share
 from graphsleuth.detection.rings import _tie_communities, join_rings
-from graphsleuth.detection.scoring import (
-    _organisation_share,
-    _payment_features,
-    _unchanged_clusters,
-    off_hours_line,
-    score_clusters,
-    signal_kinds,
-)
+from graphsleuth.detection.scoring import _payment_features, _unchanged_clusters, score_clusters, signal_kinds
 from graphsleuth.evidence import subnet_of
 from graphsleuth.quality import evaluate, evaluate_members, read_truth
 
@@ -521,7 +515,7 @@ def test_a_class_on_its_universitys_domain_is_an_organisation_though_the_univers
     labels[:130] = n  # the class
     labels[700:830] = n + 1  # 130 gmail users together
     size = pd.Series({n: 130, n + 1: 130, 5_000: 1})
-    share = _organisation_share(accounts, np.arange(n), labels, size)
+    share = organisation_share(accounts, np.arange(n), labels, size)
     assert share[n] == 1.0 and share[n + 1] == 0.0
 
 

@@ -1,0 +1,222 @@
+"""Organisations: which email domains are a company's or a university's, and what that explains.
+
+A cluster whose members sit on one organisation's domain is explained as that organisation: its
+card, its office network and the days it onboarded its seats are what a company has. The excuse
+holds while its seats work as staff (office hours, measured against the population's own
+organisation seats; an ordinary account's volume), or while the provider bills it by invoice.
+Scoring (:mod:`.scoring`) asks this module for the clusters' organisation share, the excuse, and
+the seats among a flagged cluster's members.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from scipy.stats import binom
+
+from ..evidence import Evidence, arrow_text
+from .features import HELD_CHANCE, account_office_hours_share
+from .graph import EvidenceGraph
+
+__all__ = [
+    "organisation_share",
+    "organisation_excuse",
+    "off_hours_organisation",
+    "off_hours_line",
+    "off_hours_members",
+    "network_members",
+    "ORGANISATION_NAMED",
+    "STAFF_VOLUME",
+    "INVOICED_CHECKED",
+    "OFF_HOURS",
+    "FREE_MAIL_PROVIDERS",
+]
+
+#: A cluster this much on one organisation's email domain is explained as that organisation.
+ORGANISATION_NAMED = 0.5
+#: An organisation's hours tell only when at least this share of its activity falls outside its busiest two days
+#: (its ``working_spread``).
+SEEN_WORKING = 0.5
+#: An organisation explains seats that work like staff: below this ``volume`` (0 at the population's median
+#: account, 1 at a hundred times it; 0.3 is about four times it). A ring dressed as a company sends distillation
+#: traffic at many times an ordinary account's, and where the logs' hours say nothing that is what shows.
+STAFF_VOLUME = 0.3
+#: An organisation billed by invoice for at least this share of its seats is a customer the provider has
+#: checked: neither its hours nor its volume contradict its excuse (an evaluation company's nightly suites).
+INVOICED_CHECKED = 0.5
+#: An organisation's cluster that sends at most this share of its requests in office hours does not keep them,
+#: when the population's own organisations say nothing about their hours (see :data:`OFF_HOURS_RATIO`).
+OFF_HOURS = 0.2
+#: ...otherwise, at most this fraction of the office-hours share of the population's typical organisation
+#: seat (the median account on an organisation's domain that three or more accounts share). Where seats work
+#: office hours (most of their requests in them) a ring dressed as a company at night stands out, with a
+#: third of its requests in them or less; where the logs' times say nothing about working hours, every
+#: account sends about a quarter in them, companies too, and only a ring that works at night shows.
+OFF_HOURS_RATIO = 0.5
+#: Accounts on shared organisation domains needed before their hours set the line.
+OFF_HOURS_SEATS = 20
+#: Well-known free-mail providers: never an organisation's domain, however their users cluster.
+FREE_MAIL_PROVIDERS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.ru",
+        "yandex.ru",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "naver.com",
+        "zoho.com",
+        "mail.com",
+    }
+)
+
+
+def organisation_excuse(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per cluster: whether being an organisation explains its card, network and onboarding, and whether it
+    works off hours (:func:`off_hours_organisation`, not counted for an organisation billed by invoice).
+
+    The excuse fails when its seats do not work as staff: off hours, or each at :data:`STAFF_VOLUME`; it
+    holds whatever their hours and volume when the provider invoices it (:data:`INVOICED_CHECKED`)."""
+    organisation = table["organisation_share"] if "organisation_share" in table.columns else 0.0
+    off_hours = off_hours_organisation(table)
+    contradicted = off_hours | (table["volume"] >= STAFF_VOLUME if "volume" in table.columns else False)
+    if "invoiced_share" in table.columns:
+        checked = table["invoiced_share"] >= INVOICED_CHECKED
+        contradicted &= ~checked
+        off_hours &= ~checked
+    return (organisation >= ORGANISATION_NAMED) & ~contradicted, off_hours
+
+
+def off_hours_organisation(table: pd.DataFrame) -> pd.Series:
+    """Per cluster: mostly on one organisation's domain, yet sending no more of its requests in its countries'
+    office hours than its ``off_hours_line`` (:func:`off_hours_line`; :data:`OFF_HOURS` where the table has none),
+    over more than two days of work (:data:`SEEN_WORKING`)."""
+    if "organisation_share" not in table.columns or "office_hours_share" not in table.columns:
+        return pd.Series(False, index=table.index)
+    line = table["off_hours_line"] if "off_hours_line" in table.columns else OFF_HOURS
+    off_hours = (table["organisation_share"] >= ORGANISATION_NAMED) & (table["office_hours_share"] <= line)
+    if "working_spread" in table.columns:  # two days of work may be a weekend: its hours say nothing
+        off_hours &= table["working_spread"] >= SEEN_WORKING
+    return off_hours
+
+
+def off_hours_line(evidence: Evidence, graph: EvidenceGraph) -> float:
+    """The office-hours share at or under which an organisation's cluster, or seat, does not keep office hours:
+    :data:`OFF_HOURS_RATIO` of the population's typical organisation seat (:data:`OFF_HOURS` when the
+    population has fewer than :data:`OFF_HOURS_SEATS` seats with timed requests)."""
+    return graph.derived("off_hours_line", lambda: _off_hours_line(evidence, graph))
+
+
+def _off_hours_line(evidence: Evidence, graph: EvidenceGraph) -> float:
+    if "email" not in evidence.accounts.columns:
+        return OFF_HOURS
+    domain = pd.Series(graph.derived("organisation_domains", lambda: _organisation_domains(evidence, graph.n_accounts)))
+    office = graph.derived("account_office_hours", lambda: account_office_hours_share(evidence, graph.n_accounts))
+    seat = domain.notna().to_numpy() & (domain.map(domain.value_counts()).fillna(0).to_numpy() >= 3) & ~np.isnan(office)
+    if seat.sum() < OFF_HOURS_SEATS:
+        return OFF_HOURS
+    return float(OFF_HOURS_RATIO * np.median(office[seat]))
+
+
+def _email_domains(email: pd.Series) -> np.ndarray:
+    """The lower-cased part after the last @ of each address (None where there is no @)."""
+    text = arrow_text(email)
+    has_at = pc.match_substring(text, "@")
+    after = pc.replace_substring_regex(text, r"(?s)^.*@", "")
+    return pc.if_else(has_at, pc.utf8_lower(after), pa.scalar(None, pa.string())).to_numpy(zero_copy_only=False)
+
+
+def organisation_share(accounts: pd.DataFrame, positions: np.ndarray, labels: np.ndarray, size: pd.Series) -> pd.Series:
+    """Per cluster: the largest share of members on one organisation's email domain.
+
+    A domain is an organisation's when it is not a well-known free-mail
+    provider and its users sit together: a quarter of them in one cluster, or
+    all of them in few clusters (a company's seats), or so many in one cluster
+    that chance would put them there at most :data:`HELD_CHANCE` of the time (a
+    class of 130 students of a university whose 750 students are spread over
+    the population). The users of a free-mail or ISP domain are spread over
+    countless clusters; the largest providers are listed because in a small
+    population even their users can look clustered.
+    """
+    if "email" not in accounts.columns:
+        return pd.Series(0.0, index=size.index)
+    domain = _email_domains(accounts["email"])
+    label = labels[positions]
+    frame = pd.DataFrame({"domain": domain, "label": label}).dropna(subset=["domain"])
+    frame = frame[~frame["domain"].isin(FREE_MAIL_PROVIDERS)]
+    per_label = frame.groupby(["domain", "label"]).size()
+    users = per_label.groupby(level="domain").sum()
+    largest = per_label.groupby(level="domain").max()
+    spread = per_label.groupby(level="domain").size() / users
+    organisations = users.index[(users >= 3) & ((largest >= 0.25 * users) | (spread <= 0.7))]
+    frame = frame[frame["label"].isin(size.index)]
+    counts = frame.groupby(["label", "domain"]).size()
+    if len(counts) == 0:
+        return pd.Series(0.0, index=size.index)
+    label_of, domain_of = counts.index.get_level_values("label"), counts.index.get_level_values("domain")
+    share_of_all = size.reindex(label_of).to_numpy(dtype=float) / max(len(labels), 1)
+    held = (counts.to_numpy() >= 3) & (binom.sf(counts.to_numpy() - 1, users.reindex(domain_of).to_numpy(), share_of_all) <= HELD_CHANCE)
+    counts = counts[np.asarray(domain_of.isin(organisations)) | held]
+    if len(counts) == 0:
+        return pd.Series(0.0, index=size.index)
+    best = counts.groupby(level="label").max()
+    share = best / size.reindex(best.index).to_numpy()
+    share = share.where(share >= 0.3, 0.0)
+    return share.reindex(size.index, fill_value=0.0)
+
+
+def off_hours_members(evidence: Evidence, graph: EvidenceGraph, cluster_of: np.ndarray) -> np.ndarray:
+    """Per account: 1 when it sits in a cluster mostly on one domain that is not free mail, and sends at most
+    :func:`off_hours_line` of its own requests in office hours: a seat of a "company" that does not work as one.
+    (The cluster-level counterpart is :func:`off_hours_organisation`.)"""
+    out = np.zeros(graph.n_accounts, dtype=int)
+    if "email" not in evidence.accounts.columns or not (cluster_of >= 0).any():
+        return out
+    domain = graph.derived("organisation_domains", lambda: _organisation_domains(evidence, graph.n_accounts))
+    scored = (cluster_of >= 0) & pd.notna(domain)
+    if not scored.any():
+        return out
+    pairs = pd.DataFrame({"cluster": cluster_of[scored], "domain": domain[scored]}).value_counts()
+    top = pairs.groupby(level="cluster").max()
+    size = np.bincount(cluster_of[cluster_of >= 0])
+    on_one_domain = np.zeros(len(size), dtype=bool)
+    on_one_domain[top.index.to_numpy()] = top.to_numpy() >= ORGANISATION_NAMED * size[top.index.to_numpy()]
+    office = graph.derived("account_office_hours", lambda: account_office_hours_share(evidence, graph.n_accounts))
+    candidate = (cluster_of >= 0) & on_one_domain[np.maximum(cluster_of, 0)]
+    out[candidate & (office <= off_hours_line(evidence, graph))] = 1
+    return out
+
+
+def network_members(evidence: Evidence, graph: EvidenceGraph, held_ips: np.ndarray, addresses: int) -> np.ndarray:
+    """Per account: 1 when it is on at least ``addresses`` IP addresses that its cluster holds, each shared by
+    enough members (``held_ips``, :func:`.features.on_held_network`), and it is no organisation's seat (its
+    email is free mail or none)."""
+    out = (held_ips >= addresses).astype(int)
+    if "email" in evidence.accounts.columns:
+        domain = graph.derived("organisation_domains", lambda: _organisation_domains(evidence, graph.n_accounts))
+        out[pd.notna(domain)] = 0
+    return out
+
+
+def _organisation_domains(evidence: Evidence, n_accounts: int) -> np.ndarray:
+    """Per account position: its email domain, None where it has none or it is a free-mail provider's."""
+    domain = np.full(n_accounts, None, dtype=object)
+    domain[evidence.account_positions("accounts")] = _email_domains(evidence.accounts["email"])
+    domain[pd.Series(domain).isin(FREE_MAIL_PROVIDERS).to_numpy()] = None
+    return domain
