@@ -8,7 +8,8 @@ pieces are joined into rings (:mod:`.rings`): operators share tooling, and
 prompt content alone must not make a ring.
 
 Each block's accounts that no flagged ring holds yet become a cluster of their
-own; scoring then decides, on the same features and model as for Leiden's
+own, cut where it is two groups that only touch (two operators buying from the
+same popular BINs peel to one block, as dense as either); scoring then decides, on the same features and model as for Leiden's
 clusters, whether it is a ring.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .clustering import split_touching_blocks
 from .dense_blocks import find_dense_blocks
 from .graph import EvidenceGraph
 
@@ -29,7 +31,8 @@ BLOCK_KINDS = ("card", "bin", "ip", "subnet", "link")
 
 def block_clusters(graph: EvidenceGraph, labels: np.ndarray, taken: np.ndarray, min_size: int, seed: int = 0) -> np.ndarray:
     """New cluster labels: the accounts of each dense block that ``taken`` (one flag per account) leaves free
-    become a cluster, when there are ``min_size`` of them; every other account keeps its label."""
+    become a cluster (or several, :func:`split_touching_blocks`), when there are ``min_size`` of them; every
+    other account keeps its label."""
     if graph.shared is None:
         return labels
     account, item = graph.shared
@@ -45,4 +48,4 @@ def block_clusters(graph: EvidenceGraph, labels: np.ndarray, taken: np.ndarray, 
         if len(free) >= min_size:
             new[free] = next_label
             next_label += 1
-    return new
+    return split_touching_blocks(graph, new, new != labels, min_size, seed)

@@ -13,7 +13,7 @@ from ..evidence import Evidence, subnet_of
 from .findings import PeakDay, Ring, SharedEvidence, SharedValue
 from .graph import EvidenceGraph
 from .model import ring_model
-from .organisations import ORGANISATION_NAMED, STAFF_VOLUME, off_hours_organisation
+from .organisations import ORGANISATION_NAMED, STAFF_VOLUME, organisation_excuse
 from .scoring import SIGNAL_LEVELS, WEAK_COORDINATION
 
 __all__ = ["ring_record", "why_not_flagged", "explain_ring"]
@@ -145,12 +145,13 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
     reasons.sort(key=lambda r: -r[0])
     said = tuple(r[1] for r in reasons)
     text = f"{size} linked accounts (score {row.score:.2f}): " + "; ".join(said)
-    if off_hours_organisation(pd.DataFrame([row._asdict()])).iloc[0]:
+    excused, off_hours = (flag.iloc[0] for flag in organisation_excuse(pd.DataFrame([row._asdict()])))
+    if off_hours:
         text += (
             f"; {row.organisation_share:.0%} share an organisation's email domain, yet only {row.office_hours_share:.0%} "
             "of their requests fall in office hours in their countries, which a company's staff do not do"
         )
-    elif row.organisation_share >= ORGANISATION_NAMED and getattr(row, "volume", 0.0) >= STAFF_VOLUME:
+    elif row.organisation_share >= ORGANISATION_NAMED and not excused and getattr(row, "volume", 0.0) >= STAFF_VOLUME:
         text += (
             f"; {row.organisation_share:.0%} share an organisation's email domain, yet their typical account sends "
             f"{10 ** (2 * row.volume):.0f} times the requests of a typical account, which a company's staff do not do"

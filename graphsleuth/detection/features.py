@@ -209,13 +209,9 @@ def _event_features(own_templates: pd.DataFrame, graph: EvidenceGraph, cluster_o
     mine = member & np.isin(cluster.astype(np.int64) * n_templates + hours["t"].to_numpy(), own_keys)
     if not mine.any():
         return pd.DataFrame(columns=["event_share", "after_event_share"], dtype=float)
-    per_day = pd.DataFrame({"cluster": cluster[mine], "day": day[mine]}).value_counts().rename("n").reset_index()
-    following = per_day.assign(day=per_day["day"] - 1)  # each day's count added to the day before it
-    pairs = per_day.merge(following, on=["cluster", "day"], how="left", suffixes=("", "_next")).fillna({"n_next": 0})
-    pairs["two_days"] = pairs["n"] + pairs["n_next"]
-    busiest = pairs.loc[pairs.groupby("cluster")["two_days"].idxmax(), ["cluster", "day", "two_days"]].set_index("cluster")
+    busiest = _busiest_two_days(cluster[mine], day[mine])
     out = pd.DataFrame(index=busiest.index)
-    out["event_share"] = busiest["two_days"] / (per_day.groupby("cluster")["n"].sum() + EVENT_PRIOR_HOURS)
+    out["event_share"] = busiest["two_days"] / (busiest["total"] + EVENT_PRIOR_HOURS)
     first = busiest["day"].reindex(cluster[member]).to_numpy()
     outside = pd.Series(~((day[member] >= first) & (day[member] <= first + 1)))
     out["after_event_share"] = outside.groupby(cluster[member]).mean().reindex(out.index)
@@ -230,12 +226,20 @@ def _working_spread(graph: EvidenceGraph, cluster_of: np.ndarray) -> pd.Series:
         return pd.Series(dtype=float)
     cluster = cluster_of[hours["account"].to_numpy()]
     member = cluster >= 0
-    per_day = pd.DataFrame({"cluster": cluster[member], "day": hours["h"].to_numpy()[member] // 24}).value_counts().rename("n")
-    per_day = per_day.reset_index()
-    following = per_day.assign(day=per_day["day"] - 1)
+    busiest = _busiest_two_days(cluster[member], hours["h"].to_numpy()[member] // 24)
+    return 1.0 - busiest["two_days"] / busiest["total"]
+
+
+def _busiest_two_days(cluster: np.ndarray, day: np.ndarray) -> pd.DataFrame:
+    """Per cluster, of its (account, template, hour) triples falling on ``day``: the first of its two consecutive
+    days that hold the most (``day``), how many they hold (``two_days``) and how many all its days hold (``total``)."""
+    per_day = pd.DataFrame({"cluster": cluster, "day": day}).value_counts().rename("n").reset_index()
+    following = per_day.assign(day=per_day["day"] - 1)  # each day's count added to the day before it
     pairs = per_day.merge(following, on=["cluster", "day"], how="left", suffixes=("", "_next")).fillna({"n_next": 0})
-    busiest = (pairs["n"] + pairs["n_next"]).groupby(pairs["cluster"]).max()
-    return 1.0 - busiest / per_day.groupby("cluster")["n"].sum()
+    pairs["two_days"] = pairs["n"] + pairs["n_next"]
+    busiest = pairs.loc[pairs.groupby("cluster")["two_days"].idxmax(), ["cluster", "day", "two_days"]].set_index("cluster")
+    busiest["total"] = per_day.groupby("cluster")["n"].sum()
+    return busiest
 
 
 def _lockstep_senders(graph: EvidenceGraph) -> np.ndarray:

@@ -21,6 +21,8 @@ from .features import HELD_CHANCE, account_office_hours_share
 from .graph import EvidenceGraph
 
 __all__ = [
+    "organisation_domains",
+    "account_domains",
     "organisation_share",
     "organisation_excuse",
     "off_hours_organisation",
@@ -126,7 +128,7 @@ def off_hours_line(evidence: Evidence, graph: EvidenceGraph) -> float:
 def _off_hours_line(evidence: Evidence, graph: EvidenceGraph) -> float:
     if "email" not in evidence.accounts.columns:
         return OFF_HOURS
-    domain = pd.Series(graph.derived("organisation_domains", lambda: _organisation_domains(evidence, graph.n_accounts)))
+    domain = pd.Series(account_domains(evidence, graph))
     office = graph.derived("account_office_hours", lambda: account_office_hours_share(evidence, graph.n_accounts))
     seat = domain.notna().to_numpy() & (domain.map(domain.value_counts()).fillna(0).to_numpy() >= 3) & ~np.isnan(office)
     if seat.sum() < OFF_HOURS_SEATS:
@@ -142,7 +144,7 @@ def _email_domains(email: pd.Series) -> np.ndarray:
     return pc.if_else(has_at, pc.utf8_lower(after), pa.scalar(None, pa.string())).to_numpy(zero_copy_only=False)
 
 
-def organisation_share(accounts: pd.DataFrame, positions: np.ndarray, labels: np.ndarray, size: pd.Series) -> pd.Series:
+def organisation_share(domains: np.ndarray, labels: np.ndarray, size: pd.Series) -> pd.Series:
     """Per cluster: the largest share of members on one organisation's email domain.
 
     A domain is an organisation's when it is not a well-known free-mail
@@ -153,13 +155,11 @@ def organisation_share(accounts: pd.DataFrame, positions: np.ndarray, labels: np
     the population). The users of a free-mail or ISP domain are spread over
     countless clusters; the largest providers are listed because in a small
     population even their users can look clustered.
+
+    ``domains`` and ``labels`` are per account (:func:`organisation_domains`:
+    None where an account has no organisation's address).
     """
-    if "email" not in accounts.columns:
-        return pd.Series(0.0, index=size.index)
-    domain = _email_domains(accounts["email"])
-    label = labels[positions]
-    frame = pd.DataFrame({"domain": domain, "label": label}).dropna(subset=["domain"])
-    frame = frame[~frame["domain"].isin(FREE_MAIL_PROVIDERS)]
+    frame = pd.DataFrame({"domain": domains, "label": labels}).dropna(subset=["domain"])
     per_label = frame.groupby(["domain", "label"]).size()
     users = per_label.groupby(level="domain").sum()
     largest = per_label.groupby(level="domain").max()
@@ -188,7 +188,7 @@ def off_hours_members(evidence: Evidence, graph: EvidenceGraph, cluster_of: np.n
     out = np.zeros(graph.n_accounts, dtype=int)
     if "email" not in evidence.accounts.columns or not (cluster_of >= 0).any():
         return out
-    domain = graph.derived("organisation_domains", lambda: _organisation_domains(evidence, graph.n_accounts))
+    domain = account_domains(evidence, graph)
     scored = (cluster_of >= 0) & pd.notna(domain)
     if not scored.any():
         return out
@@ -209,14 +209,26 @@ def network_members(evidence: Evidence, graph: EvidenceGraph, held_ips: np.ndarr
     email is free mail or none)."""
     out = (held_ips >= addresses).astype(int)
     if "email" in evidence.accounts.columns:
-        domain = graph.derived("organisation_domains", lambda: _organisation_domains(evidence, graph.n_accounts))
+        domain = account_domains(evidence, graph)
         out[pd.notna(domain)] = 0
     return out
 
 
-def _organisation_domains(evidence: Evidence, n_accounts: int) -> np.ndarray:
-    """Per account position: its email domain, None where it has none or it is a free-mail provider's."""
-    domain = np.full(n_accounts, None, dtype=object)
-    domain[evidence.account_positions("accounts")] = _email_domains(evidence.accounts["email"])
+def organisation_domains(email: pd.Series) -> np.ndarray:
+    """Per address: its lower-cased domain, None where there is no @ or it is a free-mail provider's."""
+    domain = _email_domains(email)
     domain[pd.Series(domain).isin(FREE_MAIL_PROVIDERS).to_numpy()] = None
+    return domain
+
+
+def account_domains(evidence: Evidence, graph: EvidenceGraph) -> np.ndarray:
+    """Per account position of ``graph``: :func:`organisation_domains` of its email (None without one), found
+    once per graph however many scoring passes ask."""
+    return graph.derived("organisation_domains", lambda: _organisation_domains(evidence, graph.n_accounts))
+
+
+def _organisation_domains(evidence: Evidence, n_accounts: int) -> np.ndarray:
+    domain = np.full(n_accounts, None, dtype=object)
+    if "email" in evidence.accounts.columns:
+        domain[evidence.account_positions("accounts")] = organisation_domains(evidence.accounts["email"])
     return domain

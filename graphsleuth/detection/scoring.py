@@ -34,6 +34,7 @@ from .graph import EvidenceGraph, lockstep_tokens, template_hours
 from .model import RingModel, ring_model
 from .organisations import (
     SEEN_WORKING,
+    account_domains,
     network_members,
     off_hours_line,
     off_hours_members,
@@ -380,7 +381,7 @@ def score_clusters(
         member_scores = pd.concat([old_members[np.isin(labels[graph.accounts.get_indexer(old_members.index)], kept)], member_scores])
     features = measured
     size = features["size"]
-    features["organisation_share"] = organisation_share(evidence.accounts, evidence.account_positions("accounts"), labels, size).to_numpy()
+    features["organisation_share"] = organisation_share(account_domains(evidence, graph), labels, size).to_numpy()
     features["off_hours_line"] = off_hours_line(evidence, graph)
     model = model or ring_model()
     features["score"] = model.probability(features).round(4)

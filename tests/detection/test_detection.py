@@ -12,10 +12,13 @@ import pandas as pd
 import pytest
 
 from graphsleuth import detect, read_evidence
+from graphsleuth.detection.blocks import block_clusters
 from graphsleuth.detection.clustering import ALGORITHMS, find_clusters, split_merged_rings
+from graphsleuth.detection.explain import explain_ring
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
 from graphsleuth.detection.model import MODEL_FEATURES, ring_model
-from graphsleuth.detection.organisations import off_hours_line, organisation_share
+from graphsleuth.detection.organisations import off_hours_line, organisation_domains, organisation_share
+from graphsleuth.detection.pipeline import find_rings
 from graphsleuth.detection.rings import _tie_communities, join_rings
 from graphsleuth.detection.scoring import _payment_features, _unchanged_clusters, score_clusters, signal_kinds
 from graphsleuth.evidence import subnet_of
@@ -407,6 +410,37 @@ def test_a_bin_two_operators_both_buy_from_does_not_make_them_one_ring(tmp_path)
     assert ring_of.iloc[:40].nunique() == 1 and ring_of.iloc[40:].nunique() == 1
 
 
+def _operators_on_popular_bins(path: Path) -> None:
+    """Two operators of 40 accounts and 2,000 ordinary accounts, written as evidence to ``path``.
+
+    Each operator shares eight cards among its accounts (five to a card) and routes through four
+    proxy IPs of its own /24, two per account; both buy their cards from the same two BINs, which
+    every eighth ordinary account uses too. Nothing else ties the operators."""
+    rng = np.random.default_rng(5)
+    ids = [f"a{i}" for i in range(2080)]
+    start = pd.Timestamp("2026-02-02T00:00:00Z")
+    created = [(start - pd.Timedelta(days=int(d))).strftime("%Y-%m-%dT%H:%M:%SZ") for d in rng.integers(0, 500, 2080)]
+    pd.DataFrame({"account_id": ids, "created_at": created}).to_csv(path / "accounts.csv", index=False)
+    popular = ["400001", "400002"]
+    pay = [(ids[i], f"card{i // 5}", popular[i % 2]) for i in range(80)]
+    pay += [(ids[i], f"card{i}", popular[i % 2] if i % 8 == 0 else str(400100 + int(rng.integers(0, 300)))) for i in range(80, 2080)]
+    pd.DataFrame(pay, columns=["account_id", "payment_id", "bin"]).to_csv(path / "payments.csv", index=False)
+    ips = [(ids[i], f"45.{10 + i // 40}.7.{j + 2}") for i in range(80) for j in rng.choice(4, 2, replace=False)]
+    ips += [(ids[i], f"81.{int(rng.integers(0, 255))}.{int(rng.integers(0, 255))}.{int(rng.integers(1, 250))}") for i in range(80, 2080)]
+    pd.DataFrame(ips, columns=["account_id", "ip"]).to_csv(path / "ips.csv", index=False)
+
+
+def test_two_operators_that_meet_on_popular_bins_are_two_dense_blocks(tmp_path):
+    """Peeling keeps the union of two equally dense groups joined by a popular BIN; the block is cut
+    along the ties inside it, so each operator is a cluster of its own, with no ordinary account."""
+    _operators_on_popular_bins(tmp_path)
+    graph = build_evidence_graph(read_evidence(tmp_path))
+    labels = block_clusters(graph, np.arange(graph.n_accounts), np.zeros(graph.n_accounts, dtype=bool), min_size=20)
+    operator_a, operator_b = set(labels[:40]), set(labels[40:80])
+    assert len(operator_a) == 1 and len(operator_b) == 1 and operator_a != operator_b
+    assert not np.isin(labels[80:], labels[:80]).any()
+
+
 def test_rescoring_joined_rings_reuses_only_what_did_not_change(graphsleuth_population):
     """After pieces of rings are joined, scoring with the earlier scores at hand gives exactly
     what scoring from scratch gives: features, flags, own templates and member scores."""
@@ -505,6 +539,20 @@ def test_a_company_that_does_not_work_as_staff_is_not_excused_and_is_named_so(tm
     assert "yet" in ring.explanation and said in ring.explanation, ring.explanation
 
 
+def test_an_invoiced_company_is_not_told_it_does_not_work_as_staff(tmp_path):
+    """The explanation's word on staff follows the excuse: the same seats at eight times an ordinary account's
+    volume are named for it, unless the provider bills them by invoice, which keeps the excuse."""
+    _company_that_works_as_no_staff(tmp_path, at_night=False)
+    passes = []
+    find_rings(read_evidence(tmp_path), scored=passes)
+    scores, _ = passes[-1]
+    (row,) = scores.table[scores.table["cluster"].isin(scores.flagged)].itertuples(index=False)
+    said = "which a company's staff do not do"
+    assert said in explain_ring(row, row.size, None, None, 4)[0]
+    invoiced = explain_ring(row._replace(invoiced_share=1.0), row.size, None, None, 4)[0]
+    assert said not in invoiced and "billed by invoice" in invoiced
+
+
 def test_a_class_on_its_universitys_domain_is_an_organisation_though_the_university_is_spread():
     """130 students of a university whose 700 addresses are spread over the population sit in one cluster:
     far more than chance puts there, so the domain is the class's organisation; gmail never is."""
@@ -515,7 +563,7 @@ def test_a_class_on_its_universitys_domain_is_an_organisation_though_the_univers
     labels[:130] = n  # the class
     labels[700:830] = n + 1  # 130 gmail users together
     size = pd.Series({n: 130, n + 1: 130, 5_000: 1})
-    share = organisation_share(accounts, np.arange(n), labels, size)
+    share = organisation_share(organisation_domains(accounts["email"]), labels, size)
     assert share[n] == 1.0 and share[n + 1] == 0.0
 
 
