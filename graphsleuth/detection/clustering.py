@@ -21,6 +21,7 @@ from scipy.sparse.csgraph import connected_components, reverse_cuthill_mckee
 
 from ..interrupts import interrupts_deferred
 from .graph import EvidenceGraph
+from .rings import TIE_SEPARATION
 
 __all__ = ["ALGORITHMS", "DEFAULT_RESOLUTION", "find_clusters", "split_merged_rings", "split_touching_blocks"]
 
@@ -186,37 +187,72 @@ def _run(g: ig.Graph, algorithm: str, resolution: float, seed: int) -> np.ndarra
     return np.asarray(parts.membership, dtype=np.int64)
 
 
-def split_touching_blocks(
-    graph: EvidenceGraph, labels: np.ndarray, inside: np.ndarray, min_size: int, seed: int = 0, resolution: float = SPLIT_RESOLUTION
-) -> np.ndarray:
+def split_touching_blocks(graph: EvidenceGraph, labels: np.ndarray, inside: np.ndarray, min_size: int, seed: int = 0) -> np.ndarray:
     """Labels with each block of ``inside`` accounts cut where it is two or more groups that only touch.
 
     A dense block of the account x evidence graph can be the union of two rings that each
     hold their own cards and proxies and meet on a popular BIN: peeling keeps the union, as
-    dense as either. The block's accounts are clustered again on the ties inside it, at the
-    resolution Leiden's clusters are checked at, and parts are merged back as
-    :func:`split_merged_rings` does; each part of ``min_size`` or more becomes a cluster of
-    its own, and the rest of the block stays one. On the family's forty tuning and
-    validation populations this found ten more rings and lost none (benchmarks/README.md).
+    dense as either. Each block's accounts are split into their communities under modularity
+    (on the ties inside the block), and communities are joined again where the ties between
+    them are not far fewer than chance gives (:data:`~graphsleuth.detection.rings.TIE_SEPARATION`,
+    as flagged pieces are joined into rings): one ring's parts split by the BIN they paid
+    with are still tied through its proxies and waves, two operators on one popular BIN
+    hardly at all. Each part of ``min_size`` or more becomes a cluster of its own, and the
+    rest of the block stays one.
     """
     accounts = np.flatnonzero(inside)
     if len(accounts) == 0:
         return labels
     same = inside[graph.source] & inside[graph.target] & (labels[graph.source] == labels[graph.target])
     local = _numbering(accounts, graph.n_accounts)
+    u, v, weight = local[graph.source[same]], local[graph.target[same]], graph.weight[same]
     with interrupts_deferred():
-        g = ig.Graph(n=len(accounts), edges=_edge_pairs(local[graph.source[same]], local[graph.target[same]]), directed=False)
-        g.es["weight"] = graph.weight[same]
-        found = _run(g, "leiden", resolution, seed)
-    fine = -1 - labels
-    fine[accounts] = found
-    parts = split_merged_rings(graph, labels, fine)
+        g = ig.Graph(n=len(accounts), edges=_edge_pairs(u, v), directed=False)
+        g.es["weight"] = weight
+        communities = _modularity_parts(g, labels[accounts], seed)
+    part = _rejoined_by_chance(u, v, weight, communities, labels[accounts])
     out = labels.copy()
-    part_size = np.bincount(parts[accounts])
-    big = part_size[parts[accounts]] >= min_size
-    whole = np.bincount(labels[accounts])[labels[accounts]]
-    apart = big & (part_size[parts[accounts]] < whole)
+    part_size = np.bincount(part)[part]
+    block_size = np.bincount(labels[accounts])[labels[accounts]]
+    apart = (part_size >= min_size) & (part_size < block_size)
     if apart.any():
-        _, number = np.unique(parts[accounts][apart], return_inverse=True)
+        _, number = np.unique(part[apart], return_inverse=True)
         out[accounts[apart]] = int(labels.max(initial=-1)) + 1 + number
     return out
+
+
+def _modularity_parts(g: ig.Graph, block: np.ndarray, seed: int) -> np.ndarray:
+    """Each block's communities under modularity (Louvain on the block alone), numbered apart across blocks."""
+    out = np.empty(g.vcount(), dtype=np.int64)
+    base = 0
+    for number in np.unique(block):
+        nodes = np.flatnonzero(block == number)
+        found = _run(g.induced_subgraph(nodes.tolist()), "louvain", 0.0, seed)
+        out[nodes] = base + found
+        base += int(found.max(initial=-1)) + 1
+    return out
+
+
+def _rejoined_by_chance(
+    u: np.ndarray, v: np.ndarray, weight: np.ndarray, part: np.ndarray, block: np.ndarray, separation: float = TIE_SEPARATION
+) -> np.ndarray:
+    """Parts of blocks joined again where the tie weight between two reaches ``separation`` times what chance
+    gives two parts that busy in their block (the product of their tie weights over twice the block's total,
+    the configuration model modularity measures against). ``u``, ``v``, ``weight`` are the ties, ``part`` and
+    ``block`` each account's part and block; returns each account's joined part."""
+    n = int(part.max(initial=-1)) + 1
+    pu, pv = part[u], part[v]
+    busy = np.bincount(pu, weights=weight, minlength=n) + np.bincount(pv, weights=weight, minlength=n)
+    block_of_part = np.zeros(n, dtype=np.int64)
+    block_of_part[part] = block
+    _, block_number = np.unique(block_of_part, return_inverse=True)
+    total = np.bincount(block_number[pu], weights=weight, minlength=int(block_number.max(initial=-1)) + 1)
+    across = pu != pv
+    lo, hi = np.minimum(pu[across], pv[across]), np.maximum(pu[across], pv[across])
+    frame = pd.DataFrame({"lo": lo, "hi": hi, "w": weight[across]}).groupby(["lo", "hi"], sort=False)["w"].sum().reset_index()
+    lo, hi, w = frame["lo"].to_numpy(), frame["hi"].to_numpy(), frame["w"].to_numpy()
+    chance = busy[lo] * busy[hi] / (2.0 * total[block_number[lo]])
+    merge = w >= separation * chance
+    adjacency = coo_matrix((np.ones(merge.sum()), (lo[merge], hi[merge])), shape=(n, n))
+    _, group = connected_components(adjacency, directed=False)
+    return group[part].astype(np.int64)

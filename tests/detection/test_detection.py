@@ -441,6 +441,26 @@ def test_two_operators_that_meet_on_popular_bins_are_two_dense_blocks(tmp_path):
     assert not np.isin(labels[80:], labels[:80]).any()
 
 
+def test_one_operator_paying_from_four_bins_through_one_proxy_pool_stays_one_dense_block(tmp_path):
+    """Eighty accounts, a card each from four rare BINs (twenty to a BIN), each on two of the operator's
+    eight proxy IPs: modularity splits them by BIN, but the proxies tie the parts as often as chance
+    gives, so the block is not cut (cutting where ties were merely sparser than inside did cut it)."""
+    rng = np.random.default_rng(11)
+    ids = [f"a{i}" for i in range(2080)]
+    start = pd.Timestamp("2026-02-02T00:00:00Z")
+    created = [(start - pd.Timedelta(days=int(d))).strftime("%Y-%m-%dT%H:%M:%SZ") for d in rng.integers(0, 500, 2080)]
+    pd.DataFrame({"account_id": ids, "created_at": created}).to_csv(tmp_path / "accounts.csv", index=False)
+    pay = [(ids[i], f"card{i}", f"51111{i // 20}") for i in range(80)]
+    pay += [(ids[i], f"card{i}", str(400100 + int(rng.integers(0, 300)))) for i in range(80, 2080)]
+    pd.DataFrame(pay, columns=["account_id", "payment_id", "bin"]).to_csv(tmp_path / "payments.csv", index=False)
+    ips = [(ids[i], f"45.10.{j}.7") for i in range(80) for j in rng.choice(8, 2, replace=False)]
+    ips += [(ids[i], f"81.{int(rng.integers(0, 255))}.{int(rng.integers(0, 255))}.{int(rng.integers(1, 250))}") for i in range(80, 2080)]
+    pd.DataFrame(ips, columns=["account_id", "ip"]).to_csv(tmp_path / "ips.csv", index=False)
+    graph = build_evidence_graph(read_evidence(tmp_path))
+    labels = block_clusters(graph, np.arange(graph.n_accounts), np.zeros(graph.n_accounts, dtype=bool), min_size=20)
+    assert len(set(labels[:80])) == 1 and not np.isin(labels[80:], labels[:80]).any()
+
+
 def test_rescoring_joined_rings_reuses_only_what_did_not_change(graphsleuth_population):
     """After pieces of rings are joined, scoring with the earlier scores at hand gives exactly
     what scoring from scratch gives: features, flags, own templates and member scores."""
