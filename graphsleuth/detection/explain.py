@@ -148,16 +148,16 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
     excused, off_hours = (flag.iloc[0] for flag in organisation_excuse(pd.DataFrame([row._asdict()])))
     if off_hours:
         text += (
-            f"; {row.organisation_share:.0%} share an organisation's email domain, yet only {row.office_hours_share:.0%} "
+            f"; {row.organisation_share:.0%} are on organisations' email domains, yet only {row.office_hours_share:.0%} "
             "of their requests fall in office hours in their countries, which a company's staff do not do"
         )
     elif row.organisation_share >= ORGANISATION_NAMED and not excused and getattr(row, "volume", 0.0) >= STAFF_VOLUME:
         text += (
-            f"; {row.organisation_share:.0%} share an organisation's email domain, yet their typical account sends "
+            f"; {row.organisation_share:.0%} are on organisations' email domains, yet their typical account sends "
             f"{10 ** (2 * row.volume):.0f} times the requests of a typical account, which a company's staff do not do"
         )
     elif any(terms.get(name, 0.0) < 0 for name in ("organisation_share", "organisation_long_lived", "organisation_office_hours")):
-        text += f"; {row.organisation_share:.0%} share an organisation's email domain, which lowered the score"
+        text += f"; {row.organisation_share:.0%} are on organisations' email domains, which lowered the score"
     if terms.get("invoiced_share", 0.0) < 0:
         text += f"; {row.invoiced_share:.0%} are billed by invoice, which lowered the score"
     if any(terms.get(name, 0.0) < 0 for name in ("one_event", "event_then_ordinary", "activity_in_two_days")):
@@ -200,7 +200,7 @@ def _reason(name: str, row, created_from: str | None, created_to: str | None, ow
 def why_not_flagged(row) -> str:
     """Why a cluster was seen but not flagged, in plain words."""
     if row.organisation_share >= ORGANISATION_NAMED:
-        return f"{row.organisation_share:.0%} share an organisation's email domain and coordination is weak (score {row.score:.2f})"
+        return f"{row.organisation_share:.0%} are on organisations' email domains and coordination is weak (score {row.score:.2f})"
     if row.event_share >= EVENT_NAMED:
         return (
             f"{row.event_share:.0%} of their template use fell within two days and {row.after_event_share:.0%} of their "

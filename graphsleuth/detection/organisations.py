@@ -36,8 +36,10 @@ __all__ = [
     "FREE_MAIL_PROVIDERS",
 ]
 
-#: A cluster this much on one organisation's email domain is explained as that organisation.
+#: A cluster this much on organisations' email domains is explained as their seats...
 ORGANISATION_NAMED = 0.5
+#: ...counting a domain when this many of the cluster's members are on it.
+ORGANISATION_SEATS = 3
 #: An organisation's hours tell only when at least this share of its activity falls outside its busiest two days
 #: (its ``working_spread``).
 SEEN_WORKING = 0.5
@@ -145,7 +147,9 @@ def _email_domains(email: pd.Series) -> np.ndarray:
 
 
 def organisation_share(domains: np.ndarray, labels: np.ndarray, size: pd.Series) -> pd.Series:
-    """Per cluster: the largest share of members on one organisation's email domain.
+    """Per cluster: the share of members on organisations' email domains, each with
+    :data:`ORGANISATION_SEATS` or more of them (several companies' seats that share an office
+    building's address or a corporate card issuer are as explained as one company's).
 
     A domain is an organisation's when it is not a well-known free-mail
     provider and its users sit together: a quarter of them in one cluster, or
@@ -171,12 +175,14 @@ def organisation_share(domains: np.ndarray, labels: np.ndarray, size: pd.Series)
         return pd.Series(0.0, index=size.index)
     label_of, domain_of = counts.index.get_level_values("label"), counts.index.get_level_values("domain")
     share_of_all = size.reindex(label_of).to_numpy(dtype=float) / max(len(labels), 1)
-    held = (counts.to_numpy() >= 3) & (binom.sf(counts.to_numpy() - 1, users.reindex(domain_of).to_numpy(), share_of_all) <= HELD_CHANCE)
+    held = (counts.to_numpy() >= ORGANISATION_SEATS) & (
+        binom.sf(counts.to_numpy() - 1, users.reindex(domain_of).to_numpy(), share_of_all) <= HELD_CHANCE
+    )
     counts = counts[np.asarray(domain_of.isin(organisations)) | held]
     if len(counts) == 0:
         return pd.Series(0.0, index=size.index)
-    best = counts.groupby(level="label").max()
-    share = best / size.reindex(best.index).to_numpy()
+    seated = counts[counts >= ORGANISATION_SEATS].groupby(level="label").sum()
+    share = seated / size.reindex(seated.index).to_numpy()
     share = share.where(share >= 0.3, 0.0)
     return share.reindex(size.index, fill_value=0.0)
 

@@ -587,6 +587,16 @@ def test_a_class_on_its_universitys_domain_is_an_organisation_though_the_univers
     assert share[n] == 1.0 and share[n + 1] == 0.0
 
 
+def test_several_companies_seats_in_one_cluster_are_as_explained_as_one_companys():
+    """Three companies' seats that clustering put together (an office building's address, a corporate card
+    issuer) are all on organisations' domains: the cluster is theirs, not a third anyone's. Two accounts of a
+    fourth domain in it count for nothing (fewer than ORGANISATION_SEATS)."""
+    domains = np.array(["acme.example"] * 50 + ["globex.example"] * 40 + ["initech.example"] * 8 + ["tiny.example"] * 2 + [None] * 900)
+    labels = np.concatenate([np.zeros(100, dtype=np.int64), np.arange(1, 901)])
+    share = organisation_share(domains, labels, pd.Series({0: 100}))
+    assert share[0] == pytest.approx(0.98)
+
+
 def test_members_billed_by_invoice_are_measured_and_lower_the_score():
     """The share of a cluster's members billed by invoice is a feature of its own, and the fitted model can
     only lower a score for it (a provider invoices customers it has checked)."""
