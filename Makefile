@@ -48,10 +48,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix graphsleuth tests benchmarks
 	$(BIN)/ruff format graphsleuth tests benchmarks
 
-# The whole suite: about 10 minutes on 2 cores (5 for the first part, 5 for the Neo4j and browser tests).
+# The whole suite: 10 to 13 minutes on 2 shared cores (5 to 7 for the first part, 4.5 to 6 for the Neo4j and
+# browser tests); the twelve slowest of each part are listed at the end.
 test: $(STAMP) neo4j browser lint
-	$(PYTEST) $(PARALLEL) -m "not neo4j and not browser"
-	$(PYTEST) -m "neo4j or browser"
+	$(PYTEST) $(PARALLEL) --durations=12 -m "not neo4j and not browser"
+	$(PYTEST) --durations=12 -m "neo4j or browser"
 
 # Everything that needs no Neo4j server, no browser and no Spark: about three and a half minutes on 2 cores.
 test-fast: $(STAMP) lint
