@@ -9,8 +9,8 @@ prompt content alone must not make a ring.
 
 Each block's accounts that no flagged ring holds yet become a cluster of their
 own, cut where it is two groups that only touch (two operators buying from the
-same popular BINs peel to one block, as dense as either); scoring then decides, on the same features and model as for Leiden's
-clusters, whether it is a ring.
+same popular BINs peel to one block, as dense as either); scoring then decides,
+on the same features and model as for Leiden's clusters, whether it is a ring.
 """
 
 from __future__ import annotations
