@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO := out/demo
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
-# On every core (tests/conftest.py groups them); the Neo4j and browser tests, timed against a
+# On every core, a module (and all of Spark) to a worker (tests/conftest.py); the Neo4j and browser tests, timed against a
 # server that shares the machine, run after them in one process.
-PARALLEL := -n auto --dist loadgroup
+PARALLEL := -n auto --dist loadscope
 
 .PHONY: install demo test test-fast test-spark lint format bench robustness seeds clean neo4j browser audit
 

@@ -51,20 +51,22 @@ def evidence_dir(tmp_path) -> Path:
 
 
 def pytest_collection_modifyitems(items):
-    """Every test that asks for the Neo4j server is marked ``neo4j`` (``make test-fast`` leaves them out).
-
-    For pytest-xdist's ``--dist loadgroup`` (``make test`` runs on every core): the tests that share
-    the one Neo4j database run in one worker, the Spark tests in another (one Spark session), and
-    every other module's tests together, so that a module's fixtures are made once.
-    """
+    """Every test that asks for the Neo4j server is marked ``neo4j`` (``make test-fast`` leaves them out)."""
     for item in items:
         if {"neo4j_connection", "empty_graph"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.neo4j)
-        path = Path(str(item.fspath))
-        if item.get_closest_marker("neo4j") or "neo4j" in path.parts:
-            group = "neo4j"
-        elif "spark" in path.parts:
-            group = "spark"
-        else:
-            group = path.stem
-        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """How ``make test`` spreads tests over the cores: a module's tests in one worker, so that its fixtures
+    are made once, and every Spark test in one worker (one Spark session; the 20,000-account runs made
+    once). xdist's ``--dist loadgroup`` marks would say the same, but with pytest 9.2 xdist can no longer
+    rename node ids, and every group was spread over both workers."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesAndSpark(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "tests/spark" if module.startswith("tests/spark/") else module
+
+    return ModulesAndSpark(config, log)

@@ -19,7 +19,7 @@ def _figures(out, truth):
     return graphsleuth.evaluate(out, truth).to_dict()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runs(spark, population_20k, tmp_path_factory):
     """The embedded run (seeds 0 to 4: its own spread between seeds) and the Spark run, cutting the graph into pieces."""
     base = tmp_path_factory.mktemp("runs")

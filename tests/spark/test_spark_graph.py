@@ -19,7 +19,7 @@ def _edges(edges_df):
     return frame["src"].to_numpy(), frame["dst"].to_numpy(), frame["weight"].to_numpy()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo():
     return read_evidence(REPO / "seeds" / "demo")
 

@@ -16,7 +16,7 @@ TABLES = ("accounts", "ips", "links", "prompts", "lockstep", "payments")
 KEYS = ("account_id", "ip", "kind", "value", "template_id", "hour", "payment_id")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def logs(tmp_path_factory):
     out = tmp_path_factory.mktemp("logs") / "bundle"
     generate(scenario="demo", accounts=1500, seed=5, logs=True, out=out)
