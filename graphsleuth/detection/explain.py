@@ -13,7 +13,7 @@ from ..evidence import Evidence, subnet_of
 from .findings import PeakDay, Ring, SharedEvidence, SharedValue
 from .graph import EvidenceGraph
 from .model import ring_model
-from .organisations import ORGANISATION_NAMED, STAFF_VOLUME, organisation_excuse
+from .organisations import ORGANISATION_NAMED, organisation_excuse
 from .scoring import SIGNAL_LEVELS, WEAK_COORDINATION
 
 __all__ = ["ring_record", "why_not_flagged", "explain_ring"]
@@ -151,7 +151,7 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
             f"; {row.organisation_share:.0%} are on organisations' email domains, yet only {row.office_hours_share:.0%} "
             "of their requests fall in office hours in their countries, which a company's staff do not do"
         )
-    elif row.organisation_share >= ORGANISATION_NAMED and not excused and getattr(row, "volume", 0.0) >= STAFF_VOLUME:
+    elif row.organisation_share >= ORGANISATION_NAMED and not excused:  # in office hours, so its volume contradicts it
         text += (
             f"; {row.organisation_share:.0%} are on organisations' email domains, yet their typical account sends "
             f"{10 ** (2 * row.volume):.0f} times the requests of a typical account, which a company's staff do not do"

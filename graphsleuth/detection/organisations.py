@@ -108,8 +108,8 @@ def organisation_excuse(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 
 def off_hours_organisation(table: pd.DataFrame) -> pd.Series:
-    """Per cluster: mostly on one organisation's domain, yet sending no more of its requests in its countries'
-    office hours than its ``off_hours_line`` (:func:`off_hours_line`; :data:`OFF_HOURS` where the table has none),
+    """Per cluster: mostly on organisations' domains (:func:`organisation_share`), yet sending no more of its
+    requests in its countries' office hours than its ``off_hours_line`` (:func:`off_hours_line`; :data:`OFF_HOURS` where the table has none),
     over more than two days of work (:data:`SEEN_WORKING`)."""
     if "organisation_share" not in table.columns or "office_hours_share" not in table.columns:
         return pd.Series(False, index=table.index)
@@ -192,8 +192,6 @@ def off_hours_members(evidence: Evidence, graph: EvidenceGraph, cluster_of: np.n
     :func:`off_hours_line` of its own requests in office hours: a seat of a "company" that does not work as one.
     (The cluster-level counterpart is :func:`off_hours_organisation`.)"""
     out = np.zeros(graph.n_accounts, dtype=int)
-    if "email" not in evidence.accounts.columns or not (cluster_of >= 0).any():
-        return out
     domain = account_domains(evidence, graph)
     scored = (cluster_of >= 0) & pd.notna(domain)
     if not scored.any():
@@ -214,9 +212,7 @@ def network_members(evidence: Evidence, graph: EvidenceGraph, held_ips: np.ndarr
     enough members (``held_ips``, :func:`.features.on_held_network`), and it is no organisation's seat (its
     email is free mail or none)."""
     out = (held_ips >= addresses).astype(int)
-    if "email" in evidence.accounts.columns:
-        domain = account_domains(evidence, graph)
-        out[pd.notna(domain)] = 0
+    out[pd.notna(account_domains(evidence, graph))] = 0
     return out
 
 

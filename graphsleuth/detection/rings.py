@@ -36,7 +36,7 @@ from scipy.stats import binom
 
 from .graph import EvidenceGraph
 
-__all__ = ["join_rings", "JOIN_KINDS", "HELD_CHANCE", "HELD_LIFT", "JOIN_SIMILARITY"]
+__all__ = ["join_rings", "rejoined_by_chance", "JOIN_KINDS", "HELD_CHANCE", "HELD_LIFT", "JOIN_SIMILARITY"]
 
 #: The kinds of evidence that can join pieces into one ring: infrastructure and timing, never templates.
 JOIN_KINDS = ("card", "bin", "subnet", "link", "wave_hour")
@@ -210,7 +210,7 @@ def _joined_pieces(usage: _Usage, n_pieces: int, own_templates: csr_matrix | Non
 def _tie_communities(a: np.ndarray, b: np.ndarray, weight: np.ndarray, n_pieces: int) -> np.ndarray:
     """The rings of the pieces tied by (a, b) with ``weight``: the communities of the tie graph under
     modularity, joined again where the ties between two are not far fewer than chance gives
-    (:data:`TIE_SEPARATION`).
+    (:data:`TIE_SEPARATION`, :func:`rejoined_by_chance`).
 
     One operator's pieces are tied many times over; a hackathon's pieces, tied to each other by
     their venue, and a ring's, tied by its BINs and waves, may share one marginal tie (a popular
@@ -232,27 +232,40 @@ def _tie_communities(a: np.ndarray, b: np.ndarray, weight: np.ndarray, n_pieces:
         ig.set_random_number_generator(previous if previous is not None else random)
     community = component * n_pieces + community  # never across components
     _, community = np.unique(community, return_inverse=True)
-    return _rejoined(a, b, weight, community.astype(np.int64))
+    return rejoined_by_chance(a, b, weight, community.astype(np.int64))
 
 
-def _rejoined(a: np.ndarray, b: np.ndarray, weight: np.ndarray, community: np.ndarray) -> np.ndarray:
+def rejoined_by_chance(
+    a: np.ndarray, b: np.ndarray, weight: np.ndarray, community: np.ndarray, within: np.ndarray | None = None
+) -> np.ndarray:
     """Communities joined again where the tie weight between them is at least :data:`TIE_SEPARATION` of
     what chance gives two communities that busy (the product of their tie weights over twice the total:
-    the configuration model modularity measures against)."""
+    the configuration model modularity measures against).
+
+    ``a``, ``b`` and ``weight`` are the ties between nodes, ``community`` each node's community. With
+    ``within`` (each node's group, such as its dense block; ties never cross groups), chance is measured
+    against each group's own total. Returns each node's joined community."""
     n = int(community.max()) + 1
     ca, cb = community[a], community[b]
     busy = np.bincount(ca, weights=weight, minlength=n) + np.bincount(cb, weights=weight, minlength=n)
     across = ca != cb
     if not across.any():
         return community
+    group = np.zeros(n, dtype=np.int64)
+    if within is None:
+        total = np.array([weight.sum()])
+    else:
+        group[community] = within
+        _, group = np.unique(group, return_inverse=True)
+        total = np.bincount(group[ca], weights=weight, minlength=int(group.max()) + 1)
     lo, hi = np.minimum(ca[across], cb[across]), np.maximum(ca[across], cb[across])
     frame = pd.DataFrame({"lo": lo, "hi": hi, "w": weight[across]}).groupby(["lo", "hi"], sort=False)["w"].sum().reset_index()
     lo, hi, w = frame["lo"].to_numpy(), frame["hi"].to_numpy(), frame["w"].to_numpy()
-    chance = busy[lo] * busy[hi] / (2.0 * weight.sum())
+    chance = busy[lo] * busy[hi] / (2.0 * total[group[lo]])
     merge = w >= TIE_SEPARATION * chance
     adjacency = coo_matrix((np.ones(merge.sum()), (lo[merge], hi[merge])), shape=(n, n))
-    _, group = connected_components(adjacency, directed=False)
-    return group[community].astype(np.int64)
+    _, joined = connected_components(adjacency, directed=False)
+    return joined[community].astype(np.int64)
 
 
 def _pair_values(similarity: csr_matrix, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -107,8 +107,9 @@ SPILL_LOOK_S = 0.05
 
 
 def _temporary_bytes(con, duckdb) -> int:
+    """Bytes of the temporary files ``con`` (a connection or cursor) holds now; 0 where DuckDB cannot say."""
     try:
-        found = con.execute("SELECT coalesce(sum(size), 0) FROM duckdb_temporary_files()").fetchall()
+        found = con.execute(sql_statement("engine", "temporary_bytes")).fetchall()
         return int(found[0][0])
     except duckdb.Error:
         return 0
