@@ -78,7 +78,7 @@ def _campaign(rings: list[int], ring_ids: list[str], sizes: list[int], templates
     ids = tuple(ring_ids[r] for r in rings)
     digest = hashlib.sha1("\n".join(sorted(ids)).encode()).hexdigest()[:10]
     senders = pd.Series([t for r in rings for t in templates[r]]).value_counts() if len(rings) > 1 else pd.Series(dtype=int)
-    shared = tuple((str(t), int(c)) for t, c in senders[senders >= 2].items())
+    shared = tuple(sorted(((str(t), int(c)) for t, c in senders[senders >= 2].items()), key=lambda tc: (-tc[1], tc[0])))
     total = int(sum(sizes[r] for r in rings))
     if len(rings) == 1:
         text = f"one ring of {sizes[rings[0]]:,} accounts; no other ring sends its templates"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -399,6 +400,24 @@ def test_operators_that_share_a_template_bank_are_two_rings_of_one_campaign(tmp_
     (campaign,) = findings.campaigns
     assert set(campaign.ring_ids) == set(ring_of) and {value for value, _ in campaign.shared_templates} == {"bank-0", "bank-1", "bank-2"}
     assert members["campaign_id"].nunique() == 1
+
+
+def test_a_campaigns_shared_templates_come_most_shared_first_then_by_name_whatever_the_string_hashing():
+    """Each ring's templates are a set, whose order follows Python's string hashing: campaigns.jsonl listed
+    templates shared by as many rings in a different order from one run to the next."""
+    script = (
+        "from graphsleuth.detection.campaigns import group_campaigns\n"
+        "_, (c,) = group_campaigns(['r1', 'r2', 'r3'], [50, 40, 30], "
+        "[{'t-b', 't-a', 't-c', 't-d'}, {'t-c', 't-a', 't-b', 't-d'}, {'t-b', 't-d', 't-a'}])\n"
+        "print(c.shared_templates)"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": str(seed)}, capture_output=True, text=True, check=True
+        ).stdout
+        for seed in range(6)
+    }
+    assert seen == {"(('t-a', 3), ('t-b', 3), ('t-d', 3), ('t-c', 2))\n"}
 
 
 def test_a_bin_two_operators_both_buy_from_does_not_make_them_one_ring(tmp_path):
