@@ -51,9 +51,11 @@ JOIN_SIMILARITY = 0.5
 #: The kinds of held evidence that are infrastructure (the others are timing).
 INFRASTRUCTURE = ("card", "bin", "subnet", "link")
 #: Two pieces that both sent in lockstep in at least TIMING_SEEN hours, in profiles less alike than this, are
-#: two operators' (one operator's pieces send in its waves)...
+#: two operators' (one operator's pieces send in its waves). Two hours are enough: a hackathon's piece that
+#: sent its starter prompts in two hours of the event and a ring's piece with twenty waves in none of them
+#: were joined by one popular BIN when three were asked for...
 TIMING_APART = 0.25
-TIMING_SEEN = 3
+TIMING_SEEN = 2
 #: ...and so are two pieces that both hold at least INFRASTRUCTURE_SEEN items of one kind of infrastructure
 #: (BINs, cards, subnets, devices), less alike in it than this: one operator's pieces buy from its BINs and
 #: route through its proxies...

@@ -214,6 +214,20 @@ def _member_template_share(
     return np.divide(np.bincount(positions[scored], weights=own, minlength=n_accounts), total, out=np.zeros(n_accounts), where=total > 0)
 
 
+def _population_card_sharing(pay: pd.DataFrame, card_holders: pd.Series, clusters: pd.Index) -> np.ndarray:
+    """Per cluster: how many accounts of the whole population use its median member's most shared card.
+
+    Clustering cuts a ring of hundreds on a few dozen cards into pieces of a few accounts, often one
+    card each, while every one of those cards pays for dozens of accounts: counted inside the piece,
+    its cards look unshared and the piece shows one kind of signal where the ring shows two. The median
+    member keeps one company card in a cluster of individuals from counting for all of them.
+    """
+    holders = card_holders.reindex(pay["payment_id"].to_numpy()).fillna(1.0).to_numpy(dtype=float)
+    most = pd.DataFrame({"cluster": pay["cluster"].to_numpy(), "account": pay["account_id"].to_numpy(), "holders": holders})
+    per_account = most.groupby(["cluster", "account"], sort=False)["holders"].max()
+    return per_account.groupby(level=0).median().reindex(clusters).fillna(0.0).to_numpy()
+
+
 def _ring_bins(payments: pd.DataFrame, row_cluster: np.ndarray) -> pd.DataFrame:
     """(cluster, bin) pairs where the cluster's cards come from the BIN far more than everybody's.
 
@@ -253,11 +267,15 @@ def _member_payment(
     return (np.bincount(positions[scored][signal], minlength=n_accounts) > 0).astype(float)
 
 
-def _payment_features(payments: pd.DataFrame, row_cluster: np.ndarray, size: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _payment_features(
+    payments: pd.DataFrame, row_cluster: np.ndarray, size: pd.Series, card_holders: pd.Series | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per cluster: accounts per shared card, the share of its cards from its own few BINs, and the share of
     its members billed by invoice (payments of kind ``invoice``: a provider invoices the customers whose
     business it has checked).
 
+    ``card_holders`` (accounts per card in the whole population, by card id) lets a card count as shared
+    as it is everywhere, not only inside the cluster (:func:`_population_card_sharing`).
     Also returns the clusters' characteristic BINs (see :func:`_ring_bins`).
     """
     pay = payments[row_cluster >= 0].assign(cluster=row_cluster[row_cluster >= 0])
@@ -278,6 +296,8 @@ def _payment_features(payments: pd.DataFrame, row_cluster: np.ndarray, size: pd.
     out["cards"] = g["payment_id"].nunique().reindex(size.index, fill_value=0)
     with_card = g["account_id"].nunique().reindex(size.index, fill_value=0)
     out["accounts_per_card"] = np.where(out["cards"] > 0, with_card / out["cards"].clip(lower=1), 0.0)
+    if card_holders is not None:
+        out["accounts_per_card"] = np.maximum(out["accounts_per_card"], _population_card_sharing(pay, card_holders, size.index))
     if "bin" in pay.columns and pay["bin"].notna().any():
         out["bins"] = g["bin"].nunique().reindex(size.index, fill_value=0)
         ring_bins = _ring_bins(payments, row_cluster)
@@ -466,7 +486,7 @@ def _measure_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarr
     with ThreadPoolExecutor(_MEASURERS, thread_name_prefix="graphsleuth-score") as pool:
         from_templates = pool.submit(_template_features, evidence, graph, member, size, cluster_of)
         burst_share, burst = _burst_features(evidence, in_scope, member, sizes)
-        payment, member_pay = _payment_part(evidence, size, cluster_of)
+        payment, member_pay = _payment_part(evidence, graph, size, cluster_of)
         templates, own_templates, member_template, member_lockstep = from_templates.result()
     for name, values in templates.items():
         features[name] = values.reindex(clusters).fillna(0.0).to_numpy()
@@ -528,9 +548,9 @@ def _burst_features(evidence: Evidence, in_scope: np.ndarray, member: pd.Series,
     return pd.Series(burst).groupby(member.to_numpy()).mean(), burst
 
 
-def _payment_part(evidence: Evidence, size: pd.Series, cluster_of: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+def _payment_part(evidence: Evidence, graph: EvidenceGraph, size: pd.Series, cluster_of: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
     """Per cluster: the payment features (:func:`_payment_features`); per account: the payment signal."""
     pay_positions = evidence.account_positions("payments")
     pay_clusters = row_clusters(cluster_of, pay_positions)
-    pay, ring_bins = _payment_features(evidence.payments, pay_clusters, size)
+    pay, ring_bins = _payment_features(evidence.payments, pay_clusters, size, graph.sharers("card"))
     return pay, _member_payment(evidence.payments, pay_positions, pay_clusters, ring_bins, len(cluster_of))

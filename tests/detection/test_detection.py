@@ -632,6 +632,24 @@ def test_members_billed_by_invoice_are_measured_and_lower_the_score():
     assert MODEL_FEATURES["invoiced_share"] == -1 and ring_model().weights["invoiced_share"] < 0
 
 
+def test_a_piece_of_a_ring_counts_its_cards_holders_everywhere_but_one_company_card_does_not_count_for_all():
+    """A piece that clustering cut out of a ring holds one card per member, each paying for a dozen accounts
+    elsewhere: its cards are as shared as they are in the population. A cluster of individuals of whom one
+    pays with a company card used by a hundred is not: the median member's card counts."""
+    piece = [f"r{i}" for i in range(4)]
+    people = [f"p{i}" for i in range(4)]
+    payments = pd.DataFrame(
+        {"account_id": piece + people, "payment_id": ["c1", "c2", "c3", "c4", "corp", "own1", "own2", "own3"], "bin": None}
+    )
+    holders = pd.Series({"c1": 12, "c2": 12, "c3": 12, "c4": 12, "corp": 100, "own1": 1, "own2": 1, "own3": 1})
+    size = pd.Series({0: 4, 1: 4})
+    inside, _ = _payment_features(payments, np.array([0] * 4 + [1] * 4), size)
+    everywhere, _ = _payment_features(payments, np.array([0] * 4 + [1] * 4), size, holders)
+    assert inside.loc[0, "accounts_per_card"] == 1.0
+    assert everywhere.loc[0, "accounts_per_card"] == 12.0
+    assert everywhere.loc[1, "accounts_per_card"] == 1.0
+
+
 def test_accounts_rotating_through_a_rings_proxies_stay_but_a_household_and_a_companys_seats_do_not(tmp_path):
     """One cluster as clustering would hand it over: a0-a29 share one card and rotate through three
     proxy IPs (each on two), sending only ordinary prompts, created over a year; a30-a39 are a
