@@ -251,10 +251,10 @@ def _lookalike_networks(plan: AccountPlan, add, cloud: np.ndarray, rng: np.rando
     framework developers at home and on the cloud their apps run on, a hackathon's venue network,
     sign-ups at home."""
     kind, group, n = plan.kind, plan.group, plan.n
-    at_home = np.flatnonzero(
-        np.isin(kind, [FRAMEWORK_DEV, SIGNUP_WAVE, HACKATHON, CLASSROOM])
-        & (rng.random(n) < np.where(kind == CLASSROOM, 0.6, np.where(kind == HACKATHON, 0.7, 1.0)))
+    home_mask = np.isin(kind, [FRAMEWORK_DEV, SIGNUP_WAVE, HACKATHON, CLASSROOM]) & (
+        rng.random(n) < np.where(kind == CLASSROOM, 0.6, np.where(kind == HACKATHON, 0.7, 1.0))
     )
+    at_home = np.flatnonzero(home_mask)
     home = _residential(rng, len(at_home))
     add(at_home, home)
     movers = at_home[rng.random(len(at_home)) < 0.35]
@@ -273,7 +273,8 @@ def _lookalike_networks(plan: AccountPlan, add, cloud: np.ndarray, rng: np.rando
             continue
         base = _subnet_hosts(rng, octets, len(groups), per_subnet=1) & np.uint64(0xFFFFFF00)
         n_ips = rng.integers(lo, hi + 1, len(groups))
-        members = np.flatnonzero((kind == code) & (rng.random(n) < share))
+        # a student or participant who never connects from home does from the campus or venue
+        members = np.flatnonzero((kind == code) & ((rng.random(n) < share) | ~home_mask))
         gi = np.searchsorted(groups, group[members])
         add(members, base[gi] | (rng.integers(0, n_ips[gi]) + 10).astype(np.uint64))
     runners = np.flatnonzero((kind == EVAL_COMPANY) & (rng.random(n) < 0.3))

@@ -85,6 +85,16 @@ def test_every_sampled_scenario_generates_valid_evidence_with_its_truth(tmp_path
     assert [r["ring_id"] for r in traits["rings"]] == [r.name for r in population.scenario.rings]
     assert population.manifest["sample_seed"] == seed
     assert load_scenario(out / "scenario.toml").sample_seed == seed
+    # every request comes from somewhere: an account that sends prompts has an IP (the logs need one per request)
+    assert set(evidence.prompts["account_id"]) <= set(evidence.ips["account_id"])
+
+
+def test_a_student_who_never_connects_from_home_still_sends_from_the_campus_so_the_logs_can_be_written(tmp_path):
+    """Sample seed 100062 at 8,000 accounts drew two students neither at home nor on the campus network:
+    their prompts had no IP, and writing the population as request logs stopped with a traceback."""
+    population = generate(sample_seed=100062, accounts=8000)
+    tables = population.tables
+    assert set(tables["prompts"]["account_id"].to_pylist()) <= set(tables["ips"]["account_id"].to_pylist())
 
 
 def test_the_same_sample_seed_gives_the_same_files_and_the_scenario_file_replays_them(tmp_path):
