@@ -163,9 +163,15 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
     if any(terms.get(name, 0.0) < 0 for name in ("one_event", "event_then_ordinary", "activity_in_two_days")):
         text += (
             f"; {row.event_share:.0%} of their template use and {1.0 - row.after_event_share:.0%} of all their activity "
-            "fell within two days, as at an event, which lowered the score"
+            f"fell within two days{_made_for_it(row)}, as at an event, which lowered the score"
         )
     return text + ".", said
+
+
+def _made_for_it(row) -> str:
+    """How many of a group's accounts were created for the two days it was busiest (said when most were)."""
+    share = getattr(row, "created_at_event", float("nan"))
+    return f", for which {share:.0%} of the accounts were created" if share >= 0.5 else ""
 
 
 def _reason(name: str, row, created_from: str | None, created_to: str | None, own_templates: int) -> str:
@@ -203,8 +209,8 @@ def why_not_flagged(row) -> str:
         return f"{row.organisation_share:.0%} are on organisations' email domains and coordination is weak (score {row.score:.2f})"
     if row.event_share >= EVENT_NAMED:
         return (
-            f"{row.event_share:.0%} of their template use fell within two days and {row.after_event_share:.0%} of their "
-            f"activity came outside them, as at an event (score {row.score:.2f})"
+            f"{row.event_share:.0%} of their template use fell within two days{_made_for_it(row)} and "
+            f"{row.after_event_share:.0%} of their activity came outside them, as at an event (score {row.score:.2f})"
         )
     parts = []
     if (

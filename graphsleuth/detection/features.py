@@ -22,6 +22,9 @@ weigh them and an explanation can name them:
 * ``after_event_share``: of all its members' hours (any template), the share
   outside those two days (an event's participants stay on as ordinary users; a
   ring's accounts that worked one blitz do nothing else);
+* ``created_at_event``: its members created from the day before those two days
+  to their end (a hackathon's participants sign up for it; a ring's accounts
+  that sent two waves in two days were made weeks before, in their own bursts);
 * ``working_spread``: of all its members' hours (any template), the share outside its busiest two
   consecutive days (a company seen working two days, a weekend maybe, says nothing by its hours);
 * ``creation_spread``: how many months its members' accounts were created over
@@ -119,9 +122,10 @@ def population_features(
     out["network_share"] = network_share.reindex(clusters).fillna(0.0).to_numpy()
     out["template_exclusivity"] = _template_exclusivity(own_templates, graph).reindex(clusters).fillna(0.0).to_numpy()
     out["template_coordination"] = _template_coordination(own_templates, graph).reindex(clusters).fillna(0.0).to_numpy()
-    events = _event_features(own_templates, graph, cluster_of).reindex(clusters)
+    events = _event_features(own_templates, graph, cluster_of, _created_day(evidence, graph.n_accounts)).reindex(clusters)
     out["event_share"] = events["event_share"].fillna(0.0).to_numpy()
     out["after_event_share"] = events["after_event_share"].fillna(1.0).to_numpy()
+    out["created_at_event"] = events["created_at_event"].to_numpy()  # NaN when unknown: nothing against an event
     out["working_spread"] = _working_spread(graph, cluster_of).reindex(clusters).fillna(0.0).to_numpy()
     requests = _requests_per_account(evidence, graph.n_accounts)
     out["volume"] = _volume(requests, cluster_of).reindex(clusters).fillna(0.0).to_numpy()
@@ -192,13 +196,18 @@ def _template_coordination(own_templates: pd.DataFrame, graph: EvidenceGraph) ->
 EVENT_PRIOR_HOURS = 30
 
 
-def _event_features(own_templates: pd.DataFrame, graph: EvidenceGraph, cluster_of: np.ndarray) -> pd.DataFrame:
+_EVENT_COLUMNS = ["event_share", "after_event_share", "created_at_event"]
+
+
+def _event_features(own_templates: pd.DataFrame, graph: EvidenceGraph, cluster_of: np.ndarray, created_day: np.ndarray) -> pd.DataFrame:
     """Per cluster: ``event_share``, of its members' (account, own template, hour) triples the share in its busiest
-    two consecutive days (with :data:`EVENT_PRIOR_HOURS` more triples outside them), and ``after_event_share``, of
-    all its members' triples (any template) the share outside those two days."""
+    two consecutive days (with :data:`EVENT_PRIOR_HOURS` more triples outside them); ``after_event_share``, of
+    all its members' triples (any template) the share outside those two days; ``created_at_event``, of its
+    members whose creation is known the share created from the day before those two days to their end
+    (``created_day``: each account's day of creation, NaN when unknown)."""
     hours = graph.template_hours
     if own_templates is None or len(own_templates) == 0 or hours is None or len(hours) == 0 or graph.template_names is None:
-        return pd.DataFrame(columns=["event_share", "after_event_share"], dtype=float)
+        return pd.DataFrame(columns=_EVENT_COLUMNS, dtype=float)
     own = own_templates[own_templates["characteristic"]] if "characteristic" in own_templates.columns else own_templates
     n_templates = len(graph.template_names)
     number = pd.Index(graph.template_names).get_indexer(own["template_id"].astype(str))
@@ -208,14 +217,30 @@ def _event_features(own_templates: pd.DataFrame, graph: EvidenceGraph, cluster_o
     member = cluster >= 0
     mine = member & np.isin(cluster.astype(np.int64) * n_templates + hours["t"].to_numpy(), own_keys)
     if not mine.any():
-        return pd.DataFrame(columns=["event_share", "after_event_share"], dtype=float)
+        return pd.DataFrame(columns=_EVENT_COLUMNS, dtype=float)
     busiest = _busiest_two_days(cluster[mine], day[mine])
     out = pd.DataFrame(index=busiest.index)
     out["event_share"] = busiest["two_days"] / (busiest["total"] + EVENT_PRIOR_HOURS)
     first = busiest["day"].reindex(cluster[member]).to_numpy()
     outside = pd.Series(~((day[member] >= first) & (day[member] <= first + 1)))
     out["after_event_share"] = outside.groupby(cluster[member]).mean().reindex(out.index)
+    known = np.flatnonzero((cluster_of >= 0) & ~np.isnan(created_day))
+    event_day = busiest["day"].reindex(cluster_of[known]).to_numpy(dtype=float)
+    made_for_it = (created_day[known] >= event_day - 1) & (created_day[known] <= event_day + 1)
+    out["created_at_event"] = pd.Series(made_for_it.astype(float)).groupby(cluster_of[known]).mean().reindex(out.index)
     return out
+
+
+def _created_day(evidence: Evidence, n_accounts: int) -> np.ndarray:
+    """Each account's day of creation (days since the epoch), NaN when unknown."""
+    day = np.full(n_accounts, np.nan)
+    accounts = evidence.accounts
+    if "created_at" not in accounts.columns:
+        return day
+    created = accounts["created_at"]
+    known = created.notna().to_numpy()
+    day[evidence.account_positions("accounts")[known]] = created[known].astype("int64").to_numpy() // (86_400 * 10**9)
+    return day
 
 
 def _working_spread(graph: EvidenceGraph, cluster_of: np.ndarray) -> pd.Series:

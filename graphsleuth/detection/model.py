@@ -57,7 +57,10 @@ def model_inputs(table: pd.DataFrame) -> pd.DataFrame:
     inputs["organisation_long_lived"] = organisation * table["creation_spread"].astype(float)
     inputs["organisation_office_hours"] = organisation * table["office_hours_share"].astype(float)
     inputs["organisation_off_hours"] = organisation * (1.0 - table["office_hours_share"].astype(float))
-    inputs["one_event"] = (2.0 * table["event_share"].astype(float) - 1.0).clip(0.0, 1.0)
+    # An event explains a group as far as its members were made for it: a ring's accounts that sent their
+    # two waves within two days were created weeks before, in bursts of their own.
+    made_for_it = table["created_at_event"].astype(float).fillna(1.0) if "created_at_event" in table.columns else 1.0
+    inputs["one_event"] = (2.0 * table["event_share"].astype(float) - 1.0).clip(0.0, 1.0) * made_for_it
     inputs["event_then_ordinary"] = inputs["one_event"] * table["after_event_share"].astype(float)
     inputs["activity_in_two_days"] = 1.0 - table["after_event_share"].astype(float)
     inputs["network_without_organisation"] = table["network_share"].astype(float) * (1.0 - organisation)

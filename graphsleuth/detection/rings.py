@@ -36,7 +36,7 @@ from scipy.stats import binom
 
 from .graph import EvidenceGraph
 
-__all__ = ["join_rings", "rejoined_by_chance", "JOIN_KINDS", "HELD_CHANCE", "HELD_LIFT", "JOIN_SIMILARITY"]
+__all__ = ["join_rings", "rejoined_by_chance", "JOIN_KINDS", "HELD_CHANCE", "HELD_LIFT", "JOIN_SIMILARITY", "PIECE_BIN_CHANCE"]
 
 #: The kinds of evidence that can join pieces into one ring: infrastructure and timing, never templates.
 JOIN_KINDS = ("card", "bin", "subnet", "link", "wave_hour")
@@ -70,6 +70,10 @@ TOOLING_VOTE = 0.5
 #: what chance gives (one operator's pieces that modularity splits are tied about a third as often as
 #: chance across the split; a ring and a hackathon that share one popular BIN, a hundredth).
 TIE_SEPARATION = 0.2
+#: A piece counts a held BIN as its own only when its own members pay from it more often than the BIN's
+#: popularity gives this often at most: a BIN a ring buys hundreds of cards from is held, and a hackathon's
+#: piece whose two card holders bank with that popular issuer must not be joined to the ring by it.
+PIECE_BIN_CHANCE = 0.01
 #: An account outside every flagged piece joins a ring when it uses that ring's held evidence of this many kinds.
 OUTSIDE_KINDS = 2
 
@@ -145,6 +149,9 @@ def _held_usage(graph: EvidenceGraph, labels: np.ndarray, member: np.ndarray) ->
     use = inside & held[item]
     distinct, count = np.unique(piece_index[account[use]] * n_items + item[use], return_counts=True)
     piece, e = distinct // n_items, distinct % n_items
+    popularity = graph.evidence["degree"].to_numpy()[e] / len(member)
+    chance_bin = (item_kind[e] == JOIN_KINDS.index("bin")) & (binom.sf(count - 1, size[piece], popularity) > PIECE_BIN_CHANCE)
+    piece, e, count = piece[~chance_bin], e[~chance_bin], count[~chance_bin]
     return _Usage(piece, e, item_kind[e], count, count / size[piece], held, item_kind)
 
 

@@ -333,6 +333,7 @@ _MEASURED = [
     "template_coordination",
     "event_share",
     "after_event_share",
+    "created_at_event",
     "working_spread",
     "volume",
     "creation_spread",

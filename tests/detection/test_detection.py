@@ -16,8 +16,9 @@ from graphsleuth import detect, read_evidence
 from graphsleuth.detection.blocks import block_clusters
 from graphsleuth.detection.clustering import ALGORITHMS, find_clusters, split_merged_rings
 from graphsleuth.detection.explain import explain_ring
+from graphsleuth.detection.features import _event_features
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
-from graphsleuth.detection.model import MODEL_FEATURES, ring_model
+from graphsleuth.detection.model import MODEL_FEATURES, model_inputs, ring_model
 from graphsleuth.detection.organisations import off_hours_line, organisation_domains, organisation_share
 from graphsleuth.detection.pipeline import find_rings
 from graphsleuth.detection.rings import _tie_communities, join_rings
@@ -527,10 +528,66 @@ def test_one_marginal_tie_does_not_make_two_tight_groups_one_ring():
     assert len(set(_tie_communities(a, b, np.ones(len(a)), 24))) == 1
 
 
+def test_a_piece_whose_few_card_holders_bank_with_a_popular_issuer_is_not_joined_to_a_ring_by_it():
+    """Two pieces of one ring pay four cards in five from a BIN a fifth of everyone uses: joined by it. A
+    hackathon's piece, two of whose ten members bank there too, is as alike in BIN profile (its only BIN), yet
+    two in ten is what the BIN's popularity gives any ten accounts: it stays apart."""
+    n = 100_000
+    ring_a, ring_b, hackathon = np.arange(0, 40), np.arange(40, 80), np.arange(80, 90)
+    on_bin = np.concatenate([ring_a[:32], ring_b[:32], hackathon[:2]])
+    graph = EvidenceGraph(
+        pd.Index([f"a{i}" for i in range(n)]),
+        pd.DataFrame({"account": [], "evidence": []}),
+        pd.DataFrame({"kind": ["bin"], "value": ["411111"], "degree": [n // 5], "weight": [0.1]}),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        shared=(on_bin.astype(np.int32), np.zeros(len(on_bin), np.int32)),
+    )
+    labels = np.arange(n) + 10
+    labels[ring_a], labels[ring_b], labels[hackathon] = 0, 1, 2
+    joined = join_rings(graph, labels, np.array([0, 1, 2]), np.arange(n) < 90)
+    assert joined[0] == joined[40] and joined[80] != joined[0]
+
+
+def test_an_event_excuses_a_group_created_for_it_but_not_a_rings_accounts_made_weeks_before_their_two_waves():
+    """A hackathon's participants sign up on its first day and send its starter kit over two days; a ring's
+    accounts, made seven weeks before, sent their two waves within two days. Both spent their templates in two
+    days; only the participants were created for it, and only their score is lowered for an event."""
+    n = 20
+    hours = pd.DataFrame(
+        {
+            "account": np.repeat(np.arange(n), 3),
+            "t": np.repeat([0] * 10 + [1] * 10, 3),
+            "h": np.tile([100 * 24 + 9, 100 * 24 + 15, 101 * 24 + 10], n),
+        }
+    )
+    graph = EvidenceGraph(
+        pd.Index([f"a{i}" for i in range(n)]),
+        pd.DataFrame({"account": [], "evidence": []}),
+        pd.DataFrame({"kind": [], "value": [], "degree": [], "weight": []}),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        template_hours=hours,
+        template_names=["starter-kit", "distil-cot"],
+    )
+    own = pd.DataFrame({"cluster": [0, 1], "template_id": ["starter-kit", "distil-cot"], "characteristic": [True, True]})
+    created_day = np.array([100.0] * 10 + [51.0] * 10)
+    events = _event_features(own, graph, np.repeat([0, 1], 10), created_day)
+    assert events["created_at_event"].to_dict() == {0: 1.0, 1: 0.0}
+    table = pd.DataFrame(0.0, index=[0, 1], columns=list(MODEL_FEATURES) + ["event_share", "after_event_share"])
+    table["event_share"], table["after_event_share"] = 0.9, 0.3
+    table["created_at_event"] = events["created_at_event"]
+    inputs = model_inputs(table)
+    assert inputs.loc[0, "one_event"] == pytest.approx(0.8) and inputs.loc[1, "one_event"] == 0.0
+    assert inputs.loc[1, "event_then_ordinary"] == 0.0 < inputs.loc[0, "event_then_ordinary"]
+
+
 def _company_that_works_as_no_staff(path: Path, at_night: bool) -> list[str]:
     """60 seats on one company domain and one corporate card, created within weeks, sending at eight times an
-    ordinary account's rate, among 3,000 ordinary users; returns the seats' ids. At night they send ordinary
-    prompts and nothing of their own; otherwise, at any hour, mostly four templates of their own."""
+    ordinary account's rate, among 3,000 ordinary users; returns the seats' ids. They send mostly four templates
+    of their own: at night, or at any hour."""
     rng = np.random.default_rng(5)
     n_ring, n_other = 60, 3000
     ids = [f"a{i}" for i in range(n_ring + n_other)]
@@ -555,8 +612,8 @@ def _company_that_works_as_no_staff(path: Path, at_night: bool) -> list[str]:
         for day in range(0, 28, 2 if i < n_ring else 9):
             hour = 1 + int(rng.integers(0, 4)) if i < n_ring and at_night else int(rng.integers(0, 24))
             when = (start + pd.Timedelta(days=day, hours=hour)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            template = f"benign-{int(rng.integers(0, 80))}"  # at night, nothing of their own: card and hours alone
-            if i < n_ring and not at_night and rng.random() < 0.9:
+            template = f"benign-{int(rng.integers(0, 80))}"
+            if i < n_ring and rng.random() < 0.9:
                 template = f"northwind-{int(rng.integers(0, 4))}"
             rows.append((ids[i], template, when, 40 if i < n_ring else 5))
     pd.DataFrame(rows, columns=["account_id", "template_id", "ts", "count"]).to_csv(path / "prompts.csv", index=False)
