@@ -4,7 +4,7 @@ Raw prompts get their templates derived (:mod:`.templates`); accounts and the
 evidence they share become a weighted graph (:mod:`.graph`); community
 detection finds clusters (:mod:`.clustering`); each is scored
 (:mod:`.scoring`, with what an organisation explains in :mod:`.organisations`); flagged pieces of one large ring are joined
-(:mod:`.campaigns`); each ring is explained in plain words (:mod:`.explain`)
+(:mod:`.rings`), and rings that share tooling make campaigns (:mod:`.campaigns`); each ring is explained in plain words (:mod:`.explain`)
 and returned as typed records (:mod:`.findings`). :mod:`.pipeline` runs them
 in order. Nothing here reads files, writes files or talks to Neo4j.
 """
