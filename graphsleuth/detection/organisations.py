@@ -188,21 +188,22 @@ def organisation_share(domains: np.ndarray, labels: np.ndarray, size: pd.Series)
 
 
 def off_hours_members(evidence: Evidence, graph: EvidenceGraph, cluster_of: np.ndarray) -> np.ndarray:
-    """Per account: 1 when it sits in a cluster mostly on one domain that is not free mail, and sends at most
-    :func:`off_hours_line` of its own requests in office hours: a seat of a "company" that does not work as one.
-    (The cluster-level counterpart is :func:`off_hours_organisation`.)"""
+    """Per account: 1 when it sits in a cluster that :func:`organisation_share` calls an organisation's (one
+    company's seats or several's) and sends at most :func:`off_hours_line` of its own requests in office hours:
+    a seat of a "company" that does not work as one. (The cluster-level counterpart is
+    :func:`off_hours_organisation`.)"""
     out = np.zeros(graph.n_accounts, dtype=int)
     domain = account_domains(evidence, graph)
-    scored = (cluster_of >= 0) & pd.notna(domain)
-    if not scored.any():
+    scored = cluster_of >= 0
+    if not (scored & pd.notna(domain)).any():
         return out
-    pairs = pd.DataFrame({"cluster": cluster_of[scored], "domain": domain[scored]}).value_counts()
-    top = pairs.groupby(level="cluster").max()
-    size = np.bincount(cluster_of[cluster_of >= 0])
-    on_one_domain = np.zeros(len(size), dtype=bool)
-    on_one_domain[top.index.to_numpy()] = top.to_numpy() >= ORGANISATION_NAMED * size[top.index.to_numpy()]
+    size = np.bincount(cluster_of[scored])
+    clusters = np.flatnonzero(size)
+    share = organisation_share(domain, cluster_of, pd.Series(size[clusters], index=clusters))
+    organisation = np.zeros(len(size), dtype=bool)
+    organisation[share.index.to_numpy()] = share.to_numpy() >= ORGANISATION_NAMED
     office = graph.derived("account_office_hours", lambda: account_office_hours_share(evidence, graph.n_accounts))
-    candidate = (cluster_of >= 0) & on_one_domain[np.maximum(cluster_of, 0)]
+    candidate = scored & organisation[np.maximum(cluster_of, 0)]
     out[candidate & (office <= off_hours_line(evidence, graph))] = 1
     return out
 
