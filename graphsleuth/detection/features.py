@@ -122,7 +122,8 @@ def population_features(
     out["network_share"] = network_share.reindex(clusters).fillna(0.0).to_numpy()
     out["template_exclusivity"] = _template_exclusivity(own_templates, graph).reindex(clusters).fillna(0.0).to_numpy()
     out["template_coordination"] = _template_coordination(own_templates, graph).reindex(clusters).fillna(0.0).to_numpy()
-    events = _event_features(own_templates, graph, cluster_of, _created_day(evidence, graph.n_accounts)).reindex(clusters)
+    created_day = graph.derived("created_day", lambda: _created_day(evidence, graph.n_accounts))
+    events = _event_features(own_templates, graph, cluster_of, created_day).reindex(clusters)
     out["event_share"] = events["event_share"].fillna(0.0).to_numpy()
     out["after_event_share"] = events["after_event_share"].fillna(1.0).to_numpy()
     out["created_at_event"] = events["created_at_event"].to_numpy()  # NaN when unknown: nothing against an event

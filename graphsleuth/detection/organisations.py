@@ -187,23 +187,20 @@ def organisation_share(domains: np.ndarray, labels: np.ndarray, size: pd.Series)
     return share.reindex(size.index, fill_value=0.0)
 
 
-def off_hours_members(evidence: Evidence, graph: EvidenceGraph, cluster_of: np.ndarray) -> np.ndarray:
-    """Per account: 1 when it sits in a cluster that :func:`organisation_share` calls an organisation's (one
-    company's seats or several's) and sends at most :func:`off_hours_line` of its own requests in office hours:
-    a seat of a "company" that does not work as one. (The cluster-level counterpart is
-    :func:`off_hours_organisation`.)"""
+def off_hours_members(evidence: Evidence, graph: EvidenceGraph, cluster_of: np.ndarray, organisation: pd.Series) -> np.ndarray:
+    """Per account: 1 when it sits in a cluster that is an organisation's (``organisation``: each cluster's
+    :func:`organisation_share`, one company's seats or several's) and sends at most :func:`off_hours_line` of
+    its own requests in office hours: a seat of a "company" that does not work as one. (The cluster-level
+    counterpart is :func:`off_hours_organisation`.)"""
     out = np.zeros(graph.n_accounts, dtype=int)
-    domain = account_domains(evidence, graph)
     scored = cluster_of >= 0
-    if not (scored & pd.notna(domain)).any():
+    if not scored.any():
         return out
-    size = np.bincount(cluster_of[scored])
-    clusters = np.flatnonzero(size)
-    share = organisation_share(domain, cluster_of, pd.Series(size[clusters], index=clusters))
-    organisation = np.zeros(len(size), dtype=bool)
-    organisation[share.index.to_numpy()] = share.to_numpy() >= ORGANISATION_NAMED
+    is_organisation = np.zeros(int(cluster_of.max()) + 1, dtype=bool)
+    mine = organisation.reindex(np.unique(cluster_of[scored])).fillna(0.0)
+    is_organisation[mine.index.to_numpy()] = mine.to_numpy() >= ORGANISATION_NAMED
     office = graph.derived("account_office_hours", lambda: account_office_hours_share(evidence, graph.n_accounts))
-    candidate = scored & organisation[np.maximum(cluster_of, 0)]
+    candidate = scored & is_organisation[np.maximum(cluster_of, 0)]
     out[candidate & (office <= off_hours_line(evidence, graph))] = 1
     return out
 

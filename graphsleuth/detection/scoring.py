@@ -392,7 +392,8 @@ def score_clusters(
     if len(big) == 0:
         return ClusterScores.empty()
     kept = _unchanged_clusters(labels, big, previous, previous_labels)
-    measured, own_templates, member_scores = _measure_clusters(evidence, graph, labels, sizes, big[~np.isin(big, kept)])
+    organisation = organisation_share(account_domains(evidence, graph), labels, pd.Series(sizes[big], index=big))
+    measured, own_templates, member_scores = _measure_clusters(evidence, graph, labels, sizes, big[~np.isin(big, kept)], organisation)
     if len(kept):
         old = previous.table.set_index("cluster", drop=False).loc[kept, _MEASURED]
         measured = pd.concat([old, measured]).sort_index()
@@ -402,7 +403,7 @@ def score_clusters(
         member_scores = pd.concat([old_members[np.isin(labels[graph.accounts.get_indexer(old_members.index)], kept)], member_scores])
     features = measured
     size = features["size"]
-    features["organisation_share"] = organisation_share(account_domains(evidence, graph), labels, size).to_numpy()
+    features["organisation_share"] = organisation.reindex(size.index).to_numpy()
     features["off_hours_line"] = off_hours_line(evidence, graph)
     model = model or ring_model()
     features["score"] = model.probability(features).round(4)
@@ -477,8 +478,11 @@ def _unchanged_clusters(
 _MEASURERS = 1
 
 
-def _measure_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, sizes: np.ndarray, clusters: np.ndarray):
-    """The features of ``clusters`` that depend on their members alone, their own templates and member scores."""
+def _measure_clusters(
+    evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, sizes: np.ndarray, clusters: np.ndarray, organisation: pd.Series
+):
+    """The features of ``clusters`` that depend on their members alone, their own templates and member scores
+    (``organisation``: each cluster's :func:`organisation_share`, for its seats' off-hours signal)."""
     in_scope = np.isin(labels, clusters)
     member = pd.Series(labels[in_scope], index=graph.accounts[in_scope])
     size = pd.Series(sizes[clusters], index=clusters)
@@ -509,7 +513,7 @@ def _measure_clusters(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarr
     # Like a ring, a member needs two kinds of signal, or strong coordination on its own:
     # a company's seats share their corporate card, and that alone must not keep them in a ring.
     member_signals = (coordination >= WEAK_COORDINATION).astype(int) + (burst > 0).astype(int) + (member_pay > 0).astype(int)
-    member_signals += off_hours_members(evidence, graph, cluster_of)[in_scope]
+    member_signals += off_hours_members(evidence, graph, cluster_of, organisation)[in_scope]
     member_signals += network_members(evidence, graph, held_ips, MEMBER_NETWORK[1])[in_scope]
     member_score = np.where((member_signals >= 2) | (coordination >= MEMBER_COORDINATION), member_score, 0.0)
     return features[_MEASURED], own_templates, pd.Series(member_score, index=member.index)
