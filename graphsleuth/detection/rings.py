@@ -74,6 +74,10 @@ TIE_SEPARATION = 0.2
 #: popularity gives this often at most: a BIN a ring buys hundreds of cards from is held, and a hackathon's
 #: piece whose two card holders bank with that popular issuer must not be joined to the ring by it.
 PIECE_BIN_CHANCE = 0.01
+#: A piece's active window runs from this quantile of its members' prompt hours to its complement.
+WINDOW_QUANTILE = 0.05
+#: Two pieces were active together when the overlap of their windows is at least this share of the shorter.
+WINDOW_OVERLAP = 0.5
 #: An account outside every flagged piece joins a ring when it uses that ring's held evidence of this many kinds.
 OUTSIDE_KINDS = 2
 
@@ -124,10 +128,16 @@ class _Usage:
         share: np.ndarray,
         held: np.ndarray,
         item_kind: np.ndarray,
+        hour: np.ndarray | None = None,
+        window: np.ndarray | None = None,
     ):
         self.piece, self.item, self.kind, self.count, self.share = piece, item, kind, count, share
         self.held = held
         self.item_kind = item_kind
+        #: The hour of each lockstep item (-1 for other kinds), and each piece's active window (first and last
+        #: hour of its members' prompts, pieces x 2), or None when prompts carry no time.
+        self.hour = hour
+        self.window = window
 
 
 def _held_usage(graph: EvidenceGraph, labels: np.ndarray, member: np.ndarray) -> _Usage:
@@ -152,7 +162,25 @@ def _held_usage(graph: EvidenceGraph, labels: np.ndarray, member: np.ndarray) ->
     popularity = graph.evidence["degree"].to_numpy()[e] / len(member)
     chance_bin = (item_kind[e] == JOIN_KINDS.index("bin")) & (binom.sf(count - 1, size[piece], popularity) > PIECE_BIN_CHANCE)
     piece, e, count = piece[~chance_bin], e[~chance_bin], count[~chance_bin]
-    return _Usage(piece, e, item_kind[e], count, count / size[piece], held, item_kind)
+    hour = np.full(n_items, -1, dtype=np.int64)
+    timed = item_kind == JOIN_KINDS.index("wave_hour")
+    hour[timed] = graph.evidence["value"].to_numpy()[timed].astype(np.int64)
+    window = _active_windows(graph.template_hours, piece_index, len(size))
+    return _Usage(piece, e, item_kind[e], count, count / size[piece], held, item_kind, hour, window)
+
+
+def _active_windows(hours: pd.DataFrame | None, piece_index: np.ndarray, n_pieces: int) -> np.ndarray | None:
+    """Each piece's active window: the hours its members' prompts span, from the
+    :data:`WINDOW_QUANTILE` quantile to its complement (pieces x 2; None without timed prompts)."""
+    if hours is None or len(hours) == 0:
+        return None
+    piece = piece_index[hours["account"].to_numpy()]
+    mine = piece >= 0
+    frame = pd.DataFrame({"piece": piece[mine], "h": hours["h"].to_numpy()[mine]})
+    spans = frame.groupby("piece")["h"].quantile([WINDOW_QUANTILE, 1 - WINDOW_QUANTILE]).unstack()
+    window = np.full((n_pieces, 2), [np.iinfo(np.int64).min // 2, np.iinfo(np.int64).max // 2], dtype=np.int64)
+    window[spans.index.to_numpy()] = np.floor(spans.to_numpy()).astype(np.int64)
+    return window
 
 
 def _tooling(own_templates: pd.DataFrame | None, piece_ids: np.ndarray) -> csr_matrix | None:
@@ -199,13 +227,13 @@ def _joined_pieces(usage: _Usage, n_pieces: int, own_templates: csr_matrix | Non
     keep = (candidates.row < candidates.col) & (candidates.data >= JOIN_SIMILARITY)
     a, b = candidates.row[keep], candidates.col[keep]
     same, apart = np.zeros(len(a)), np.zeros(len(a))
-    for kind in kinds:
+    for kind in INFRASTRUCTURE:
         value = _pair_values(similarity[kind], a, b)
-        both = (seen[kind][a] >= (TIMING_SEEN if kind == "wave_hour" else INFRASTRUCTURE_SEEN)) & (
-            seen[kind][b] >= (TIMING_SEEN if kind == "wave_hour" else INFRASTRUCTURE_SEEN)
-        )
         same += value >= JOIN_SIMILARITY
-        apart += both & (value < (TIMING_APART if kind == "wave_hour" else INFRASTRUCTURE_APART))
+        apart += (seen[kind][a] >= INFRASTRUCTURE_SEEN) & (seen[kind][b] >= INFRASTRUCTURE_SEEN) & (value < INFRASTRUCTURE_APART)
+    timing = _pair_values(similarity["wave_hour"], a, b)
+    same += timing >= JOIN_SIMILARITY
+    apart += _timing_apart(usage, a, b, timing, seen["wave_hour"])
     if own_templates is not None:
         tooling = _pair_values(_cosine(own_templates), a, b)
         count = np.asarray((own_templates > 0).sum(axis=1)).ravel()
@@ -214,6 +242,44 @@ def _joined_pieces(usage: _Usage, n_pieces: int, own_templates: csr_matrix | Non
         apart += both & (tooling < TOOLING_APART)
     joined = same > apart
     return _tie_communities(a[joined], b[joined], (same - apart)[joined], n_pieces)
+
+
+def _timing_apart(usage: _Usage, a: np.ndarray, b: np.ndarray, full: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Per pair of pieces (a[i], b[i]): whether they sent in lockstep in different hours while both were active.
+
+    An operator's accounts made months apart send in the waves of their own months: two of
+    its pieces whose active windows barely overlap share few wave hours, and that says
+    nothing. So the lockstep hours inside the overlap of the two windows are compared when
+    both pieces have :data:`TIMING_SEEN` there (profiles less alike than
+    :data:`TIMING_APART`); when they have not, the whole profiles (``full``, with ``seen``
+    hours per piece) are, as long as the overlap covers at least :data:`WINDOW_OVERLAP` of
+    the shorter window: pieces active at the same time that send in different hours, or one
+    in waves and the other in none of them, are two operators.
+    """
+    code = JOIN_KINDS.index("wave_hour")
+    whole = (seen[a] >= TIMING_SEEN) & (seen[b] >= TIMING_SEEN) & (full < TIMING_APART)
+    timed = np.flatnonzero(usage.kind == code)
+    if len(a) == 0 or len(timed) == 0 or usage.window is None:
+        return whole
+    rows = pd.DataFrame(
+        {"piece": usage.piece[timed], "item": usage.item[timed], "share": usage.share[timed], "h": usage.hour[usage.item[timed]]}
+    )
+    lo = np.maximum(usage.window[a, 0], usage.window[b, 0])
+    hi = np.minimum(usage.window[a, 1], usage.window[b, 1])
+    pairs = pd.DataFrame({"pair": np.arange(len(a)), "a": a, "b": b, "lo": lo, "hi": hi})
+    sides = []
+    for side in ("a", "b"):
+        joined = pairs.merge(rows, left_on=side, right_on="piece")
+        joined = joined[(joined["h"] >= joined["lo"]) & (joined["h"] <= joined["hi"])]
+        sides.append(joined[["pair", "item", "share"]])
+    inside = [np.bincount(side["pair"], minlength=len(a)) for side in sides]
+    norm = [np.sqrt(np.bincount(side["pair"], weights=side["share"] ** 2, minlength=len(a))) for side in sides]
+    common = sides[0].merge(sides[1], on=["pair", "item"])
+    dot = np.bincount(common["pair"], weights=common["share_x"] * common["share_y"], minlength=len(a))
+    overlap_apart = (inside[0] >= TIMING_SEEN) & (inside[1] >= TIMING_SEEN)
+    shorter = np.minimum(np.diff(usage.window[a], axis=1).ravel(), np.diff(usage.window[b], axis=1).ravel())
+    together = (hi - lo) >= WINDOW_OVERLAP * np.maximum(shorter, 1)
+    return np.where(overlap_apart, dot / np.maximum(norm[0] * norm[1], 1e-12) < TIMING_APART, together & whole)
 
 
 def _tie_communities(a: np.ndarray, b: np.ndarray, weight: np.ndarray, n_pieces: int) -> np.ndarray:

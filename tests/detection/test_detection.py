@@ -689,6 +689,52 @@ def test_members_billed_by_invoice_are_measured_and_lower_the_score():
     assert MODEL_FEATURES["invoiced_share"] == -1 and ring_model().weights["invoiced_share"] < 0
 
 
+def _pieces_on_one_bin_with_waves(waves: dict[int, list[int]], active: dict[int, tuple[int, int]], n: int = 10_000):
+    """Pieces of 40 accounts (piece k: accounts 40k to 40k+39), all paying from one BIN, each sending in
+    lockstep in its ``waves`` hours and prompting through its ``active`` hours: a graph for join_rings."""
+    start = 500_000
+    kinds, values, degrees, account, item, hours = ["bin"], ["411111"], [40 * len(waves)], [], [], []
+    for k, piece_hours in waves.items():
+        members = np.arange(40 * k, 40 * k + 40)
+        account += members.tolist()
+        item += [0] * 40
+        for h in piece_hours:
+            kinds.append("wave_hour"), values.append(start + h), degrees.append(40)
+            account += members.tolist()
+            item += [len(kinds) - 1] * 40
+        first, last = active[k]
+        hours += [(m, 0, start + h) for m in members for h in range(first, last + 1, 24)]
+    graph = EvidenceGraph(
+        pd.Index([f"a{i}" for i in range(n)]),
+        pd.DataFrame({"account": [], "evidence": []}),
+        pd.DataFrame({"kind": kinds, "value": values, "degree": degrees, "weight": 1.0}),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        template_hours=pd.DataFrame(hours, columns=["account", "t", "h"]),
+        shared=(np.array(account, np.int32), np.array(item, np.int32)),
+    )
+    labels = np.arange(n) + len(waves)
+    labels[: 40 * len(waves)] = np.repeat(np.arange(len(waves)), 40)
+    joined = join_rings(graph, labels, np.arange(len(waves)), np.arange(n) < 40 * len(waves))
+    return [joined[40 * k] for k in waves]
+
+
+def test_pieces_of_one_ring_active_in_different_months_are_joined_but_operators_at_work_together_are_not():
+    """One operator's accounts made months apart send in the waves of their own months: two pieces on its BIN
+    with no wave hour in common, active one after the other, are one ring. A second operator on the same BIN,
+    active through both and sending in hours of its own, is told apart by its waves."""
+    ring_a, ring_b, other = _pieces_on_one_bin_with_waves(
+        {0: [100, 200, 300], 1: [1100, 1200, 1300], 2: [150, 250, 350, 1150, 1250, 1350]},
+        {0: (0, 500), 1: (1000, 1500), 2: (0, 1500)},
+    )
+    assert ring_a == ring_b
+    assert other not in (ring_a, ring_b)
+    # at work together, the first two pieces sending in hours of their own are two operators
+    first, second = _pieces_on_one_bin_with_waves({0: [100, 200, 300], 1: [150, 250, 350]}, {0: (0, 500), 1: (0, 500)})
+    assert first != second
+
+
 def test_a_piece_of_a_ring_counts_its_cards_holders_everywhere_but_one_company_card_does_not_count_for_all():
     """A piece that clustering cut out of a ring holds one card per member, each paying for a dozen accounts
     elsewhere: its cards are as shared as they are in the population. A cluster of individuals of whom one
