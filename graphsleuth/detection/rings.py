@@ -279,7 +279,8 @@ def _timing_apart(usage: _Usage, a: np.ndarray, b: np.ndarray, full: np.ndarray,
     overlap_apart = (inside[0] >= TIMING_SEEN) & (inside[1] >= TIMING_SEEN)
     shorter = np.minimum(np.diff(usage.window[a], axis=1).ravel(), np.diff(usage.window[b], axis=1).ravel())
     together = (hi - lo) >= WINDOW_OVERLAP * np.maximum(shorter, 1)
-    return np.where(overlap_apart, dot / np.maximum(norm[0] * norm[1], 1e-12) < TIMING_APART, together & whole)
+    silent = ((inside[0] >= TIMING_SEEN) & (seen[b] == 0)) | ((inside[1] >= TIMING_SEEN) & (seen[a] == 0))
+    return np.where(overlap_apart, dot / np.maximum(norm[0] * norm[1], 1e-12) < TIMING_APART, together & (whole | silent))
 
 
 def _tie_communities(a: np.ndarray, b: np.ndarray, weight: np.ndarray, n_pieces: int) -> np.ndarray:

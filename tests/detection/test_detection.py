@@ -723,7 +723,8 @@ def _pieces_on_one_bin_with_waves(waves: dict[int, list[int]], active: dict[int,
 def test_pieces_of_one_ring_active_in_different_months_are_joined_but_operators_at_work_together_are_not():
     """One operator's accounts made months apart send in the waves of their own months: two pieces on its BIN
     with no wave hour in common, active one after the other, are one ring. A second operator on the same BIN,
-    active through both and sending in hours of its own, is told apart by its waves."""
+    active through both and sending in hours of its own, is told apart by its waves, and so is one that never
+    sends in waves while the other does."""
     ring_a, ring_b, other = _pieces_on_one_bin_with_waves(
         {0: [100, 200, 300], 1: [1100, 1200, 1300], 2: [150, 250, 350, 1150, 1250, 1350]},
         {0: (0, 500), 1: (1000, 1500), 2: (0, 1500)},
@@ -732,6 +733,9 @@ def test_pieces_of_one_ring_active_in_different_months_are_joined_but_operators_
     assert other not in (ring_a, ring_b)
     # at work together, the first two pieces sending in hours of their own are two operators
     first, second = _pieces_on_one_bin_with_waves({0: [100, 200, 300], 1: [150, 250, 350]}, {0: (0, 500), 1: (0, 500)})
+    assert first != second
+    # and so are a piece that sends in waves and one that, at work at the same time, never does
+    first, second = _pieces_on_one_bin_with_waves({0: [100, 200, 300], 1: []}, {0: (0, 500), 1: (0, 500)})
     assert first != second
 
 
