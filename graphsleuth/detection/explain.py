@@ -121,6 +121,8 @@ NAMED_FROM = {
     "network_share": SIGNAL_LEVELS["network"],
     "volume": 0.25,
 }
+#: The model's inputs that a named feature's reason stands for, when more than the feature itself.
+MODEL_TERMS = {"network_share": ("network_share", "network_without_organisation", "network_at_scale")}
 #: Event share from which a cluster not flagged is said to look like an event's participants.
 EVENT_NAMED = 0.75
 #: Template exclusivity from which a ring's own templates are said to be sent by few accounts outside it.
@@ -140,8 +142,9 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
     reasons = []
     for name, level in NAMED_FROM.items():
         value = float(getattr(row, name, 0.0))
-        if value >= level and terms.get(name, 0.0) > 0:
-            reasons.append((terms[name], _reason(name, row, created_from, created_to, own_templates)))
+        term = sum(terms.get(input_name, 0.0) for input_name in MODEL_TERMS.get(name, (name,)))
+        if value >= level and term > 0:
+            reasons.append((term, _reason(name, row, created_from, created_to, own_templates)))
     reasons.sort(key=lambda r: -r[0])
     said = tuple(r[1] for r in reasons)
     text = f"{size} linked accounts (score {row.score:.2f}): " + "; ".join(said)

@@ -44,7 +44,12 @@ MODEL_FEATURES = {
     "event_then_ordinary": -1,
     "activity_in_two_days": -1,
     "network_without_organisation": 1,
+    "network_at_scale": 1,
 }
+#: A group held together by shared addresses counts in full from this many accounts (on a log scale from
+#: ten): households and offices are small or on an organisation's domain, an event's venue is shared for
+#: its two days, and a proxy pool's users are none of these.
+NETWORK_SCALE = 1000
 
 
 def model_inputs(table: pd.DataFrame) -> pd.DataFrame:
@@ -64,6 +69,10 @@ def model_inputs(table: pd.DataFrame) -> pd.DataFrame:
     inputs["event_then_ordinary"] = inputs["one_event"] * table["after_event_share"].astype(float)
     inputs["activity_in_two_days"] = 1.0 - table["after_event_share"].astype(float)
     inputs["network_without_organisation"] = table["network_share"].astype(float) * (1.0 - organisation)
+    size = table["size"].astype(float) if "size" in table.columns else pd.Series(10.0, index=table.index)
+    scale = (np.log10(size.clip(lower=10.0) / 10.0) / np.log10(NETWORK_SCALE / 10.0)).clip(0.0, 1.0)
+    # An event's venue is shared by hundreds for two days; a proxy pool by its ring for as long as it runs.
+    inputs["network_at_scale"] = inputs["network_without_organisation"] * scale * (1.0 - inputs["one_event"])
     return inputs[list(MODEL_FEATURES)].fillna(0.0).clip(0.0, 1.0)
 
 

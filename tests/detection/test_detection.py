@@ -584,6 +584,21 @@ def test_an_event_excuses_a_group_created_for_it_but_not_a_rings_accounts_made_w
     assert inputs.loc[1, "event_then_ordinary"] == 0.0 < inputs.loc[0, "event_then_ordinary"]
 
 
+def test_a_large_group_on_shared_addresses_without_an_organisation_scores_as_a_ring_but_a_small_one_or_an_event_does_not():
+    """Thousands of accounts on no organisation's domain, held together by the addresses they connect from,
+    are a proxy pool's users: flagged on that and a creation burst. Ten such accounts may be a household or
+    an office, and a venue's hundreds shared it for an event's two days: neither is."""
+    table = pd.DataFrame(0.0, index=["pool", "few", "venue"], columns=list(MODEL_FEATURES))
+    table["network_share"], table["burst_share"], table["creation_spread"], table["office_hours_share"] = 1.0, 1.0, 0.1, 0.11
+    table["size"] = [2761, 10, 113]
+    table["event_share"], table["after_event_share"], table["created_at_event"] = [0.0, 0.0, 0.84], 1.0, [0.0, 0.0, 1.0]
+    table.loc["venue", "after_event_share"] = 0.31
+    model = ring_model()
+    score = pd.Series(model.probability(table), index=table.index)
+    assert score["pool"] >= model.threshold > max(score["few"], score["venue"])
+    assert model_inputs(table).loc["pool", "network_at_scale"] == 1.0
+
+
 def _company_that_works_as_no_staff(path: Path, at_night: bool) -> list[str]:
     """60 seats on one company domain and one corporate card, created within weeks, sending at eight times an
     ordinary account's rate, among 3,000 ordinary users; returns the seats' ids. They send mostly four templates
