@@ -45,6 +45,7 @@ MODEL_FEATURES = {
     "activity_in_two_days": -1,
     "network_without_organisation": 1,
     "network_at_scale": 1,
+    "templates_made_together": 1,
 }
 #: A group held together by shared addresses counts in full from this many accounts (on a log scale from
 #: ten): households and offices are small or on an organisation's domain, an event's venue is shared for
@@ -72,7 +73,12 @@ def model_inputs(table: pd.DataFrame) -> pd.DataFrame:
     size = table["size"].astype(float) if "size" in table.columns else pd.Series(10.0, index=table.index)
     scale = (np.log10(size.clip(lower=10.0) / 10.0) / np.log10(NETWORK_SCALE / 10.0)).clip(0.0, 1.0)
     # An event's venue is shared by hundreds for two days; a proxy pool by its ring for as long as it runs.
-    inputs["network_at_scale"] = inputs["network_without_organisation"] * scale * (1.0 - inputs["one_event"])
+    # Integrators made over years share their cloud's addresses too.
+    made_together = 1.0 - table["creation_spread"].astype(float)
+    inputs["network_at_scale"] = inputs["network_without_organisation"] * scale * (1.0 - inputs["one_event"]) * made_together
+    # Templates in common among accounts made within weeks of each other: integrators made over years send
+    # the same apps' templates too.
+    inputs["templates_made_together"] = table["template_share"].astype(float) * (1.0 - table["creation_spread"].astype(float))
     return inputs[list(MODEL_FEATURES)].fillna(0.0).clip(0.0, 1.0)
 
 

@@ -596,7 +596,20 @@ def test_a_large_group_on_shared_addresses_without_an_organisation_scores_as_a_r
     model = ring_model()
     score = pd.Series(model.probability(table), index=table.index)
     assert score["pool"] >= model.threshold > max(score["few"], score["venue"])
-    assert model_inputs(table).loc["pool", "network_at_scale"] == 1.0
+    assert model_inputs(table).loc["pool", "network_at_scale"] == pytest.approx(0.9)  # made within a tenth of the spread
+
+
+def test_integrators_made_over_years_on_one_cloud_are_not_a_ring_but_an_operators_accounts_made_together_are():
+    """Two hundred integrators on a cloud's shared addresses send their apps' templates, which integrators
+    everywhere send too; made over years, they are customers. The same cluster made within weeks is an
+    operator's."""
+    table = pd.DataFrame(0.0, index=["integrators", "operator"], columns=list(MODEL_FEATURES))
+    table["template_share"], table["template_exclusivity"], table["network_share"] = 0.86, 0.06, 1.0
+    table["office_hours_share"], table["event_share"], table["after_event_share"], table["size"] = 0.3, 0.1, 0.9, 194
+    table["creation_spread"] = [0.93, 0.15]
+    model = ring_model()
+    score = pd.Series(model.probability(table), index=table.index)
+    assert score["operator"] >= model.threshold > score["integrators"]
 
 
 def _company_that_works_as_no_staff(path: Path, at_night: bool) -> list[str]:
