@@ -78,7 +78,7 @@ def model_inputs(table: pd.DataFrame) -> pd.DataFrame:
     inputs["network_at_scale"] = inputs["network_without_organisation"] * scale * (1.0 - inputs["one_event"]) * made_together
     # Templates in common among accounts made within weeks of each other: integrators made over years send
     # the same apps' templates too.
-    inputs["templates_made_together"] = table["template_share"].astype(float) * (1.0 - table["creation_spread"].astype(float))
+    inputs["templates_made_together"] = table["template_share"].astype(float) * made_together
     return inputs[list(MODEL_FEATURES)].fillna(0.0).clip(0.0, 1.0)
 
 

@@ -134,8 +134,8 @@ class _Usage:
         self.piece, self.item, self.kind, self.count, self.share = piece, item, kind, count, share
         self.held = held
         self.item_kind = item_kind
-        #: The hour of each lockstep item (-1 for other kinds), and each piece's active window (first and last
-        #: hour of its members' prompts, pieces x 2), or None when prompts carry no time.
+        #: The hour of each lockstep item (-1 for other kinds), and each piece's active window (pieces x 2, see
+        #: :func:`_active_windows`), or None when prompts carry no time.
         self.hour = hour
         self.window = window
 
@@ -178,6 +178,7 @@ def _active_windows(hours: pd.DataFrame | None, piece_index: np.ndarray, n_piece
     mine = piece >= 0
     frame = pd.DataFrame({"piece": piece[mine], "h": hours["h"].to_numpy()[mine]})
     spans = frame.groupby("piece")["h"].quantile([WINDOW_QUANTILE, 1 - WINDOW_QUANTILE]).unstack()
+    # a piece none of whose members sent a timed prompt counts as active throughout
     window = np.full((n_pieces, 2), [np.iinfo(np.int64).min // 2, np.iinfo(np.int64).max // 2], dtype=np.int64)
     window[spans.index.to_numpy()] = np.floor(spans.to_numpy()).astype(np.int64)
     return window
