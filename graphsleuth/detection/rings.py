@@ -46,6 +46,10 @@ JOIN_KINDS = ("card", "bin", "subnet", "link", "wave_hour")
 HELD_CHANCE = 1e-6
 #: ...and their share of its users is at least this many times their share of all accounts.
 HELD_LIFT = 2.0
+#: One piece holds an item on its own (:func:`_held_by_a_piece`) only when flagged members are at least this
+#: share of its users: a small ring's own BIN or proxy is mostly its members', while an issuer or a provider
+#: that a large unflagged ring and hundreds of customers share is not, and would bring them all in.
+PIECE_HELD_SHARE = 1 / 3
 #: Two pieces join when their profiles over one kind of held evidence are at least this alike (cosine).
 JOIN_SIMILARITY = 0.5
 #: The kinds of held evidence that are infrastructure (the others are timing).
@@ -101,7 +105,7 @@ def join_rings(
         return labels
     usage = _held_usage(graph, labels, member)
     piece_ids, piece_of_member = np.unique(labels[member], return_inverse=True)
-    ring_of_piece = _joined_pieces(usage, len(piece_ids), _tooling(own_templates, piece_ids))
+    ring_of_piece = _joined_pieces(usage.held_by_all(), len(piece_ids), _tooling(own_templates, piece_ids))
     base = int(labels.max()) + 1
     new = labels.copy()
     in_flagged = np.isin(labels, piece_ids)
@@ -130,6 +134,7 @@ class _Usage:
         item_kind: np.ndarray,
         hour: np.ndarray | None = None,
         window: np.ndarray | None = None,
+        by_all: np.ndarray | None = None,
     ):
         self.piece, self.item, self.kind, self.count, self.share = piece, item, kind, count, share
         self.held = held
@@ -138,6 +143,26 @@ class _Usage:
         #: :func:`_active_windows`), or None when prompts carry no time.
         self.hour = hour
         self.window = window
+        #: Per held item: whether the flagged pieces hold it all together (else one piece holds it on its own).
+        self.by_all = np.ones(len(held), dtype=bool) if by_all is None else by_all
+
+    def held_by_all(self) -> _Usage:
+        """The rows of the items the flagged pieces hold all together: what joins pieces. An item only one
+        small piece holds on its own brings in accounts clustering placed elsewhere, but a piece that holds
+        its own BIN is not thereby unlike the operator's other pieces."""
+        rows = self.by_all[self.item]
+        return _Usage(
+            self.piece[rows],
+            self.item[rows],
+            self.kind[rows],
+            self.count[rows],
+            self.share[rows],
+            self.held & self.by_all,
+            self.item_kind,
+            self.hour,
+            self.window,
+            self.by_all,
+        )
 
 
 def _held_usage(graph: EvidenceGraph, labels: np.ndarray, member: np.ndarray) -> _Usage:
@@ -151,22 +176,35 @@ def _held_usage(graph: EvidenceGraph, labels: np.ndarray, member: np.ndarray) ->
     n_items = len(kind_names)
     inside = member[account]
     users_inside = np.bincount(item[inside], minlength=n_items)
-    held = _held(users_inside, graph.evidence["degree"].to_numpy(), member.sum() / len(member))
+    users = graph.evidence["degree"].to_numpy()
+    member_share = member.sum() / len(member)
+    by_all = _held(users_inside, users, member_share)
     _, piece_of_member = np.unique(labels[member], return_inverse=True)
     piece_index = np.full(len(member), -1, dtype=np.int64)
     piece_index[member] = piece_of_member
     size = np.bincount(piece_of_member)
+    mostly_members = users_inside >= max(HELD_LIFT * member_share, PIECE_HELD_SHARE) * users
+    held = by_all | mostly_members & _held_by_a_piece(piece_index[account[inside]], item[inside], users, size / len(member))
     use = inside & held[item]
     distinct, count = np.unique(piece_index[account[use]] * n_items + item[use], return_counts=True)
     piece, e = distinct // n_items, distinct % n_items
-    popularity = graph.evidence["degree"].to_numpy()[e] / len(member)
-    chance_bin = (item_kind[e] == JOIN_KINDS.index("bin")) & (binom.sf(count - 1, size[piece], popularity) > PIECE_BIN_CHANCE)
-    piece, e, count = piece[~chance_bin], e[~chance_bin], count[~chance_bin]
+    by_chance = _used_by_chance(item_kind[e], count, size[piece], users[e] / len(member))
+    piece, e, count = piece[~by_chance], e[~by_chance], count[~by_chance]
     hour = np.full(n_items, -1, dtype=np.int64)
     timed = item_kind == JOIN_KINDS.index("wave_hour")
     hour[timed] = graph.evidence["value"].to_numpy()[timed].astype(np.int64)
     window = _active_windows(graph.template_hours, piece_index, len(size))
-    return _Usage(piece, e, item_kind[e], count, count / size[piece], held, item_kind, hour, window)
+    return _Usage(piece, e, item_kind[e], count, count / size[piece], held, item_kind, hour, window, by_all)
+
+
+def _used_by_chance(kind: np.ndarray, count: np.ndarray, size: np.ndarray, popularity: np.ndarray) -> np.ndarray:
+    """Per (piece, held item) row: whether the piece's use of the item is what its size gives any accounts.
+    Its members pay from a BIN no more often than the BIN's popularity gives at :data:`PIECE_BIN_CHANCE`, or use
+    other infrastructure less than :data:`HELD_LIFT` times as often as its popularity gives (one member of a
+    piece of a thousand who carries another ring's device): the piece does not count the item as its own."""
+    bins = (kind == JOIN_KINDS.index("bin")) & (binom.sf(count - 1, size, popularity) > PIECE_BIN_CHANCE)
+    infrastructure = np.isin(kind, [JOIN_KINDS.index(name) for name in INFRASTRUCTURE])
+    return bins | infrastructure & (count < HELD_LIFT * size * popularity)
 
 
 def _active_windows(hours: pd.DataFrame | None, piece_index: np.ndarray, n_pieces: int) -> np.ndarray | None:
@@ -200,6 +238,24 @@ def _held(inside: np.ndarray, users: np.ndarray, member_share: float) -> np.ndar
     held = np.zeros(len(inside), dtype=bool)
     rows = np.flatnonzero(candidate)
     held[rows] = binom.sf(inside[rows] - 1, users[rows], member_share) <= HELD_CHANCE
+    return held
+
+
+def _held_by_a_piece(piece: np.ndarray, item: np.ndarray, users: np.ndarray, piece_share: np.ndarray) -> np.ndarray:
+    """Which items one piece could hold on its own (per item; ``piece`` and ``item`` list who uses what): so many
+    of their users are its members that chance, each user a member with the piece's share of all accounts, would
+    give as many at most :data:`HELD_CHANCE` often. Large rings make every flagged account common, so a small
+    ring's BINs and waves are tested against its own size; :data:`PIECE_HELD_SHARE` then asks that flagged
+    members be a good part of the item's users."""
+    n_items = len(users)
+    distinct, count = np.unique(piece * n_items + item, return_counts=True)
+    piece, item = distinct // n_items, distinct % n_items
+    share = piece_share[piece]
+    candidate = count >= 2
+    held = np.zeros(n_items, dtype=bool)
+    rows = np.flatnonzero(candidate)
+    surprising = binom.sf(count[rows] - 1, users[item[rows]], share[rows]) <= HELD_CHANCE
+    held[item[rows[surprising]]] = True
     return held
 
 

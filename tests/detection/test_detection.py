@@ -550,6 +550,67 @@ def test_a_piece_whose_few_card_holders_bank_with_a_popular_issuer_is_not_joined
     assert joined[0] == joined[40] and joined[80] != joined[0]
 
 
+def _graph_of_items(n: int, items: list[tuple[str, np.ndarray]]) -> EvidenceGraph:
+    """n accounts and the shared items of join_rings: each (kind, the accounts that use it), no edges."""
+    account = np.concatenate([users for _, users in items]).astype(np.int32)
+    item = np.repeat(np.arange(len(items)), [len(users) for _, users in items]).astype(np.int32)
+    evidence = pd.DataFrame(
+        {"kind": [kind for kind, _ in items], "value": [str(500_000 + i) for i in range(len(items))], "degree": [len(u) for _, u in items]}
+    )
+    evidence["weight"] = 1.0
+    empty = pd.DataFrame({"account": [], "evidence": []})
+    return EvidenceGraph(
+        pd.Index([f"a{i}" for i in range(n)]),
+        empty,
+        evidence,
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        shared=(account, item),
+    )
+
+
+def test_a_small_rings_own_bin_and_waves_bring_in_its_members_beside_a_large_ring_but_a_shared_issuer_does_not():
+    """A large ring flags a tenth of all accounts. A small ring's piece of 9 pays from a BIN and sends in a wave
+    hour that 19 accounts use: its 9, 8 more of its accounts that clustering placed elsewhere, and 2 others each.
+    Against the large ring's share, 9 of 19 is what chance could give; against the piece's own share it is
+    not, and its 8 other accounts, using both, join it, while the 2 others, using the BIN alone, do not. An
+    issuer and a wave hour that 20 of a piece's accounts use among 100, 70 of them another operator's
+    accounts that no flagged piece holds, are shared, not held: that operator is not brought in."""
+    n = 5000
+    large, small, elsewhere, others = np.arange(500), np.arange(500, 509), np.arange(509, 517), np.arange(517, 519)
+    users = np.concatenate([small, elsewhere, others])
+    graph = _graph_of_items(n, [("bin", users), ("wave_hour", np.concatenate([small, elsewhere, [n - 1, n - 2]]))])
+    labels = np.arange(n) + 2
+    labels[large], labels[small] = 0, 1
+    joined = join_rings(graph, labels, np.array([0, 1]), np.arange(n) < 509)
+    assert set(joined[elsewhere]) == {joined[small[0]]} and joined[small[0]] != joined[0]
+    assert joined[others[0]] == labels[others[0]]
+
+    n = 40_000
+    large, piece, operator, customers = np.arange(3000), np.arange(3000, 3020), np.arange(3020, 3090), np.arange(3090, 3100)
+    users = np.concatenate([piece, operator, customers])
+    graph = _graph_of_items(n, [("bin", users), ("wave_hour", users)])
+    labels = np.arange(n) + 2
+    labels[large], labels[piece] = 0, 1
+    joined = join_rings(graph, labels, np.array([0, 1]), np.arange(n) < 3020)
+    assert (joined[operator] == labels[operator]).all()
+
+
+def test_one_member_carrying_another_rings_device_does_not_join_a_piece_of_a_thousand_to_that_ring():
+    """Two pieces of 20 accounts share a device: one operator's. A piece of a thousand, another operator's,
+    holds one of that device's accounts too: its profile over devices is that one device, as alike as can be,
+    yet one member in a thousand is no use of it: the thousand stay apart from the two pieces, which join."""
+    n = 10_000
+    thousand, first, second = np.arange(1000), np.arange(1000, 1020), np.arange(1020, 1040)
+    device = np.concatenate([thousand[:1], first, second])
+    graph = _graph_of_items(n, [("link", device)])
+    labels = np.arange(n) + 3
+    labels[thousand], labels[first], labels[second] = 0, 1, 2
+    joined = join_rings(graph, labels, np.array([0, 1, 2]), np.arange(n) < 1040)
+    assert joined[first[0]] == joined[second[0]] != joined[thousand[1]]
+
+
 def test_an_event_excuses_a_group_created_for_it_but_not_a_rings_accounts_made_weeks_before_their_two_waves():
     """A hackathon's participants sign up on its first day and send its starter kit over two days; a ring's
     accounts, made seven weeks before, sent their two waves within two days. Both spent their templates in two
