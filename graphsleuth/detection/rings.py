@@ -84,6 +84,8 @@ WINDOW_QUANTILE = 0.05
 WINDOW_OVERLAP = 0.5
 #: An account outside every flagged piece joins a ring when it uses that ring's held evidence of this many kinds.
 OUTSIDE_KINDS = 2
+#: A ring's own templates count as one kind of its evidence for an outside account that sends this many of them.
+OUTSIDE_TEMPLATES = 2
 
 
 def join_rings(
@@ -113,7 +115,7 @@ def join_rings(
     new[member] = base + ring_of_piece[piece_of_member]
     n_rings = int(ring_of_piece.max()) + 1
     new[left_out] = base + n_rings + np.arange(len(left_out))
-    joins = _outside_joins(graph, usage, ring_of_piece, member)
+    joins = _outside_joins(graph, usage, ring_of_piece, member, _ring_templates(graph, own_templates, piece_ids, ring_of_piece))
     joined = np.flatnonzero(joins >= 0)
     new[joined] = base + joins[joined]
     return new
@@ -429,11 +431,52 @@ def _counts(usage: _Usage, code: int, n_pieces: int) -> np.ndarray:
     return np.bincount(usage.piece[usage.kind == code], minlength=n_pieces)
 
 
-def _outside_joins(graph: EvidenceGraph, usage: _Usage, ring_of_piece: np.ndarray, member: np.ndarray) -> np.ndarray:
+def _ring_templates(
+    graph: EvidenceGraph, own_templates: pd.DataFrame | None, piece_ids: np.ndarray, ring_of_piece: np.ndarray
+) -> np.ndarray:
+    """Per evidence item: the ring whose own template it is (-1: none, or not a template). A template counts as
+    a ring's own when it is characteristic of that ring's pieces and of no other ring's: operators that share
+    a toolkit's bank send its templates, and those tell no one ring's accounts."""
+    ring_of_item = np.full(len(graph.evidence), -1, dtype=np.int64)
+    if own_templates is None or len(own_templates) == 0:
+        return ring_of_item
+    own = own_templates[own_templates["cluster"].isin(piece_ids)]
+    frame = pd.DataFrame(
+        {
+            "template": own["template_id"].astype(str).to_numpy(),
+            "ring": ring_of_piece[np.searchsorted(piece_ids, own["cluster"].to_numpy())],
+        }
+    ).drop_duplicates()
+    only_one = frame[~frame["template"].duplicated(keep=False)].set_index("template")["ring"]
+    is_template = (graph.evidence["kind"] == "template").to_numpy()
+    rings = only_one.reindex(graph.evidence["value"].astype(str).to_numpy()).to_numpy()
+    mine = is_template & ~np.isnan(rings)
+    ring_of_item[mine] = rings[mine].astype(np.int64)
+    return ring_of_item
+
+
+def _with_template_kind(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The (account, ring, kind) rows of outside accounts, a ring's own templates kept as a kind only where the
+    account sends :data:`OUTSIDE_TEMPLATES` of them and connects through the ring's addresses or devices: a
+    toolkit's templates and a prepaid issuer are what two operators may both buy, their proxies are not."""
+    template = len(JOIN_KINDS)
+    is_template = pairs["kind"].to_numpy() == template
+    sent = pairs[is_template].groupby(["account", "ring"]).size().rename("sent")
+    networked = pairs[pairs["kind"].isin([JOIN_KINDS.index("subnet"), JOIN_KINDS.index("link")])][["account", "ring"]]
+    counts = sent[sent >= OUTSIDE_TEMPLATES].reset_index()[["account", "ring"]]
+    enough = counts.merge(networked.drop_duplicates(), on=["account", "ring"]).assign(keep=True)
+    kept = pairs.merge(enough, on=["account", "ring"], how="left")["keep"].fillna(False).to_numpy(dtype=bool)
+    return pairs[~is_template | kept]
+
+
+def _outside_joins(
+    graph: EvidenceGraph, usage: _Usage, ring_of_piece: np.ndarray, member: np.ndarray, ring_of_template: np.ndarray | None = None
+) -> np.ndarray:
     """Per account outside the flagged pieces' members: the ring whose held evidence it uses in
     :data:`OUTSIDE_KINDS` kinds or more (-1: none). A household that shares a home IP with a
     ring's proxy uses one kind of it; a member clustering placed elsewhere uses its BINs and
-    its waves too."""
+    its waves too, or its proxies and its own templates (``ring_of_template``, :func:`_ring_templates`;
+    see :func:`_with_template_kind`)."""
     n = len(member)
     joined = np.full(n, -1, dtype=np.int64)
     if len(usage.item) == 0:
@@ -444,13 +487,19 @@ def _outside_joins(graph: EvidenceGraph, usage: _Usage, ring_of_piece: np.ndarra
     owner = frame.sort_values(["item", "share"], ascending=[True, False], kind="stable").drop_duplicates("item")
     ring_of_item = np.full(len(usage.held), -1, dtype=np.int64)
     ring_of_item[owner["item"].to_numpy()] = owner["ring"].to_numpy()
+    item_kind = usage.item_kind.copy()
+    if ring_of_template is not None:
+        templates = ring_of_template >= 0
+        ring_of_item[templates] = ring_of_template[templates]
+        item_kind[templates] = len(JOIN_KINDS)
     account, item = graph.shared
     account, item = account.astype(np.int64), item.astype(np.int64)
     outside = ~member[account] & (ring_of_item[item] >= 0)
     account, item = account[outside], item[outside]
     if len(account) == 0:
         return joined
-    pairs = pd.DataFrame({"account": account, "ring": ring_of_item[item], "kind": usage.item_kind[item]})
+    pairs = pd.DataFrame({"account": account, "ring": ring_of_item[item], "kind": item_kind[item]})
+    pairs = _with_template_kind(pairs)
     kinds = pairs.drop_duplicates().groupby(["account", "ring"]).size().rename("kinds").reset_index()
     kinds = kinds[kinds["kinds"] >= OUTSIDE_KINDS].sort_values(["account", "kinds", "ring"], ascending=[True, False, True])
     best = kinds.drop_duplicates("account")

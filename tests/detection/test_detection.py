@@ -597,6 +597,26 @@ def test_a_small_rings_own_bin_and_waves_bring_in_its_members_beside_a_large_rin
     assert (joined[operator] == labels[operator]).all()
 
 
+def test_accounts_on_a_rings_proxies_sending_its_own_templates_join_it_but_a_neighbour_or_a_toolkits_buyer_does_not():
+    """A ring's piece of 30 connects through a proxy subnet and sends two templates of its own; 10 more of its
+    accounts, which clustering left out, share only those with it (a card each, no waves): they join it. A
+    household on the same subnet sends none of its templates; another operator that bought the same toolkit
+    and pays from the ring's prepaid BIN does not connect through its proxies: neither joins."""
+    n = 5000
+    piece, left_out, household, operator = np.arange(30), np.arange(30, 40), np.arange(40, 44), np.arange(44, 54)
+    subnet = np.concatenate([piece, left_out, household])
+    senders = np.concatenate([piece, left_out, operator])
+    bin_users = np.concatenate([piece, operator])
+    graph = _graph_of_items(n, [("subnet", subnet), ("template", senders), ("template", senders), ("bin", bin_users)])
+    own = pd.DataFrame({"cluster": [0, 0], "template_id": ["500001", "500002"]})
+    labels = np.arange(n) + 1
+    labels[piece] = 0
+    joined = join_rings(graph, labels, np.array([0]), np.arange(n) < 30, own)
+    ring = joined[piece[0]]
+    assert (joined[left_out] == ring).all()
+    assert not (joined[household] == ring).any() and not (joined[operator] == ring).any()
+
+
 def test_one_member_carrying_another_rings_device_does_not_join_a_piece_of_a_thousand_to_that_ring():
     """Two pieces of 20 accounts share a device: one operator's. A piece of a thousand, another operator's,
     holds one of that device's accounts too: its profile over devices is that one device, as alike as can be,
