@@ -448,10 +448,10 @@ def _ring_templates(
         }
     ).drop_duplicates()
     only_one = frame[~frame["template"].duplicated(keep=False)].set_index("template")["ring"]
-    is_template = (graph.evidence["kind"] == "template").to_numpy()
-    rings = only_one.reindex(graph.evidence["value"].astype(str).to_numpy()).to_numpy()
-    mine = is_template & ~np.isnan(rings)
-    ring_of_item[mine] = rings[mine].astype(np.int64)
+    templates = np.flatnonzero((graph.evidence["kind"] == "template").to_numpy())
+    rings = only_one.reindex(graph.evidence["value"].to_numpy()[templates].astype(str)).to_numpy()
+    mine = ~np.isnan(rings)
+    ring_of_item[templates[mine]] = rings[mine].astype(np.int64)
     return ring_of_item
 
 
