@@ -461,11 +461,11 @@ def _with_template_kind(pairs: pd.DataFrame) -> pd.DataFrame:
     toolkit's templates and a prepaid issuer are what two operators may both buy, their proxies are not."""
     template = len(JOIN_KINDS)
     is_template = pairs["kind"].to_numpy() == template
-    sent = pairs[is_template].groupby(["account", "ring"]).size().rename("sent")
+    sent = pairs[is_template].groupby(["account", "ring"]).size()
     networked = pairs[pairs["kind"].isin([JOIN_KINDS.index("subnet"), JOIN_KINDS.index("link")])][["account", "ring"]]
     counts = sent[sent >= OUTSIDE_TEMPLATES].reset_index()[["account", "ring"]]
     enough = counts.merge(networked.drop_duplicates(), on=["account", "ring"]).assign(keep=True)
-    kept = pairs.merge(enough, on=["account", "ring"], how="left")["keep"].fillna(False).to_numpy(dtype=bool)
+    kept = pairs.merge(enough, on=["account", "ring"], how="left")["keep"].notna().to_numpy()
     return pairs[~is_template | kept]
 
 
