@@ -134,9 +134,9 @@ class _Usage:
         share: np.ndarray,
         held: np.ndarray,
         item_kind: np.ndarray,
-        hour: np.ndarray | None = None,
-        window: np.ndarray | None = None,
-        by_all: np.ndarray | None = None,
+        hour: np.ndarray,
+        window: np.ndarray | None,
+        by_all: np.ndarray,
     ):
         self.piece, self.item, self.kind, self.count, self.share = piece, item, kind, count, share
         self.held = held
@@ -146,7 +146,7 @@ class _Usage:
         self.hour = hour
         self.window = window
         #: Per held item: whether the flagged pieces hold it all together (else one piece holds it on its own).
-        self.by_all = np.ones(len(held), dtype=bool) if by_all is None else by_all
+        self.by_all = by_all
 
     def held_by_all(self) -> _Usage:
         """The rows of the items the flagged pieces hold all together: what joins pieces. An item only one
@@ -234,12 +234,14 @@ def _tooling(own_templates: pd.DataFrame | None, piece_ids: np.ndarray) -> csr_m
     return csr_matrix((np.ones(len(own)), (rows, column)), shape=(len(piece_ids), len(templates)))
 
 
-def _held(inside: np.ndarray, users: np.ndarray, member_share: float) -> np.ndarray:
-    """Which items the members hold: far more of their users are members than chance gives (binomial tail)."""
-    candidate = (inside >= 2) & (inside >= HELD_LIFT * member_share * users)
+def _held(inside: np.ndarray, users: np.ndarray, member_share: float | np.ndarray, lift: float = HELD_LIFT) -> np.ndarray:
+    """Which items the members hold: far more of their users are members than chance gives (binomial tail),
+    and at least ``lift`` times their share (``member_share``: one for all items, or one per item)."""
+    share = np.broadcast_to(member_share, np.shape(inside))
+    candidate = (inside >= 2) & (inside >= lift * share * users)
     held = np.zeros(len(inside), dtype=bool)
     rows = np.flatnonzero(candidate)
-    held[rows] = binom.sf(inside[rows] - 1, users[rows], member_share) <= HELD_CHANCE
+    held[rows] = binom.sf(inside[rows] - 1, users[rows], share[rows]) <= HELD_CHANCE
     return held
 
 
@@ -252,12 +254,8 @@ def _held_by_a_piece(piece: np.ndarray, item: np.ndarray, users: np.ndarray, pie
     n_items = len(users)
     distinct, count = np.unique(piece * n_items + item, return_counts=True)
     piece, item = distinct // n_items, distinct % n_items
-    share = piece_share[piece]
-    candidate = count >= 2
     held = np.zeros(n_items, dtype=bool)
-    rows = np.flatnonzero(candidate)
-    surprising = binom.sf(count[rows] - 1, users[item[rows]], share[rows]) <= HELD_CHANCE
-    held[item[rows[surprising]]] = True
+    held[item[_held(count, users[item], piece_share[piece], lift=0.0)]] = True
     return held
 
 
@@ -470,7 +468,7 @@ def _with_template_kind(pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _outside_joins(
-    graph: EvidenceGraph, usage: _Usage, ring_of_piece: np.ndarray, member: np.ndarray, ring_of_template: np.ndarray | None = None
+    graph: EvidenceGraph, usage: _Usage, ring_of_piece: np.ndarray, member: np.ndarray, ring_of_template: np.ndarray
 ) -> np.ndarray:
     """Per account outside the flagged pieces' members: the ring whose held evidence it uses in
     :data:`OUTSIDE_KINDS` kinds or more (-1: none). A household that shares a home IP with a
@@ -488,10 +486,9 @@ def _outside_joins(
     ring_of_item = np.full(len(usage.held), -1, dtype=np.int64)
     ring_of_item[owner["item"].to_numpy()] = owner["ring"].to_numpy()
     item_kind = usage.item_kind.copy()
-    if ring_of_template is not None:
-        templates = ring_of_template >= 0
-        ring_of_item[templates] = ring_of_template[templates]
-        item_kind[templates] = len(JOIN_KINDS)
+    templates = ring_of_template >= 0
+    ring_of_item[templates] = ring_of_template[templates]
+    item_kind[templates] = len(JOIN_KINDS)
     account, item = graph.shared
     account, item = account.astype(np.int64), item.astype(np.int64)
     outside = ~member[account] & (ring_of_item[item] >= 0)
