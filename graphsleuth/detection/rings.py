@@ -86,6 +86,8 @@ WINDOW_OVERLAP = 0.5
 OUTSIDE_KINDS = 2
 #: A ring's own templates count as one kind of its evidence for an outside account that sends this many of them.
 OUTSIDE_TEMPLATES = 2
+#: Outside accounts are brought in at most this many times, each time against the grown rings' held evidence.
+OUTSIDE_ROUNDS = 3
 
 
 def join_rings(
@@ -115,9 +117,11 @@ def join_rings(
     new[member] = base + ring_of_piece[piece_of_member]
     n_rings = int(ring_of_piece.max()) + 1
     new[left_out] = base + n_rings + np.arange(len(left_out))
-    joins = _outside_joins(graph, usage, ring_of_piece, member, _ring_templates(graph, own_templates, piece_ids, ring_of_piece))
-    joined = np.flatnonzero(joins >= 0)
-    new[joined] = base + joins[joined]
+    ring = np.full(len(labels), -1, dtype=np.int64)
+    ring[member] = ring_of_piece[piece_of_member]
+    ring_of_template = _ring_templates(graph, own_templates, piece_ids, ring_of_piece)
+    brought = _brought_in(graph, usage, ring_of_piece, ring, ring_of_template)
+    new[brought] = base + ring[brought]
     return new
 
 
@@ -197,6 +201,26 @@ def _held_usage(graph: EvidenceGraph, labels: np.ndarray, member: np.ndarray) ->
     hour[timed] = graph.evidence["value"].to_numpy()[timed].astype(np.int64)
     window = _active_windows(graph.template_hours, piece_index, len(size))
     return _Usage(piece, e, item_kind[e], count, count / size[piece], held, item_kind, hour, window, by_all)
+
+
+def _brought_in(
+    graph: EvidenceGraph, usage: _Usage, ring_of_piece: np.ndarray, ring: np.ndarray, ring_of_template: np.ndarray
+) -> np.ndarray:
+    """The accounts outside the flagged pieces that join a ring (:func:`_outside_joins`); ``ring`` (per account,
+    -1 for none) gains their rings. Each account brought in makes more of its ring's evidence the ring's own: a
+    careful operator's cards come from four BINs, and the pieces clustering flagged may hold too few of one
+    BIN's users for it to count until the members found through the other three join. So outside accounts are
+    brought in again, against the grown rings' held evidence, until none joins (at most :data:`OUTSIDE_ROUNDS`)."""
+    outside = ring < 0
+    joins = _outside_joins(graph, usage, ring_of_piece, ~outside, ring_of_template)
+    rings = np.arange(int(ring_of_piece.max()) + 1)
+    for _ in range(OUTSIDE_ROUNDS):
+        grown = (joins >= 0) & (ring < 0)
+        if not grown.any():
+            break
+        ring[grown] = joins[grown]
+        joins = _outside_joins(graph, _held_usage(graph, ring, ring >= 0), rings, ring >= 0, ring_of_template)
+    return np.flatnonzero(outside & (ring >= 0))
 
 
 def _used_by_chance(kind: np.ndarray, count: np.ndarray, size: np.ndarray, popularity: np.ndarray) -> np.ndarray:

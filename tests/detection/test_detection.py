@@ -16,7 +16,7 @@ from graphsleuth import detect, read_evidence
 from graphsleuth.detection.blocks import block_clusters
 from graphsleuth.detection.clustering import ALGORITHMS, find_clusters, split_merged_rings
 from graphsleuth.detection.explain import explain_ring
-from graphsleuth.detection.features import _event_features
+from graphsleuth.detection.features import _event_features, on_held_network
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
 from graphsleuth.detection.model import MODEL_FEATURES, model_inputs, ring_model
 from graphsleuth.detection.organisations import off_hours_line, organisation_domains, organisation_share
@@ -595,6 +595,76 @@ def test_a_small_rings_own_bin_and_waves_bring_in_its_members_beside_a_large_rin
     labels[large], labels[piece] = 0, 1
     joined = join_rings(graph, labels, np.array([0, 1]), np.arange(n) < 3020)
     assert (joined[operator] == labels[operator]).all()
+
+
+def test_members_brought_in_make_more_of_their_rings_evidence_its_own_and_bring_in_the_rest():
+    """A careful ring's piece of 12 pays from a BIN that 14 accounts use, 2 of them its members: too few for the
+    BIN to be the ring's. 3 more of its accounts share the piece's proxy subnet and its wave hour, and join it;
+    with them 5 of the BIN's 14 users are members, the BIN is the ring's, and its 7 other accounts, which share
+    the wave hour too, join in turn. Two customers of the BIN who share nothing else do not."""
+    n = 5000
+    large, piece, proxied, rest, customers = (
+        np.arange(500),
+        np.arange(500, 512),
+        np.arange(512, 515),
+        np.arange(515, 522),
+        np.arange(522, 524),
+    )
+    graph = _graph_of_items(
+        n,
+        [
+            ("subnet", np.concatenate([piece, proxied])),
+            ("wave_hour", np.concatenate([piece, proxied, rest])),
+            ("bin", np.concatenate([piece[:2], proxied, rest, customers])),
+        ],
+    )
+    labels = np.arange(n) + 2
+    labels[large], labels[piece] = 0, 1
+    joined = join_rings(graph, labels, np.array([0, 1]), np.arange(n) < 512)
+    ring = joined[piece[0]]
+    assert ring != joined[large[0]]
+    assert (joined[proxied] == ring).all() and (joined[rest] == ring).all()
+    assert not (joined[customers] == ring).any()
+
+
+def test_a_small_piece_of_a_large_ring_shows_its_pools_network_but_a_household_shows_its_one_home_address():
+    """A piece of seven of a ring of two thousand rotates through a datacenter pool of 25 addresses, each shared
+    by 270 of the ring's accounts: the piece itself shares few of them, but all sit in the pool's /24, which
+    the piece holds, and each member is on three of them. A household of four is on its one home address."""
+    n = 60_000
+    piece, household, ring = np.arange(7), np.arange(7, 11), np.arange(11, 2011)
+    rng = np.random.default_rng(3)
+    items = []
+    pool = [f"10.1.2.{i}" for i in range(1, 26)]
+    used = {ip: [] for ip in pool}
+    for member in piece:
+        for ip in rng.choice(pool, 3, replace=False):
+            used[ip].append(member)
+    for i, ip in enumerate(pool):
+        items.append(("ip", ip, np.concatenate([used[ip], ring[i * 80 : i * 80 + 270]])))
+    items.append(("subnet", "10.1.2.0/24", np.concatenate([piece, ring])))
+    items.append(("ip", "192.168.5.7", household))
+    items.append(("subnet", "192.168.5.0/24", np.concatenate([household, np.arange(3000, 3040)])))
+    account = np.concatenate([users for *_, users in items]).astype(np.int32)
+    item = np.repeat(np.arange(len(items)), [len(users) for *_, users in items]).astype(np.int32)
+    evidence = pd.DataFrame(
+        {"kind": [k for k, *_ in items], "value": [v for _, v, _ in items], "degree": [len(np.unique(u)) for *_, u in items]}
+    )
+    evidence["weight"] = 1.0
+    graph = EvidenceGraph(
+        pd.Index([f"a{i}" for i in range(n)]),
+        pd.DataFrame({"account": [], "evidence": []}),
+        evidence,
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        shared=(account, item),
+    )
+    cluster_of = np.full(n, -1)
+    cluster_of[piece], cluster_of[household] = 0, 1
+    on_held, held_ips = on_held_network(graph, cluster_of, 5)
+    assert (held_ips[piece] == 3).all() and on_held[piece].all()
+    assert (held_ips[household] <= 1).all()
 
 
 def test_accounts_on_a_rings_proxies_sending_its_own_templates_join_it_but_a_neighbour_or_a_toolkits_buyer_does_not():
