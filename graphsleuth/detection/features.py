@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
-from ..evidence import Evidence
+from ..evidence import Evidence, subnet_of
 from .graph import EvidenceGraph
 
 __all__ = ["population_features", "on_held_network", "account_office_hours_share", "UTC_OFFSET_HOURS", "HELD_CHANCE"]
@@ -137,8 +137,11 @@ def population_features(
 
 def on_held_network(graph: EvidenceGraph, cluster_of: np.ndarray, widely: int) -> tuple[np.ndarray, np.ndarray]:
     """Per account: whether it is on an IP address or subnet that its cluster holds (shared by 2+ members,
-    and by more of them than the cluster's size predicts, :data:`HELD_CHANCE`), and on how many held IP
-    addresses that at least ``widely`` members share. False and 0 outside clusters."""
+    and by more of them than the cluster's size predicts, :data:`HELD_CHANCE`), and on how many of its IP
+    addresses the cluster holds: held addresses that at least ``widely`` members share, or any address in a
+    subnet it holds. A piece of seven of a ring of two thousand that rotates through a datacenter pool shares
+    few of the pool's addresses among its own members, but all of them sit in the pool's subnets, which it
+    holds. False and 0 outside clusters."""
     on_held = np.zeros(graph.n_accounts, dtype=bool)
     held_ips = np.zeros(graph.n_accounts, dtype=np.int64)
     if graph.shared is None:
@@ -159,9 +162,28 @@ def on_held_network(graph: EvidenceGraph, cluster_of: np.ndarray, widely: int) -
     held[rows] = binom.sf(count[rows] - 1, degree[rows], share[rows]) <= HELD_CHANCE
     mine = held[inverse]
     on_held[account[mine]] = True
-    wide = mine & (count[inverse] >= widely) & (kind[item] == "ip")
+    is_ip = kind[item] == "ip"
+    wide = mine & (count[inverse] >= widely) & is_ip
+    wide |= is_ip & _in_held_subnet(graph, cluster, item, c[held], e[held])
     np.add.at(held_ips, account[wide], 1)
     return on_held, held_ips
+
+
+def _in_held_subnet(
+    graph: EvidenceGraph, cluster: np.ndarray, item: np.ndarray, held_cluster: np.ndarray, held_item: np.ndarray
+) -> np.ndarray:
+    """Per (account's cluster, IP item) row: whether the IP lies in a subnet that cluster holds."""
+    values = graph.evidence["value"].to_numpy()
+    kind = graph.evidence["kind"].to_numpy()
+    subnets = held_item[kind[held_item] == "subnet"]
+    out = np.zeros(len(item), dtype=bool)
+    if len(subnets) == 0:
+        return out
+    rows = np.flatnonzero(kind[item] == "ip")
+    subnet = subnet_of(pd.Series(values[item[rows]])).to_numpy()
+    keys = pd.MultiIndex.from_arrays([held_cluster[kind[held_item] == "subnet"], values[subnets]])
+    out[rows] = keys.get_indexer(pd.MultiIndex.from_arrays([cluster[rows], subnet])) >= 0
+    return out
 
 
 def _template_exclusivity(own_templates: pd.DataFrame, graph: EvidenceGraph) -> pd.Series:

@@ -80,10 +80,11 @@ CARD_SHARING_NAMED = 3.0
 #: members hide a third or more of their traffic among ordinary prompts, so the bar is below half.
 MEMBER_COORDINATION = 0.3
 #: A member shows a network signal on (this many members share, this many) IP addresses its cluster
-#: holds. An operator's accounts rotate through its proxies; a household shares its one home address
-#: (which a residential proxy may also use), and a company's seats, which share their office's, are
-#: left out by their email domain. Measured beside no network signal and one address of any kind on
-#: the family's tuning and validation seeds (benchmarks/README.md).
+#: holds, any address in a subnet it holds counting too (a small piece of a large ring shares few of
+#: its pool's addresses, all in the pool's subnets). An operator's accounts rotate through its proxies;
+#: a household shares its one home address (which a residential proxy may also use), and a company's
+#: seats, which share their office's, are left out by their email domain. Measured beside no network
+#: signal and one address of any kind on the family's tuning and validation seeds (benchmarks/README.md).
 MEMBER_NETWORK = (5, 2)
 #: Half-width of the window in which an account's creation counts as part of a burst.
 BURST_HALF_WINDOW_S = 12 * 3600
