@@ -173,16 +173,26 @@ def _in_held_subnet(
     graph: EvidenceGraph, cluster: np.ndarray, item: np.ndarray, held_cluster: np.ndarray, held_item: np.ndarray
 ) -> np.ndarray:
     """Per (account's cluster, IP item) row: whether the IP lies in a subnet that cluster holds."""
-    values = graph.evidence["value"].to_numpy()
+    subnet = graph.derived("subnet_of_ip", lambda: _subnet_items(graph))[item]
+    n_items = len(subnet)
+    held = np.unique(held_cluster * n_items + held_item)
+    key = cluster * n_items + subnet
+    return (subnet >= 0) & np.isin(key, held)
+
+
+def _subnet_items(graph: EvidenceGraph) -> np.ndarray:
+    """Per evidence item: the item of its subnet when it is an IP address (-1 otherwise, or when no one
+    else shares the subnet)."""
     kind = graph.evidence["kind"].to_numpy()
-    subnets = held_item[kind[held_item] == "subnet"]
-    out = np.zeros(len(item), dtype=bool)
-    if len(subnets) == 0:
+    values = graph.evidence["value"]
+    out = np.full(len(kind), -1, dtype=np.int64)
+    ips = np.flatnonzero(kind == "ip")
+    subnets = np.flatnonzero(kind == "subnet")
+    if len(ips) == 0 or len(subnets) == 0:
         return out
-    rows = np.flatnonzero(kind[item] == "ip")
-    subnet = subnet_of(pd.Series(values[item[rows]])).to_numpy()
-    keys = pd.MultiIndex.from_arrays([held_cluster[kind[held_item] == "subnet"], values[subnets]])
-    out[rows] = keys.get_indexer(pd.MultiIndex.from_arrays([cluster[rows], subnet])) >= 0
+    position = pd.Index(values.iloc[subnets].astype(str)).get_indexer(subnet_of(values.iloc[ips]).astype(str))
+    found = position >= 0
+    out[ips[found]] = subnets[position[found]]
     return out
 
 
