@@ -113,7 +113,7 @@ def _joined(evidence, graph, labels, scores, min_size, threshold, progress, scor
     is_member = _in_rings(graph, labels, scores)
     pieces = labels
     labels = progress.step(
-        "joining the pieces of large rings", lambda: join_rings(graph, pieces, scores.flagged, is_member, scores.own_templates)
+        "joining the pieces of large rings", lambda: join_rings(graph, pieces, scores.flagged, is_member, scores.own_templates, min_size)
     )
     scores = progress.step(
         "scoring joined rings",

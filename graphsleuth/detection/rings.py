@@ -91,7 +91,12 @@ OUTSIDE_ROUNDS = 3
 
 
 def join_rings(
-    graph: EvidenceGraph, labels: np.ndarray, flagged: np.ndarray, is_member: np.ndarray, own_templates: pd.DataFrame | None = None
+    graph: EvidenceGraph,
+    labels: np.ndarray,
+    flagged: np.ndarray,
+    is_member: np.ndarray,
+    own_templates: pd.DataFrame | None = None,
+    min_size: int = 1,
 ) -> np.ndarray:
     """New cluster labels: flagged pieces of one ring joined, outside accounts that use a ring's evidence added.
 
@@ -103,6 +108,8 @@ def join_rings(
     Accounts of unflagged clusters keep their labels unless they join a ring.
     ``own_templates`` (columns cluster, template_id) are the pieces' characteristic
     templates: they never join pieces, but two pieces with none in common are kept apart.
+    A ring of fewer than ``min_size`` members (too small to report) is no ring: its
+    members may join another as outside accounts do.
     """
     member = is_member & np.isin(labels, flagged)
     if not member.any() or graph.shared is None:
@@ -120,6 +127,9 @@ def join_rings(
     ring = np.full(len(labels), -1, dtype=np.int64)
     ring[member] = ring_of_piece[piece_of_member]
     ring_of_template = _ring_templates(graph, own_templates, piece_ids, ring_of_piece)
+    # a ring too small to report is its members' evidence, not a ring: they may join a larger one
+    too_small = np.bincount(ring[member]) < min_size
+    ring[member & too_small[np.maximum(ring, 0)]] = -1
     brought = _brought_in(graph, usage, ring_of_piece, ring, ring_of_template)
     new[brought] = base + ring[brought]
     return new
@@ -210,15 +220,15 @@ def _brought_in(
     -1 for none) gains their rings. Each account brought in makes more of its ring's evidence the ring's own: a
     careful operator's cards come from four BINs, and the pieces clustering flagged may hold too few of one
     BIN's users for it to count until the members found through the other three join. So outside accounts are
-    brought in again, against the grown rings' held evidence, until none joins (at most :data:`OUTSIDE_ROUNDS`)."""
+    brought in again, against the grown rings' held evidence, up to :data:`OUTSIDE_ROUNDS` times."""
     outside = ring < 0
     joins = _outside_joins(graph, usage, ring_of_piece, ~outside, ring_of_template)
-    rings = np.arange(int(ring_of_piece.max()) + 1)
     for _ in range(OUTSIDE_ROUNDS):
         grown = (joins >= 0) & (ring < 0)
         if not grown.any():
             break
         ring[grown] = joins[grown]
+        rings = np.unique(ring[ring >= 0])
         joins = _outside_joins(graph, _held_usage(graph, ring, ring >= 0), rings, ring >= 0, ring_of_template)
     return np.flatnonzero(outside & (ring >= 0))
 

@@ -627,6 +627,35 @@ def test_members_brought_in_make_more_of_their_rings_evidence_its_own_and_bring_
     assert not (joined[customers] == ring).any()
 
 
+def test_a_piece_kept_apart_into_a_ring_too_small_to_report_joins_the_ring_whose_evidence_its_members_use():
+    """A piece of 30 and a piece of 4 share a proxy subnet and a BIN, but each has cards and a device of its
+    own: as many kinds call them two operators as one, and the pieces stay apart. The 4 would be a ring of
+    their own, too small to report, and lost; as accounts they use the larger ring's subnet and BIN, two
+    kinds, and join it. A household on the subnet alone does not."""
+    n = 5000
+    large, small, household = np.arange(30), np.arange(30, 34), np.arange(34, 37)
+    graph = _graph_of_items(
+        n,
+        [
+            ("subnet", np.concatenate([large, small, household])),
+            ("bin", np.concatenate([large, small])),
+            ("card", large[:15]),
+            ("card", large[15:]),
+            ("link", large),
+            ("card", small),
+            ("link", small),
+        ],
+    )
+    labels = np.arange(n) + 2
+    labels[large], labels[small] = 0, 1
+    member = np.arange(n) < 34
+    apart = join_rings(graph, labels, np.array([0, 1]), member)
+    assert apart[small[0]] != apart[large[0]]
+    joined = join_rings(graph, labels, np.array([0, 1]), member, min_size=10)
+    assert (joined[small] == joined[large[0]]).all()
+    assert not (joined[household] == joined[large[0]]).any()
+
+
 def test_a_small_piece_of_a_large_ring_shows_its_pools_network_but_a_household_shows_its_one_home_address():
     """A piece of seven of a ring of two thousand rotates through a datacenter pool of 25 addresses, each shared
     by 270 of the ring's accounts: the piece itself shares few of them, but all sit in the pool's /24, which
