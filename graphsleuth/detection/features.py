@@ -162,31 +162,38 @@ def on_held_network(graph: EvidenceGraph, cluster_of: np.ndarray, widely: int) -
     held[rows] = binom.sf(count[rows] - 1, degree[rows], share[rows]) <= HELD_CHANCE
     mine = held[inverse]
     on_held[account[mine]] = True
-    is_ip = kind[item] == "ip"
+    is_ip = (kind == "ip")[item]
     wide = mine & (count[inverse] >= widely) & is_ip
-    wide |= is_ip & _in_held_subnet(graph, cluster, item, c[held], e[held])
+    wide |= _in_held_subnet(graph, cluster, item, is_ip, c[held], e[held])
     np.add.at(held_ips, account[wide], 1)
     return on_held, held_ips
 
 
 def _in_held_subnet(
-    graph: EvidenceGraph, cluster: np.ndarray, item: np.ndarray, held_cluster: np.ndarray, held_item: np.ndarray
+    graph: EvidenceGraph, cluster: np.ndarray, item: np.ndarray, is_ip: np.ndarray, held_cluster: np.ndarray, held_item: np.ndarray
 ) -> np.ndarray:
-    """Per (account's cluster, IP item) row: whether the IP lies in a subnet that cluster holds."""
-    subnet = graph.derived("subnet_of_ip", lambda: _subnet_items(graph))[item]
+    """Per (account's cluster, item) row: whether the item is an IP address in a subnet that cluster holds."""
+    subnet = graph.derived("subnet_of_ip", lambda: _subnet_items(graph))
     n_items = len(subnet)
+    out = np.zeros(len(item), dtype=bool)
+    rows = np.flatnonzero(is_ip)
+    rows = rows[subnet[item[rows]] >= 0]
     held = np.unique(held_cluster * n_items + held_item)
-    key = cluster * n_items + subnet
-    return (subnet >= 0) & np.isin(key, held)
+    if len(rows) == 0 or len(held) == 0:
+        return out
+    key = cluster[rows] * n_items + subnet[item[rows]]
+    at = np.minimum(np.searchsorted(held, key), len(held) - 1)
+    out[rows] = held[at] == key
+    return out
 
 
 def _subnet_items(graph: EvidenceGraph) -> np.ndarray:
-    """Per evidence item: the item of its subnet when it is an IP address (-1 otherwise, or when no one
-    else shares the subnet)."""
+    """Per evidence item: the item of its subnet when it is an IP address that accounts share (-1 otherwise:
+    an address of one account never ties it to a cluster)."""
     kind = graph.evidence["kind"].to_numpy()
     values = graph.evidence["value"]
     out = np.full(len(kind), -1, dtype=np.int64)
-    ips = np.flatnonzero(kind == "ip")
+    ips = np.flatnonzero((kind == "ip") & (graph.evidence["degree"].to_numpy() >= 2))
     subnets = np.flatnonzero(kind == "subnet")
     if len(ips) == 0 or len(subnets) == 0:
         return out
