@@ -19,6 +19,7 @@ from ..progress import Progress
 from .blocks import block_clusters
 from .campaigns import Campaign, group_campaigns
 from .clustering import ALGORITHMS, DEFAULT_RESOLUTION, find_clusters
+from .cohorts import cohort_clusters
 from .explain import ring_record, why_not_flagged
 from .findings import Cluster, Findings, Ring, RunStats
 from .graph import EvidenceGraph, build_evidence_graph
@@ -74,6 +75,8 @@ def find_rings(
     if "blocks" in views:
         free = np.zeros(graph.n_accounts, dtype=bool)
         labels = progress.step("finding dense blocks", lambda: block_clusters(graph, np.arange(graph.n_accounts), free, min_size, seed))
+        in_block = labels != np.arange(graph.n_accounts)
+        labels = progress.step("finding cohorts", lambda: cohort_clusters(graph, labels, in_block, min_size, seed))
         scores = progress.step(
             "scoring dense blocks", lambda: score_clusters(evidence, graph, labels, min_size=min_size, threshold=threshold)
         )

@@ -15,6 +15,7 @@ import pytest
 from graphsleuth import detect, read_evidence
 from graphsleuth.detection.blocks import block_clusters
 from graphsleuth.detection.clustering import ALGORITHMS, find_clusters, split_merged_rings
+from graphsleuth.detection.cohorts import cohort_clusters
 from graphsleuth.detection.explain import explain_ring
 from graphsleuth.detection.features import _event_features, on_held_network
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
@@ -625,6 +626,24 @@ def test_members_brought_in_make_more_of_their_rings_evidence_its_own_and_bring_
     assert ring != joined[large[0]]
     assert (joined[proxied] == ring).all() and (joined[rest] == ring).all()
     assert not (joined[customers] == ring).any()
+
+
+def test_a_ring_made_in_three_hours_on_issuers_of_its_own_is_one_cohort_but_a_popular_issuers_customers_are_not():
+    """3,000 accounts made within three hours pay from three BINs of their own: each account has one BIN and
+    one creation hour, each shared by a thousand, too many to project. Chance puts a few dozen accounts on a
+    given BIN and hour; a thousand are: one cluster. 8,000 customers of a popular issuer, made over the same
+    months as everyone, share its BIN and no creation hour beyond what chance gives."""
+    n = 100_000
+    ring = np.arange(3000)
+    customers = np.arange(3000, 11_000)
+    items = [("bin", ring[k::3]) for k in range(3)] + [("created", ring[h * 1000 : (h + 1) * 1000]) for h in range(3)]
+    items += [("bin", customers), ("created", customers[::100])]
+    graph = _graph_of_items(n, items)
+    graph.evidence["hub"] = graph.evidence["degree"] > 500
+    labels = np.arange(n)
+    found = cohort_clusters(graph, labels, np.zeros(n, dtype=bool), min_size=10)
+    assert len(np.unique(found[ring])) == 1 and found[0] != labels[0]
+    assert (found[customers] == labels[customers]).all()
 
 
 def test_a_piece_kept_apart_into_a_ring_too_small_to_report_joins_the_ring_whose_evidence_its_members_use():
