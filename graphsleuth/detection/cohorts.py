@@ -47,7 +47,7 @@ def cohort_clusters(graph: EvidenceGraph, labels: np.ndarray, taken: np.ndarray,
     cohorts = _surprising(pairs, graph.evidence["degree"].to_numpy(), graph.n_accounts)
     if len(cohorts) == 0:
         return labels
-    new = _clusters(pairs, cohorts, labels, graph.n_accounts, len(graph.evidence), min_size)
+    new = _clusters(pairs, cohorts, labels, len(graph.evidence), min_size)
     return split_touching_blocks(graph, new, new != labels, min_size, seed)
 
 
@@ -79,9 +79,10 @@ def _surprising(pairs: pd.DataFrame, degree: np.ndarray, n_accounts: int) -> pd.
     return counts.loc[many, ["a", "b"]]
 
 
-def _clusters(pairs: pd.DataFrame, cohorts: pd.DataFrame, labels: np.ndarray, n_accounts: int, n_items: int, min_size: int) -> np.ndarray:
-    """Cohorts tied by a shared item are one group; each group's accounts of ``min_size`` or more a new cluster."""
-    hit = pairs.merge(cohorts.assign(cohort=np.arange(len(cohorts))), on=["a", "b"])
+def _clusters(pairs: pd.DataFrame, cohorts: pd.DataFrame, labels: np.ndarray, n_items: int, min_size: int) -> np.ndarray:
+    """Cohorts tied by a shared item are one group; each group's accounts of ``min_size`` or more a new cluster
+    (an account in cohorts of two groups goes to the first)."""
+    hit = pairs.merge(cohorts, on=["a", "b"])
     # components over items: a cohort ties its two items
     a, b = cohorts["a"].to_numpy(), cohorts["b"].to_numpy()
     ties = coo_matrix((np.ones(len(a)), (a, b)), shape=(n_items, n_items))

@@ -53,7 +53,8 @@ def find_rings(
 
     ``views`` says where clusters come from: ``clusters`` (community detection with
     ``algorithm`` on the account graph) and ``blocks`` (dense blocks of the account x
-    evidence graph, :mod:`.blocks`), one or both. ``scored``, when a list, receives
+    evidence graph, :mod:`.blocks`, and cohorts of accounts that share two popular items,
+    :mod:`.cohorts`), one or both. ``scored``, when a list, receives
     (scores, labels) after every scoring pass: what fitting the score learns from.
 
     Another engine (:mod:`graphsleuth.spark`) hands in the ``graph`` it built and a
