@@ -43,11 +43,21 @@ from scipy.stats import binom
 from ..evidence import Evidence, subnet_of
 from .graph import EvidenceGraph
 
-__all__ = ["population_features", "on_held_network", "account_office_hours_share", "UTC_OFFSET_HOURS", "HELD_CHANCE"]
+__all__ = [
+    "population_features",
+    "on_held_network",
+    "held_beyond_chance",
+    "account_office_hours_share",
+    "UTC_OFFSET_HOURS",
+    "HELD_CHANCE",
+    "HELD_LIFT",
+]
 
 #: An item is held by a cluster when chance (each user a member with the cluster's share of all accounts)
-#: gives as many members among its users at most this often.
+#: gives as many members among its users at most this often...
 HELD_CHANCE = 1e-6
+#: ...and their share of its users is at least this many times their share of all accounts.
+HELD_LIFT = 2.0
 #: Standard time offsets of the countries accounts most often give (hours east of UTC); others count as UTC.
 UTC_OFFSET_HOURS = {
     "US": -6,
@@ -156,10 +166,7 @@ def on_held_network(graph: EvidenceGraph, cluster_of: np.ndarray, widely: int) -
     key, inverse, count = np.unique(cluster * n_items + item, return_inverse=True, return_counts=True)
     c, e = key // n_items, key % n_items
     degree = graph.evidence["degree"].to_numpy()[e]
-    share = sizes[c] / graph.n_accounts
-    held = (count >= 2) & (count >= 2 * share * degree)
-    rows = np.flatnonzero(held)
-    held[rows] = binom.sf(count[rows] - 1, degree[rows], share[rows]) <= HELD_CHANCE
+    held = held_beyond_chance(count, degree, sizes[c] / graph.n_accounts)
     mine = held[inverse]
     on_held[account[mine]] = True
     is_ip = (kind == "ip")[item]
@@ -167,6 +174,18 @@ def on_held_network(graph: EvidenceGraph, cluster_of: np.ndarray, widely: int) -
     wide |= _in_held_subnet(graph, cluster, item, is_ip, c[held], e[held])
     np.add.at(held_ips, account[wide], 1)
     return on_held, held_ips
+
+
+def held_beyond_chance(inside: np.ndarray, users: np.ndarray, member_share: float | np.ndarray, lift: float = HELD_LIFT) -> np.ndarray:
+    """Per item: whether its members hold it. ``inside`` of its ``users`` are members (2 or more), chance (each
+    user a member with ``member_share``, one for all items or one per item) gives as many at most
+    :data:`HELD_CHANCE` often (binomial tail), and they are at least ``lift`` times that share of its users.
+    A cluster's addresses, flagged pieces' BINs and waves, an organisation's seats in one cluster all ask this."""
+    share = np.broadcast_to(member_share, np.shape(inside))
+    held = (inside >= 2) & (inside >= lift * share * users)
+    rows = np.flatnonzero(held)
+    held[rows] = binom.sf(inside[rows] - 1, users[rows], share[rows]) <= HELD_CHANCE
+    return held
 
 
 def _in_held_subnet(

@@ -14,10 +14,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.stats import binom
 
 from ..evidence import Evidence, arrow_text
-from .features import HELD_CHANCE, account_office_hours_share
+from .features import account_office_hours_share, held_beyond_chance
 from .graph import EvidenceGraph
 
 __all__ = [
@@ -154,7 +153,7 @@ def organisation_share(domains: np.ndarray, labels: np.ndarray, size: pd.Series)
     A domain is an organisation's when it is not a well-known free-mail
     provider and its users sit together: a quarter of them in one cluster, or
     all of them in few clusters (a company's seats), or so many in one cluster
-    that chance would put them there at most :data:`HELD_CHANCE` of the time (a
+    that chance would put them there at most :data:`.features.HELD_CHANCE` of the time (a
     class of 130 students of a university whose 750 students are spread over
     the population). The users of a free-mail or ISP domain are spread over
     countless clusters; the largest providers are listed because in a small
@@ -175,9 +174,8 @@ def organisation_share(domains: np.ndarray, labels: np.ndarray, size: pd.Series)
         return pd.Series(0.0, index=size.index)
     label_of, domain_of = counts.index.get_level_values("label"), counts.index.get_level_values("domain")
     share_of_all = size.reindex(label_of).to_numpy(dtype=float) / max(len(labels), 1)
-    held = (counts.to_numpy() >= ORGANISATION_SEATS) & (
-        binom.sf(counts.to_numpy() - 1, users.reindex(domain_of).to_numpy(), share_of_all) <= HELD_CHANCE
-    )
+    seats = counts.to_numpy()
+    held = (seats >= ORGANISATION_SEATS) & held_beyond_chance(seats, users.reindex(domain_of).to_numpy(), share_of_all, lift=0.0)
     counts = counts[np.asarray(domain_of.isin(organisations)) | held]
     if len(counts) == 0:
         return pd.Series(0.0, index=size.index)

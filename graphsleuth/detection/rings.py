@@ -34,18 +34,13 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.stats import binom
 
+from .features import HELD_CHANCE, HELD_LIFT, held_beyond_chance
 from .graph import EvidenceGraph
 
 __all__ = ["join_rings", "rejoined_by_chance", "JOIN_KINDS", "HELD_CHANCE", "HELD_LIFT", "JOIN_SIMILARITY", "PIECE_BIN_CHANCE"]
 
 #: The kinds of evidence that can join pieces into one ring: infrastructure and timing, never templates.
 JOIN_KINDS = ("card", "bin", "subnet", "link", "wave_hour")
-#: A piece of evidence is held by the flagged pieces when so many of its users are their members that
-#: chance (each user a member with the members' share of all accounts) would give as many at most this
-#: often...
-HELD_CHANCE = 1e-6
-#: ...and their share of its users is at least this many times their share of all accounts.
-HELD_LIFT = 2.0
 #: One piece holds an item on its own (:func:`_held_by_a_piece`) only when flagged members are at least this
 #: share of its users: a small ring's own BIN or proxy is mostly its members', while an issuer or a provider
 #: that a large unflagged ring and hundreds of customers share is not, and would bring them all in.
@@ -121,11 +116,11 @@ def join_rings(
     new = labels.copy()
     in_flagged = np.isin(labels, piece_ids)
     left_out = np.flatnonzero(in_flagged & ~member)
-    new[member] = base + ring_of_piece[piece_of_member]
-    n_rings = int(ring_of_piece.max()) + 1
-    new[left_out] = base + n_rings + np.arange(len(left_out))
     ring = np.full(len(labels), -1, dtype=np.int64)
     ring[member] = ring_of_piece[piece_of_member]
+    new[member] = base + ring[member]
+    n_rings = int(ring_of_piece.max()) + 1
+    new[left_out] = base + n_rings + np.arange(len(left_out))
     ring_of_template = _ring_templates(graph, own_templates, piece_ids, ring_of_piece)
     # a ring too small to report is its members' evidence, not a ring: they may join a larger one
     too_small = np.bincount(ring[member]) < min_size
@@ -194,7 +189,7 @@ def _held_usage(graph: EvidenceGraph, labels: np.ndarray, member: np.ndarray) ->
     users_inside = np.bincount(item[inside], minlength=n_items)
     users = graph.evidence["degree"].to_numpy()
     member_share = member.sum() / len(member)
-    by_all = _held(users_inside, users, member_share)
+    by_all = held_beyond_chance(users_inside, users, member_share)
     _, piece_of_member = np.unique(labels[member], return_inverse=True)
     piece_index = np.full(len(member), -1, dtype=np.int64)
     piece_index[member] = piece_of_member
@@ -268,17 +263,6 @@ def _tooling(own_templates: pd.DataFrame | None, piece_ids: np.ndarray) -> csr_m
     return csr_matrix((np.ones(len(own)), (rows, column)), shape=(len(piece_ids), len(templates)))
 
 
-def _held(inside: np.ndarray, users: np.ndarray, member_share: float | np.ndarray, lift: float = HELD_LIFT) -> np.ndarray:
-    """Which items the members hold: far more of their users are members than chance gives (binomial tail),
-    and at least ``lift`` times their share (``member_share``: one for all items, or one per item)."""
-    share = np.broadcast_to(member_share, np.shape(inside))
-    candidate = (inside >= 2) & (inside >= lift * share * users)
-    held = np.zeros(len(inside), dtype=bool)
-    rows = np.flatnonzero(candidate)
-    held[rows] = binom.sf(inside[rows] - 1, users[rows], share[rows]) <= HELD_CHANCE
-    return held
-
-
 def _held_by_a_piece(piece: np.ndarray, item: np.ndarray, users: np.ndarray, piece_share: np.ndarray) -> np.ndarray:
     """Which items one piece could hold on its own (per item; ``piece`` and ``item`` list who uses what): so many
     of their users are its members that chance, each user a member with the piece's share of all accounts, would
@@ -289,7 +273,7 @@ def _held_by_a_piece(piece: np.ndarray, item: np.ndarray, users: np.ndarray, pie
     distinct, count = np.unique(piece * n_items + item, return_counts=True)
     piece, item = distinct // n_items, distinct % n_items
     held = np.zeros(n_items, dtype=bool)
-    held[item[_held(count, users[item], piece_share[piece], lift=0.0)]] = True
+    held[item[held_beyond_chance(count, users[item], piece_share[piece], lift=0.0)]] = True
     return held
 
 
