@@ -5,18 +5,22 @@ within hours leaves each account one BIN and one creation hour, each shared by h
 too popular to project into the account graph, and a block of one or two columns per
 account is not dense. Yet a BIN whose users were nearly all made in the same hours is
 surprising against the background: chance puts ``users(a) * users(b) / N`` accounts on
-both, and hundreds are. Each such pair of items is a cohort; cohorts that share an item
-(a ring's five BINs and its three creation hours) make one cluster, cut where it is groups
-that only touch (a company whose seats pay from a BIN a ring bought from), which scoring
-judges like any other. Only infrastructure and creation count: templates are shared tooling,
-and a card implies its BIN, an address its subnet.
+both, and hundreds are. Each such pair of items is a cohort. So is a proxy subnet whose
+75 users all pay from one of a ring's fourteen prepaid BINs: a handful of accounts on each
+(subnet, BIN) pair, where chance gives half of one, over a thousand pairs.
+
+Cohorts that share an item tie their items into a group (a ring's fourteen BINs and its
+eighty subnets); the accounts that hold two items of one group make a cluster, cut where it
+is groups that only touch (a company whose seats pay from a BIN a ring bought from), which
+scoring judges like any other. Only infrastructure and creation count: templates are
+shared tooling, and a card implies its BIN, an address its subnet.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, triu
 from scipy.sparse.csgraph import connected_components
 from scipy.stats import poisson
 
@@ -29,71 +33,79 @@ __all__ = ["cohort_clusters", "COHORT_KINDS"]
 COHORT_KINDS = ("bin", "created", "subnet", "link")
 #: Items shared by fewer accounts are left to the projection and the dense blocks.
 COHORT_POPULAR = 25
-#: A cohort's accounts are at least this many times what chance puts on both items.
-COHORT_LIFT = 20.0
-#: ... and chance (Poisson) gives as many at most this often.
-COHORT_CHANCE = 1e-12
+#: Two pieces of infrastructure are a cohort when at least this many accounts share them...
+COHORT_LEAST = 4
+#: ... at least this many times what chance puts on both...
+COHORT_LIFT = 10.0
+#: ... and chance (Poisson) gives as many this rarely over all the pairs looked at: about one pair in a
+#: hundred populations of strangers.
+COHORT_ALPHA = 0.01
+#: A creation hour is shared by every ring and company made in it, so a pair with one is a cohort only
+#: when one of the two is a hub of the projection and the pair is this strong: this many accounts...
+CREATED_LEAST = 25
+#: ... this many times chance...
+CREATED_LIFT = 20.0
+#: ... and chance gives as many at most this often.
+CREATED_CHANCE = 1e-12
 
 
 def cohort_clusters(graph: EvidenceGraph, labels: np.ndarray, taken: np.ndarray, min_size: int, seed: int = 0) -> np.ndarray:
-    """New cluster labels: the accounts ``taken`` leaves free that share a cohort's two items become one cluster
-    per group of cohorts tied by a shared item, when there are ``min_size`` of them, cut where it is groups that
-    only touch (:func:`.clustering.split_touching_blocks`); every other account keeps its label."""
+    """New cluster labels: the accounts ``taken`` leaves free that hold two items of one group of cohorts become
+    one cluster per group, when there are ``min_size`` of them, cut where it is groups that only touch
+    (:func:`.clustering.split_touching_blocks`); every other account keeps its label."""
     if graph.shared is None:
         return labels
-    pairs = _item_pairs(graph, taken)
-    if len(pairs) == 0:
-        return labels
-    cohorts = _surprising(pairs, graph.evidence["degree"].to_numpy(), graph.n_accounts)
+    held = _popular_items(graph, taken)
+    cohorts = _cohorts(held, graph)
     if len(cohorts) == 0:
         return labels
-    new = _clusters(pairs, cohorts, labels, len(graph.evidence), min_size)
+    new = _clusters(held, cohorts, labels, len(graph.evidence), min_size)
     return split_touching_blocks(graph, new, new != labels, min_size, seed)
 
 
-def _item_pairs(graph: EvidenceGraph, taken: np.ndarray) -> pd.DataFrame:
-    """Per free account, each pair of its popular items one of which the projection leaves out as a hub
-    (columns account, a, b; a hub pair once, with a < b)."""
+def _popular_items(graph: EvidenceGraph, taken: np.ndarray) -> coo_matrix:
+    """Free accounts x the popular items of the cohorts' kinds they hold (a 0/1 matrix)."""
     account, item = graph.shared
     kind = graph.evidence["kind"].to_numpy()
-    degree = graph.evidence["degree"].to_numpy()
-    hub = graph.evidence["hub"].to_numpy(dtype=bool)
-    usable = np.isin(kind, COHORT_KINDS) & (degree >= COHORT_POPULAR)
+    usable = np.isin(kind, COHORT_KINDS) & (graph.evidence["degree"].to_numpy() >= COHORT_POPULAR)
     keep = usable[item] & ~taken[account]
-    rows = pd.DataFrame({"account": account[keep].astype(np.int64), "b": item[keep].astype(np.int64)})
-    hubs = rows[hub[rows["b"].to_numpy()]].rename(columns={"b": "a"})
-    pairs = hubs.merge(rows, on="account")
-    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    once = (a != b) & (~hub[b] | (a < b))
-    return pairs[once].reset_index(drop=True)
+    shape = (graph.n_accounts, len(kind))
+    return coo_matrix((np.ones(int(keep.sum()), dtype=np.int32), (account[keep], item[keep])), shape=shape)
 
 
-def _surprising(pairs: pd.DataFrame, degree: np.ndarray, n_accounts: int) -> pd.DataFrame:
-    """The item pairs far more accounts share than chance gives (columns a, b)."""
-    counts = pairs.groupby(["a", "b"]).size().rename("both").reset_index()
-    expected = degree[counts["a"].to_numpy()] * degree[counts["b"].to_numpy()] / n_accounts
-    both = counts["both"].to_numpy()
-    many = (both >= COHORT_POPULAR) & (both >= COHORT_LIFT * expected)
+def _cohorts(held: coo_matrix, graph: EvidenceGraph) -> tuple[np.ndarray, np.ndarray]:
+    """The item pairs (a, b) far more accounts share than chance gives."""
+    both = triu((held.T.tocsr() @ held.tocsr()).tocoo(), k=1).tocoo()
+    a, b, count = both.row, both.col, both.data
+    degree = graph.evidence["degree"].to_numpy()
+    kind = graph.evidence["kind"].to_numpy()
+    hub = graph.evidence["hub"].to_numpy(dtype=bool)
+    expected = degree[a] * degree[b] / graph.n_accounts
+    created = (kind[a] == "created") | (kind[b] == "created")
+    least = np.where(created, CREATED_LEAST, COHORT_LEAST)
+    lift = np.where(created, CREATED_LIFT, COHORT_LIFT)
+    chance = np.where(created, CREATED_CHANCE, COHORT_ALPHA / max(len(count), 1))
+    many = (count >= least) & (count >= lift * expected) & (~created | hub[a] | hub[b])
     rows = np.flatnonzero(many)
-    many[rows] = poisson.sf(both[rows] - 1, expected[rows]) <= COHORT_CHANCE
-    return counts.loc[many, ["a", "b"]]
+    many[rows] = poisson.sf(count[rows] - 1, expected[rows]) <= chance[rows]
+    return np.column_stack([a[many], b[many]])
 
 
-def _clusters(pairs: pd.DataFrame, cohorts: pd.DataFrame, labels: np.ndarray, n_items: int, min_size: int) -> np.ndarray:
-    """Cohorts tied by a shared item are one group; each group's accounts of ``min_size`` or more a new cluster
-    (an account in cohorts of two groups goes to the first)."""
-    hit = pairs.merge(cohorts, on=["a", "b"])
-    # components over items: a cohort ties its two items
-    a, b = cohorts["a"].to_numpy(), cohorts["b"].to_numpy()
-    ties = coo_matrix((np.ones(len(a)), (a, b)), shape=(n_items, n_items))
-    _, component = connected_components(ties, directed=False)
-    group = pd.Series(component[hit["a"].to_numpy()], index=hit["account"].to_numpy())
-    group = group[~group.index.duplicated()]
-    sizes = group.value_counts()
-    group = group[group.map(sizes).to_numpy() >= min_size]
+def _clusters(held: coo_matrix, cohorts: np.ndarray, labels: np.ndarray, n_items: int, min_size: int) -> np.ndarray:
+    """Cohorts tied by a shared item are one group; the accounts holding two of a group's items, ``min_size``
+    or more, a new cluster (an account holding two items of two groups goes to the one it holds most of)."""
+    a, b = cohorts[:, 0], cohorts[:, 1]
+    _, group = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n_items, n_items)), directed=False)
+    tied = np.zeros(n_items, dtype=bool)
+    tied[a] = tied[b] = True
+    keep = tied[held.col]
+    per = pd.DataFrame({"account": held.row[keep], "group": group[held.col[keep]]}).value_counts().rename("items").reset_index()
+    per = per[per["items"] >= 2].sort_values(["account", "items", "group"], ascending=[True, False, True]).drop_duplicates("account")
+    sizes = per["group"].map(per["group"].value_counts())
+    per = per[sizes.to_numpy() >= min_size]
     new = labels.copy()
-    if len(group) == 0:
+    if len(per) == 0:
         return new
-    _, number = np.unique(group.to_numpy(), return_inverse=True)
-    new[group.index.to_numpy()] = int(labels.max(initial=-1)) + 1 + number
+    _, number = np.unique(per["group"].to_numpy(), return_inverse=True)
+    new[per["account"].to_numpy()] = int(labels.max(initial=-1)) + 1 + number
     return new

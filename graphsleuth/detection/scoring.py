@@ -54,6 +54,7 @@ __all__ = [
     "FEATURE_WEIGHTS",
     "SIGNAL_LEVELS",
     "WEAK_COORDINATION",
+    "PLATFORM_SPREAD",
     "CARD_SHARING_NAMED",
     "signal_kinds",
 ]
@@ -69,6 +70,9 @@ SIGNAL_LEVELS = {"template_share": 0.3, "lockstep_share": 0.3, "burst_share": 0.
 #: From this share, coordination (templates of its own, lockstep) counts as a member's signal and is named in
 #: a ring's explanation; below it a cluster has "no templates of its own and no lockstep activity".
 WEAK_COORDINATION = 0.2
+#: Members created over half a year or more (``creation_spread`` 1) joined one by one, as a platform's users do;
+#: a campaign makes its accounts within months.
+PLATFORM_SPREAD = 1.0
 #: Card sharing starts to count at this many accounts per card and counts in full at the second figure.
 CARD_SHARING = (2.0, 5.0)
 #: From this many accounts per card, a ring's card sharing is named in its explanation.
@@ -408,12 +412,12 @@ def score_clusters(
     features["off_hours_line"] = off_hours_line(evidence, graph)
     model = model or ring_model()
     features["score"] = model.probability(features).round(4)
-    features["signals"] = signal_kinds(features)
+    features["signals"] = signal_kinds(features, creation_known=_creation_known(evidence))
     features["flagged"] = (features["score"] >= (model.threshold if threshold is None else threshold)) & (features["signals"] >= 2)
     return ClusterScores(features.reset_index(drop=True), own_templates, member_scores)
 
 
-def signal_kinds(table: pd.DataFrame) -> pd.Series:
+def signal_kinds(table: pd.DataFrame, creation_known: bool = True) -> pd.Series:
     """How many kinds of signal each cluster shows: tooling (templates of its own), timing (lockstep, its own or
     its templates'), creation bursts, payment pattern, a network of its own (not an organisation's), an
     organisation that does not keep office hours. A ring needs two: one alone has innocent explanations.
@@ -425,6 +429,11 @@ def signal_kinds(table: pd.DataFrame) -> pd.Series:
     When it does not keep office hours (:func:`off_hours_organisation`), or its seats send many times what an
     ordinary account does (:data:`STAFF_VOLUME`), the excuse is contradicted and everything counts again;
     unless the provider bills it by invoice (:data:`INVOICED_CHECKED`).
+
+    A platform's users send its prompts from its servers: templates of their own and a network of their own,
+    and nothing a campaign adds (timing, a burst, a payment pattern), from accounts made one by one over half a
+    year or more (:data:`PLATFORM_SPREAD`), are the platform's, one signal. ``creation_known`` says whether the
+    accounts' creation times are known: without them, no cluster is taken for a platform's users.
     """
     tooling = table["template_share"] >= SIGNAL_LEVELS["template_share"]
     timing = (table["lockstep_share"] >= SIGNAL_LEVELS["lockstep_share"]) | (
@@ -439,9 +448,17 @@ def signal_kinds(table: pd.DataFrame) -> pd.Series:
     payment &= ~explained
     if "working_spread" in table.columns:
         timing &= ~(explained & (table["working_spread"] < SEEN_WORKING))
+    if creation_known and "creation_spread" in table.columns:
+        platform = tooling & network & ~(timing | creation | payment | off_hours) & (table["creation_spread"] >= PLATFORM_SPREAD)
+        network &= ~platform
     return (
         tooling.astype(int) + timing.astype(int) + creation.astype(int) + payment.astype(int) + network.astype(int) + off_hours.astype(int)
     )
+
+
+def _creation_known(evidence: Evidence) -> bool:
+    """Whether the accounts' creation times are known (a ``created_at`` column with a value)."""
+    return "created_at" in evidence.accounts.columns and bool(evidence.accounts["created_at"].notna().any())
 
 
 def _no_templates() -> pd.DataFrame:

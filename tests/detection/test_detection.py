@@ -16,7 +16,7 @@ from graphsleuth import detect, read_evidence
 from graphsleuth.detection.blocks import block_clusters
 from graphsleuth.detection.clustering import ALGORITHMS, find_clusters, split_merged_rings
 from graphsleuth.detection.cohorts import cohort_clusters
-from graphsleuth.detection.explain import explain_ring
+from graphsleuth.detection.explain import explain_ring, why_not_flagged
 from graphsleuth.detection.features import _event_features, on_held_network
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
 from graphsleuth.detection.model import MODEL_FEATURES, model_inputs, ring_model
@@ -646,6 +646,25 @@ def test_a_ring_made_in_three_hours_on_issuers_of_its_own_is_one_cohort_but_a_po
     assert (found[customers] == labels[customers]).all()
 
 
+def test_a_ring_on_its_own_prepaid_bins_and_proxy_subnets_is_one_cohort_but_an_issuers_customers_at_home_are_not():
+    """1,200 accounts pay, one card each, from six prepaid BINs of their own and send through forty proxy
+    subnets, 30 accounts each: no item is a hub, and a (subnet, BIN) pair holds only five accounts, but chance
+    puts 0.06 there, over 240 pairs. 8,000 customers of a popular issuer live on ISP subnets of 40 among
+    everyone else: their BIN and subnet meet as often as chance gives, and make no cohort."""
+    n = 100_000
+    ring = np.arange(1200)
+    customers = np.arange(1200, 9200)
+    items = [("bin", ring[k::6]) for k in range(6)] + [("subnet", ring[s * 30 : (s + 1) * 30]) for s in range(40)]
+    homes = np.random.default_rng(0).permutation(np.arange(1200, n))
+    items += [("bin", customers)] + [("subnet", homes[s * 40 : (s + 1) * 40]) for s in range(len(homes) // 40)]
+    graph = _graph_of_items(n, items)
+    graph.evidence["hub"] = graph.evidence["degree"] > 500
+    labels = np.arange(n)
+    found = cohort_clusters(graph, labels, np.zeros(n, dtype=bool), min_size=10)
+    assert len(np.unique(found[ring])) == 1 and found[0] != labels[0]
+    assert (found[customers] == labels[customers]).all()
+
+
 def test_a_piece_kept_apart_into_a_ring_too_small_to_report_joins_the_ring_whose_evidence_its_members_use():
     """A piece of 30 and a piece of 4 share a proxy subnet and a BIN, but each has cards and a device of its
     own: as many kinds call them two operators as one, and the pieces stay apart. The 4 would be a ring of
@@ -1030,6 +1049,20 @@ def test_an_organisation_explains_its_card_its_office_and_its_onboarding_unless_
     rows += [company | {"volume": 0.5}]  # seats sending ten times an ordinary account's requests
     rows += [company | {"volume": 0.5, "office_hours_share": 0.1, "invoiced_share": 1.0}]  # a customer the provider checked
     assert signal_kinds(pd.DataFrame(rows)).tolist() == [1, 4, 4, 2, 1, 1, 3, 1]
+
+
+def test_a_platforms_users_made_one_by_one_show_one_signal_but_accounts_made_within_months_show_two():
+    """Accounts on an integrator's servers send its app's templates: templates and a network of their own. Made
+    one by one over years, that is the platform's users, one signal; made within two months, or sending in
+    lockstep, or with creation times unknown, it is two."""
+    platform = {"template_share": 0.8, "lockstep_share": 0.0, "template_coordination": 0.0, "burst_share": 0.0, "payment": 0.0}
+    platform |= {"network_share": 1.0, "organisation_share": 0.0, "office_hours_share": 0.3, "volume": 0.9, "creation_spread": 1.0}
+    rows = pd.DataFrame([platform, platform | {"creation_spread": 0.3}, platform | {"template_coordination": 0.5}])
+    assert signal_kinds(rows).tolist() == [1, 2, 3]
+    assert signal_kinds(rows, creation_known=False).tolist() == [2, 2, 3]
+    rows["signals"], rows["score"] = signal_kinds(rows), 0.93
+    rows["event_share"] = rows["after_event_share"] = 0.0
+    assert "as a platform's users are" in why_not_flagged(next(rows.itertuples()))
 
 
 def _seats_at(path: Path, office_share: float) -> None:
