@@ -73,8 +73,8 @@ def _popular_items(graph: EvidenceGraph, taken: np.ndarray) -> coo_matrix:
     return coo_matrix((np.ones(int(keep.sum()), dtype=np.int32), (account[keep], item[keep])), shape=shape)
 
 
-def _cohorts(held: coo_matrix, graph: EvidenceGraph) -> tuple[np.ndarray, np.ndarray]:
-    """The item pairs (a, b) far more accounts share than chance gives."""
+def _cohorts(held: coo_matrix, graph: EvidenceGraph) -> np.ndarray:
+    """The item pairs far more accounts share than chance gives, one (a, b) row each."""
     both = triu((held.T.tocsr() @ held.tocsr()).tocoo(), k=1).tocoo()
     a, b, count = both.row, both.col, both.data
     degree = graph.evidence["degree"].to_numpy()
