@@ -14,9 +14,15 @@ generated both ways, at ``--raw-accounts`` accounts (hydra-2026 scaled,
 legitimate traffic sampled like the campaign's): 1M accounts would need
 about 1.6 billion requests in full, far beyond this machine's disk.
 
+Raw text against template ids is measured twice: the ingest alone
+(raw_over_template) and end to end, from the logs to the rings with
+``detect --logs`` (raw_over_template_end_to_end), which is what the 1M target
+asks of.
+
 The last line is one JSON object: ingest_rows_per_s, ingest_peak_mb,
-ingest_growth_10x, raw_over_template_1m (null when not measured; the size
-measured is in raw_over_template_accounts), with the loads seen.
+ingest_growth_10x, raw_over_template_1m (the end-to-end ratio; null when not
+measured; the size measured is in raw_over_template_accounts), with the
+loads seen.
 """
 
 from __future__ import annotations
@@ -48,6 +54,12 @@ def child(params: dict) -> dict:
             scenario = replace(scenario, logs=replace(scenario.logs, legit_sample=params["legit_sample"]))
         population = generate(scenario, seed=2026, out=params["out"], prompts=params.get("prompts", "template"), force=True, logs=True)
         return {"requests": population.manifest["requests"]}
+    if params["step"] == "detect":
+        from graphsleuth import detect
+
+        began = time.perf_counter()
+        found = detect(params["logs"], params["out"], logs=True, force=True, browser_links=False)
+        return {"seconds": time.perf_counter() - began, "rings": len(found.rings)}
     from graphsleuth.ingest import ingest
 
     began = time.perf_counter()
@@ -79,6 +91,15 @@ def fastest_ingest(logs: Path, out: Path, runs: int) -> dict:
     best = min(results, key=lambda r: r["seconds"])
     best["runs_s"] = [round(r["seconds"], 1) for r in results]
     best["loads"] = [r["load_before"] for r in results]
+    shutil.rmtree(out, ignore_errors=True)
+    return best
+
+
+def fastest_detect(logs: Path, out: Path, runs: int) -> dict:
+    """Request logs to rings in one child (``detect --logs``: ingest, then detection), the fastest of ``runs``."""
+    results = [run_child({"step": "detect", "logs": str(logs), "out": str(out)}) for _ in range(max(1, runs))]
+    best = min(results, key=lambda r: r["seconds"])
+    best["runs_s"] = [round(r["seconds"], 1) for r in results]
     shutil.rmtree(out, ignore_errors=True)
     return best
 
@@ -139,6 +160,9 @@ def main(argv: list[str] | None = None) -> dict:
             bundle(out / f"raw-vs-ids-{n}-raw", "hydra-2026", accounts=n, prompts="raw", legit_sample=0.075), out / "ev", args.runs
         )
         ratio = round(raw["seconds"] / ids["seconds"], 2)
+        ids_end = fastest_detect(out / f"raw-vs-ids-{n}-ids", out / "rings", args.runs)
+        raw_end = fastest_detect(out / f"raw-vs-ids-{n}-raw", out / "rings", args.runs)
+        end_ratio = round(raw_end["seconds"] / ids_end["seconds"], 2)
         figures.update(
             raw_over_template=ratio,
             raw_over_template_accounts=n,
@@ -146,12 +170,19 @@ def main(argv: list[str] | None = None) -> dict:
             raw_s=round(raw["seconds"], 2),
             template_s=round(ids["seconds"], 2),
             raw_templates=raw["tables"].get("templates"),
+            raw_over_template_end_to_end=end_ratio,
+            raw_end_to_end_s=round(raw_end["seconds"], 2),
+            template_end_to_end_s=round(ids_end["seconds"], 2),
         )
         if n >= 1_000_000:
-            figures["raw_over_template_1m"] = ratio
+            figures["raw_over_template_1m"] = end_ratio
         print(
             f"  raw text vs template ids at {n:,} accounts ({raw['requests']:,} requests): {raw['seconds']:.1f} s vs "
             f"{ids['seconds']:.1f} s = {ratio}x",
+            flush=True,
+        )
+        print(
+            f"  end to end (detect --logs: ingest and detection): {raw_end['seconds']:.1f} s vs {ids_end['seconds']:.1f} s = {end_ratio}x",
             flush=True,
         )
     if not args.keep:

@@ -25,6 +25,7 @@ __all__ = [
     "organisation_share",
     "organisation_excuse",
     "off_hours_organisation",
+    "keeps_office_hours",
     "off_hours_line",
     "off_hours_members",
     "network_members",
@@ -32,6 +33,7 @@ __all__ = [
     "STAFF_VOLUME",
     "INVOICED_CHECKED",
     "OFF_HOURS",
+    "HOURS_KEPT",
     "FREE_MAIL_PROVIDERS",
 ]
 
@@ -58,6 +60,11 @@ OFF_HOURS = 0.2
 #: third of its requests in them or less; where the logs' times say nothing about working hours, every
 #: account sends about a quarter in them, companies too, and only a ring that works at night shows.
 OFF_HOURS_RATIO = 0.5
+#: Monday to Friday, 08:00 to 18:00, is 50 of the week's 168 hours: the office-hours share of requests sent at
+#: any hour alike.
+ANY_HOUR_OFFICE_SHARE = 50 / 168
+#: Seats keep office hours when at least this many times that share of their requests fall in them.
+HOURS_KEPT = 1.5
 #: Accounts on shared organisation domains needed before their hours set the line.
 OFF_HOURS_SEATS = 20
 #: Well-known free-mail providers: never an organisation's domain, however their users cluster.
@@ -94,16 +101,30 @@ def organisation_excuse(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Per cluster: whether being an organisation explains its card, network and onboarding, and whether it
     works off hours (:func:`off_hours_organisation`, not counted for an organisation billed by invoice).
 
-    The excuse fails when its seats do not work as staff: off hours, or each at :data:`STAFF_VOLUME`; it
-    holds whatever their hours and volume when the provider invoices it (:data:`INVOICED_CHECKED`)."""
+    The excuse fails when its seats do not work as staff: off hours, or each at :data:`STAFF_VOLUME` where
+    their hours do not show they keep office hours (:func:`keeps_office_hours`); it holds whatever their hours
+    and volume when the provider invoices it (:data:`INVOICED_CHECKED`)."""
     organisation = table["organisation_share"] if "organisation_share" in table.columns else 0.0
     off_hours = off_hours_organisation(table)
-    contradicted = off_hours | (table["volume"] >= STAFF_VOLUME if "volume" in table.columns else False)
+    heavy = table["volume"] >= STAFF_VOLUME if "volume" in table.columns else False
+    contradicted = off_hours | heavy & ~keeps_office_hours(table)
     if "invoiced_share" in table.columns:
         checked = table["invoiced_share"] >= INVOICED_CHECKED
         contradicted &= ~checked
         off_hours &= ~checked
     return (organisation >= ORGANISATION_NAMED) & ~contradicted, off_hours
+
+
+def keeps_office_hours(table: pd.DataFrame) -> pd.Series:
+    """Per cluster: its requests fall in office hours as the population's own organisation seats' do, and theirs
+    say something: both shares at least :data:`HOURS_KEPT` times :data:`ANY_HOUR_OFFICE_SHARE`. An organisation
+    whose seats keep office hours shows it by its hours, and sending much (an evaluation company's suites) does
+    not contradict it; where the times say nothing about working hours, volume is what shows."""
+    if "office_hours_share" not in table.columns or "off_hours_line" not in table.columns:
+        return pd.Series(False, index=table.index)
+    kept = HOURS_KEPT * ANY_HOUR_OFFICE_SHARE
+    typical = table["off_hours_line"] / OFF_HOURS_RATIO
+    return (table["office_hours_share"] >= kept) & (typical >= kept)
 
 
 def off_hours_organisation(table: pd.DataFrame) -> pd.Series:

@@ -1038,17 +1038,19 @@ def test_accounts_rotating_through_a_rings_proxies_stay_but_a_household_and_a_co
 def test_an_organisation_explains_its_card_its_office_and_its_onboarding_unless_it_works_off_hours():
     """Seats on one domain with their company's card, its office IPs, created in a burst and sending an internal
     template show one signal (the template); the same at night, or with no domain at all, show four, and seats that
-    each send ten times an ordinary account's requests are not working as staff either, unless the provider
-    invoices them."""
+    each send ten times an ordinary account's requests are not working as staff either where the population's hours
+    say nothing, unless the provider invoices them; where its seats keep office hours as the population's do,
+    their hours speak for them."""
     company = {"template_share": 0.4, "lockstep_share": 0.0, "template_coordination": 0.0, "burst_share": 1.0, "payment": 1.0}
     company |= {"network_share": 1.0, "organisation_share": 1.0, "office_hours_share": 0.8, "off_hours_line": 0.4}
     company |= {"working_spread": 0.8, "volume": 0.05, "invoiced_share": 0.0}
     rows = [company, company | {"office_hours_share": 0.1}, company | {"organisation_share": 0.0}]
     rows += [company | {"template_coordination": 0.9}, company | {"template_coordination": 0.9, "working_spread": 0.2}]
     rows += [company | {"office_hours_share": 0.0, "working_spread": 0.2}]  # two days of work, maybe a weekend
-    rows += [company | {"volume": 0.5}]  # seats sending ten times an ordinary account's requests
+    rows += [company | {"volume": 0.5, "off_hours_line": 0.12}]  # ten times an ordinary account's, where hours say nothing
     rows += [company | {"volume": 0.5, "office_hours_share": 0.1, "invoiced_share": 1.0}]  # a customer the provider checked
-    assert signal_kinds(pd.DataFrame(rows)).tolist() == [1, 4, 4, 2, 1, 1, 3, 1]
+    rows += [company | {"volume": 0.5}]  # an evaluation company's suites, in office hours as the population's seats keep them
+    assert signal_kinds(pd.DataFrame(rows)).tolist() == [1, 4, 4, 2, 1, 1, 3, 1, 1]
 
 
 def test_a_platforms_users_made_one_by_one_show_one_signal_but_accounts_made_within_months_show_two():
