@@ -427,8 +427,9 @@ def signal_kinds(table: pd.DataFrame, creation_known: bool = True) -> pd.Series:
     its own templates in its seats' own time are its internal tools, one signal, and when all it did fell in
     two days (:data:`SEEN_WORKING`), its seats starting together in the same hours is its first day at work.
     When it does not keep office hours (:func:`off_hours_organisation`), or its seats send many times what an
-    ordinary account does (:data:`STAFF_VOLUME`), the excuse is contradicted and everything counts again;
-    unless the provider bills it by invoice (:data:`INVOICED_CHECKED`).
+    ordinary account does (:data:`STAFF_VOLUME`) and its hours do not show otherwise (:func:`keeps_office_hours`),
+    the excuse is contradicted and everything counts again; unless the provider bills it by invoice
+    (:data:`INVOICED_CHECKED`).
 
     A platform's users send its prompts from its servers: templates of their own and a network of their own,
     and nothing a campaign adds (timing, a burst, a payment pattern), from accounts made one by one over half a
