@@ -232,6 +232,9 @@ def why_not_flagged(row) -> str:
         parts.append("accounts created over time, not in bursts")
     if row.payment < SIGNAL_LEVELS["payment"]:
         parts.append("ordinary payment pattern")
+    if row.score >= ring_model().threshold and row.signals < 2:
+        detail = "; ".join(parts) if parts else "the one kind of signal it shows has innocent explanations"
+        return f"score {row.score:.2f}, but fewer than two kinds of signal: {detail}"
     if row.signals < 2 and not parts:
         parts.append("one kind of signal only")
     detail = "; ".join(parts) if parts else "signals too weak together"

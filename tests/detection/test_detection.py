@@ -1065,6 +1065,8 @@ def test_a_platforms_users_made_one_by_one_show_one_signal_but_accounts_made_wit
     rows["signals"], rows["score"] = signal_kinds(rows), 0.93
     rows["event_share"] = rows["after_event_share"] = 0.0
     assert "as a platform's users are" in why_not_flagged(next(rows.itertuples()))
+    quiet = rows.iloc[[1]].assign(signals=1, network_share=0.0, template_share=0.0)
+    assert why_not_flagged(next(quiet.itertuples())).startswith("score 0.93, but fewer than two kinds of signal")
 
 
 def _seats_at(path: Path, office_share: float) -> None:
