@@ -12,8 +12,11 @@ both, and hundreds are. Each such pair of items is a cohort. So is a proxy subne
 Cohorts that share an item tie their items into a group (a ring's fourteen BINs and its
 eighty subnets); the accounts that hold two items of one group make a cluster, cut where it
 is groups that only touch (a company whose seats pay from a BIN a ring bought from), which
-scoring judges like any other. Only infrastructure and creation count: templates are
-shared tooling, and a card implies its BIN, an address its subnet.
+scoring judges like any other. So do an operator's waves: a ring sending one template nobody
+else sends in four waves of a thousand accounts each leaves every account two or three of the
+waves' lockstep tokens, hubs too large to project. Infrastructure, creation and lockstep count,
+not templates alone: templates are shared tooling. A card implies its BIN, an address its
+subnet, so neither counts beside them.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from .graph import EvidenceGraph
 
 __all__ = ["cohort_clusters", "COHORT_KINDS"]
 
-#: The evidence cohorts are looked for in.
-COHORT_KINDS = ("bin", "created", "subnet", "link")
+#: The evidence cohorts are looked for in: infrastructure, creation hours and lockstep tokens.
+COHORT_KINDS = ("bin", "created", "subnet", "link", "lockstep")
 #: Items shared by fewer accounts are left to the projection and the dense blocks.
 COHORT_POPULAR = 25
 #: Two pieces of infrastructure are a cohort when at least this many accounts share them...
@@ -40,13 +43,17 @@ COHORT_LIFT = 10.0
 #: ... and chance (Poisson) gives as many this rarely over all the pairs looked at: about one pair in a
 #: hundred populations of strangers.
 COHORT_ALPHA = 0.01
-#: A creation hour is shared by every ring and company made in it, so a pair with one is a cohort only
-#: when one of the two is a hub of the projection and the pair is this strong: this many accounts...
-CREATED_LEAST = 25
+#: The timing kinds: a creation hour is shared by every ring and company made in it, a lockstep token by a
+#: class in its lecture hours and by operators whose schedules send a shared toolkit's template in the same
+#: hour...
+TIMING_KINDS = ("created", "lockstep")
+#: ... so a pair with one is a cohort only when one of the two is a hub of the projection (an operator's
+#: waves of a thousand accounts are) and the pair is this strong: this many accounts...
+TIMING_LEAST = 25
 #: ... this many times chance...
-CREATED_LIFT = 20.0
+TIMING_LIFT = 20.0
 #: ... and chance gives as many at most this often.
-CREATED_CHANCE = 1e-12
+TIMING_CHANCE = 1e-12
 
 
 def cohort_clusters(graph: EvidenceGraph, labels: np.ndarray, taken: np.ndarray, min_size: int, seed: int = 0) -> np.ndarray:
@@ -81,11 +88,11 @@ def _cohorts(held: coo_matrix, graph: EvidenceGraph) -> np.ndarray:
     kind = graph.evidence["kind"].to_numpy()
     hub = graph.evidence["hub"].to_numpy(dtype=bool)
     expected = degree[a] * degree[b] / graph.n_accounts
-    created = (kind[a] == "created") | (kind[b] == "created")
-    least = np.where(created, CREATED_LEAST, COHORT_LEAST)
-    lift = np.where(created, CREATED_LIFT, COHORT_LIFT)
-    chance = np.where(created, CREATED_CHANCE, COHORT_ALPHA / max(len(count), 1))
-    many = (count >= least) & (count >= lift * expected) & (~created | hub[a] | hub[b])
+    timing = np.isin(kind[a], TIMING_KINDS) | np.isin(kind[b], TIMING_KINDS)
+    least = np.where(timing, TIMING_LEAST, COHORT_LEAST)
+    lift = np.where(timing, TIMING_LIFT, COHORT_LIFT)
+    chance = np.where(timing, TIMING_CHANCE, COHORT_ALPHA / max(len(count), 1))
+    many = (count >= least) & (count >= lift * expected) & (~timing | hub[a] | hub[b])
     rows = np.flatnonzero(many)
     many[rows] = poisson.sf(count[rows] - 1, expected[rows]) <= chance[rows]
     return np.column_stack([a[many], b[many]])

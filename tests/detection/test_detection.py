@@ -665,6 +665,24 @@ def test_a_ring_on_its_own_prepaid_bins_and_proxy_subnets_is_one_cohort_but_an_i
     assert (found[customers] == labels[customers]).all()
 
 
+def test_an_operators_waves_are_one_cohort_but_a_class_in_its_lecture_hours_is_not():
+    """2,000 accounts sharing nothing else send one template in four waves of 1,000 each, every account in two:
+    lockstep tokens too popular to project, and two successive waves hold 500 accounts where chance puts 10.
+    150 students send their assignment in two lecture hours: synchrony too, but a class's tokens are no hub, and
+    a cohort with a timing token must have one (lectures and toolkits' schedules are shared by strangers)."""
+    n = 100_000
+    ring = np.arange(2000)
+    waves = [np.concatenate([ring[w::4], ring[(w + 1) % 4 :: 4]]) for w in range(4)]
+    students = np.arange(2000, 2150)
+    items = [("lockstep", wave) for wave in waves] + [("lockstep", students), ("lockstep", students)]
+    graph = _graph_of_items(n, items)
+    graph.evidence["hub"] = graph.evidence["degree"] > 500
+    labels = np.arange(n)
+    found = cohort_clusters(graph, labels, np.zeros(n, dtype=bool), min_size=10)
+    assert len(np.unique(found[ring])) == 1 and found[0] != labels[0]
+    assert (found[students] == labels[students]).all()
+
+
 def test_a_piece_kept_apart_into_a_ring_too_small_to_report_joins_the_ring_whose_evidence_its_members_use():
     """A piece of 30 and a piece of 4 share a proxy subnet and a BIN, but each has cards and a device of its
     own: as many kinds call them two operators as one, and the pieces stay apart. The 4 would be a ring of
