@@ -628,6 +628,17 @@ def test_members_brought_in_make_more_of_their_rings_evidence_its_own_and_bring_
     assert not (joined[customers] == ring).any()
 
 
+def _assert_one_cohort(n: int, items: list[tuple[str, np.ndarray]], ring: np.ndarray, strangers: np.ndarray) -> None:
+    """Among n accounts holding ``items`` (hubs of the projection above 500 accounts), the cohorts make ``ring`` one
+    new cluster and leave ``strangers`` as they were."""
+    graph = _graph_of_items(n, items)
+    graph.evidence["hub"] = graph.evidence["degree"] > 500
+    labels = np.arange(n)
+    found = cohort_clusters(graph, labels, np.zeros(n, dtype=bool), min_size=10)
+    assert len(np.unique(found[ring])) == 1 and found[ring[0]] != labels[ring[0]]
+    assert (found[strangers] == labels[strangers]).all()
+
+
 def test_a_ring_made_in_three_hours_on_issuers_of_its_own_is_one_cohort_but_a_popular_issuers_customers_are_not():
     """3,000 accounts made within three hours pay from three BINs of their own: each account has one BIN and
     one creation hour, each shared by a thousand, too many to project. Chance puts a few dozen accounts on a
@@ -638,12 +649,7 @@ def test_a_ring_made_in_three_hours_on_issuers_of_its_own_is_one_cohort_but_a_po
     customers = np.arange(3000, 11_000)
     items = [("bin", ring[k::3]) for k in range(3)] + [("created", ring[h * 1000 : (h + 1) * 1000]) for h in range(3)]
     items += [("bin", customers), ("created", customers[::100])]
-    graph = _graph_of_items(n, items)
-    graph.evidence["hub"] = graph.evidence["degree"] > 500
-    labels = np.arange(n)
-    found = cohort_clusters(graph, labels, np.zeros(n, dtype=bool), min_size=10)
-    assert len(np.unique(found[ring])) == 1 and found[0] != labels[0]
-    assert (found[customers] == labels[customers]).all()
+    _assert_one_cohort(n, items, ring, customers)
 
 
 def test_a_ring_on_its_own_prepaid_bins_and_proxy_subnets_is_one_cohort_but_an_issuers_customers_at_home_are_not():
@@ -657,12 +663,7 @@ def test_a_ring_on_its_own_prepaid_bins_and_proxy_subnets_is_one_cohort_but_an_i
     items = [("bin", ring[k::6]) for k in range(6)] + [("subnet", ring[s * 30 : (s + 1) * 30]) for s in range(40)]
     homes = np.random.default_rng(0).permutation(np.arange(1200, n))
     items += [("bin", customers)] + [("subnet", homes[s * 40 : (s + 1) * 40]) for s in range(len(homes) // 40)]
-    graph = _graph_of_items(n, items)
-    graph.evidence["hub"] = graph.evidence["degree"] > 500
-    labels = np.arange(n)
-    found = cohort_clusters(graph, labels, np.zeros(n, dtype=bool), min_size=10)
-    assert len(np.unique(found[ring])) == 1 and found[0] != labels[0]
-    assert (found[customers] == labels[customers]).all()
+    _assert_one_cohort(n, items, ring, customers)
 
 
 def test_an_operators_waves_are_one_cohort_but_a_class_in_its_lecture_hours_is_not():
@@ -675,12 +676,7 @@ def test_an_operators_waves_are_one_cohort_but_a_class_in_its_lecture_hours_is_n
     waves = [np.concatenate([ring[w::4], ring[(w + 1) % 4 :: 4]]) for w in range(4)]
     students = np.arange(2000, 2150)
     items = [("lockstep", wave) for wave in waves] + [("lockstep", students), ("lockstep", students)]
-    graph = _graph_of_items(n, items)
-    graph.evidence["hub"] = graph.evidence["degree"] > 500
-    labels = np.arange(n)
-    found = cohort_clusters(graph, labels, np.zeros(n, dtype=bool), min_size=10)
-    assert len(np.unique(found[ring])) == 1 and found[0] != labels[0]
-    assert (found[students] == labels[students]).all()
+    _assert_one_cohort(n, items, ring, students)
 
 
 def test_a_piece_kept_apart_into_a_ring_too_small_to_report_joins_the_ring_whose_evidence_its_members_use():
