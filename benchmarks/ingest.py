@@ -86,20 +86,13 @@ def run_child(params: dict) -> dict:
     return result
 
 
-def fastest_ingest(logs: Path, out: Path, runs: int) -> dict:
-    results = [run_child({"step": "ingest", "logs": str(logs), "out": str(out)}) for _ in range(max(1, runs))]
+def fastest(step: str, logs: Path, out: Path, runs: int) -> dict:
+    """The fastest of ``runs`` children doing ``step`` (``ingest``: logs to evidence; ``detect``: logs to rings with
+    ``detect --logs``) on ``logs`` into ``out``, which is removed afterwards."""
+    results = [run_child({"step": step, "logs": str(logs), "out": str(out)}) for _ in range(max(1, runs))]
     best = min(results, key=lambda r: r["seconds"])
     best["runs_s"] = [round(r["seconds"], 1) for r in results]
     best["loads"] = [r["load_before"] for r in results]
-    shutil.rmtree(out, ignore_errors=True)
-    return best
-
-
-def fastest_detect(logs: Path, out: Path, runs: int) -> dict:
-    """Request logs to rings in one child (``detect --logs``: ingest, then detection), the fastest of ``runs``."""
-    results = [run_child({"step": "detect", "logs": str(logs), "out": str(out)}) for _ in range(max(1, runs))]
-    best = min(results, key=lambda r: r["seconds"])
-    best["runs_s"] = [round(r["seconds"], 1) for r in results]
     shutil.rmtree(out, ignore_errors=True)
     return best
 
@@ -128,8 +121,8 @@ def main(argv: list[str] | None = None) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     figures: dict = {"machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start"}
-    large = fastest_ingest(bundle(out / "campaign", str(CAMPAIGN)), out / "ev", args.runs)
-    small = fastest_ingest(bundle(out / "campaign-10x-smaller", str(CAMPAIGN), accounts=23_000), out / "ev", args.runs)
+    large = fastest("ingest", bundle(out / "campaign", str(CAMPAIGN)), out / "ev", args.runs)
+    small = fastest("ingest", bundle(out / "campaign-10x-smaller", str(CAMPAIGN), accounts=23_000), out / "ev", args.runs)
     figures.update(
         ingest_rows=large["requests"],
         ingest_rows_per_s=round(large["requests"] / large["seconds"]),
@@ -155,13 +148,16 @@ def main(argv: list[str] | None = None) -> dict:
     figures["raw_over_template_1m"] = None
     if not args.skip_raw:
         n = args.raw_accounts
-        ids = fastest_ingest(bundle(out / f"raw-vs-ids-{n}-ids", "hydra-2026", accounts=n, legit_sample=0.075), out / "ev", args.runs)
-        raw = fastest_ingest(
-            bundle(out / f"raw-vs-ids-{n}-raw", "hydra-2026", accounts=n, prompts="raw", legit_sample=0.075), out / "ev", args.runs
+        ids = fastest("ingest", bundle(out / f"raw-vs-ids-{n}-ids", "hydra-2026", accounts=n, legit_sample=0.075), out / "ev", args.runs)
+        raw = fastest(
+            "ingest",
+            bundle(out / f"raw-vs-ids-{n}-raw", "hydra-2026", accounts=n, prompts="raw", legit_sample=0.075),
+            out / "ev",
+            args.runs,
         )
         ratio = round(raw["seconds"] / ids["seconds"], 2)
-        ids_end = fastest_detect(out / f"raw-vs-ids-{n}-ids", out / "rings", args.runs)
-        raw_end = fastest_detect(out / f"raw-vs-ids-{n}-raw", out / "rings", args.runs)
+        ids_end = fastest("detect", out / f"raw-vs-ids-{n}-ids", out / "rings", args.runs)
+        raw_end = fastest("detect", out / f"raw-vs-ids-{n}-raw", out / "rings", args.runs)
         end_ratio = round(raw_end["seconds"] / ids_end["seconds"], 2)
         figures.update(
             raw_over_template=ratio,

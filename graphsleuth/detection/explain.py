@@ -14,7 +14,7 @@ from .findings import PeakDay, Ring, SharedEvidence, SharedValue
 from .graph import EvidenceGraph
 from .model import ring_model
 from .organisations import ORGANISATION_NAMED, organisation_excuse
-from .scoring import PLATFORM_SPREAD, SIGNAL_LEVELS, WEAK_COORDINATION
+from .scoring import SIGNAL_LEVELS, WEAK_COORDINATION, platform_users
 
 __all__ = ["ring_record", "why_not_flagged", "explain_ring"]
 
@@ -215,8 +215,7 @@ def why_not_flagged(row) -> str:
             f"{row.event_share:.0%} of their template use fell within two days{_made_for_it(row)} and "
             f"{row.after_event_share:.0%} of their activity came outside them, as at an event (score {row.score:.2f})"
         )
-    platform = row.template_share >= SIGNAL_LEVELS["template_share"] and row.network_share >= SIGNAL_LEVELS["network"]
-    if row.signals < 2 and platform and row.creation_spread >= PLATFORM_SPREAD:
+    if row.signals < 2 and platform_users(pd.DataFrame([row._asdict()])).iloc[0]:
         return (
             f"templates of their own from addresses of their own, but the accounts were made one by one over half a year "
             f"or more, with no lockstep, burst or payment pattern, as a platform's users are (score {row.score:.2f})"

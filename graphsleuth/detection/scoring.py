@@ -57,6 +57,7 @@ __all__ = [
     "PLATFORM_SPREAD",
     "CARD_SHARING_NAMED",
     "signal_kinds",
+    "platform_users",
 ]
 
 #: Smallest cluster that can be a suspected ring.
@@ -436,6 +437,21 @@ def signal_kinds(table: pd.DataFrame, creation_known: bool = True) -> pd.Series:
     year or more (:data:`PLATFORM_SPREAD`), are the platform's, one signal. ``creation_known`` says whether the
     accounts' creation times are known: without them, no cluster is taken for a platform's users.
     """
+    kinds = _signals(table)
+    if creation_known:
+        kinds["network"] &= ~_platform(kinds, table)
+    return kinds.astype(int).sum(axis=1)
+
+
+def platform_users(table: pd.DataFrame) -> pd.Series:
+    """Per cluster: templates and a network of its own and nothing a campaign adds (timing, a burst, a payment
+    pattern, off hours), from accounts made one by one over half a year or more (:data:`PLATFORM_SPREAD`): a
+    platform's users, whose network :func:`signal_kinds` does not count."""
+    return _platform(_signals(table), table)
+
+
+def _signals(table: pd.DataFrame) -> pd.DataFrame:
+    """Per cluster, each kind of signal :func:`signal_kinds` counts (columns of booleans), before the platform rule."""
     tooling = table["template_share"] >= SIGNAL_LEVELS["template_share"]
     timing = (table["lockstep_share"] >= SIGNAL_LEVELS["lockstep_share"]) | (
         table["template_coordination"] >= SIGNAL_LEVELS["lockstep_share"]
@@ -449,12 +465,16 @@ def signal_kinds(table: pd.DataFrame, creation_known: bool = True) -> pd.Series:
     payment &= ~explained
     if "working_spread" in table.columns:
         timing &= ~(explained & (table["working_spread"] < SEEN_WORKING))
-    if creation_known and "creation_spread" in table.columns:
-        platform = tooling & network & ~(timing | creation | payment | off_hours) & (table["creation_spread"] >= PLATFORM_SPREAD)
-        network &= ~platform
-    return (
-        tooling.astype(int) + timing.astype(int) + creation.astype(int) + payment.astype(int) + network.astype(int) + off_hours.astype(int)
+    return pd.DataFrame(
+        {"tooling": tooling, "timing": timing, "creation": creation, "payment": payment, "network": network, "off_hours": off_hours}
     )
+
+
+def _platform(kinds: pd.DataFrame, table: pd.DataFrame) -> pd.Series:
+    if "creation_spread" not in table.columns:
+        return pd.Series(False, index=table.index)
+    campaign = kinds["timing"] | kinds["creation"] | kinds["payment"] | kinds["off_hours"]
+    return kinds["tooling"] & kinds["network"] & ~campaign & (table["creation_spread"] >= PLATFORM_SPREAD)
 
 
 def _creation_known(evidence: Evidence) -> bool:
