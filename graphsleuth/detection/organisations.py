@@ -25,6 +25,7 @@ __all__ = [
     "organisation_share",
     "organisation_excuse",
     "off_hours_organisation",
+    "heavy_off_hours",
     "keeps_office_hours",
     "off_hours_line",
     "off_hours_members",
@@ -113,6 +114,20 @@ def organisation_excuse(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
         contradicted &= ~checked
         off_hours &= ~checked
     return (organisation >= ORGANISATION_NAMED) & ~contradicted, off_hours
+
+
+def heavy_off_hours(table: pd.DataFrame) -> pd.Series:
+    """Per cluster: an organisation off hours (:func:`off_hours_organisation`) whose seats each send at least
+    :data:`STAFF_VOLUME`, and which the provider does not bill by invoice (:data:`INVOICED_CHECKED`). The ring
+    score (:mod:`.model`) counts the addresses its seats share as a network of their own, not an office's: a
+    class that studies at night sends at an ordinary account's rate, an evaluation company's nightly suites are
+    invoiced or come from seats made over months (which the score weighs apart), and a ring dressed as a
+    company sends its distillation traffic at night through its proxies."""
+    heavy = table["volume"] >= STAFF_VOLUME if "volume" in table.columns else False
+    found = off_hours_organisation(table) & heavy
+    if "invoiced_share" in table.columns:
+        found &= table["invoiced_share"] < INVOICED_CHECKED
+    return found
 
 
 def keeps_office_hours(table: pd.DataFrame) -> pd.Series:

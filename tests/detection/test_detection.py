@@ -831,6 +831,22 @@ def test_a_large_group_on_shared_addresses_without_an_organisation_scores_as_a_r
     assert model_inputs(table).loc["pool", "network_at_scale"] == pytest.approx(0.9)  # made within a tenth of the spread
 
 
+def test_a_company_whose_seats_send_heavily_at_night_has_no_office_network_but_a_class_at_night_keeps_it():
+    """Two thousand seats on one company domain and card, on a few datacenter addresses, made within weeks:
+    sending at four times an ordinary account's rate at night, their shared addresses are a proxy pool's, and
+    the cluster scores as a ring. The same seats in office hours, or a class that studies at night at an
+    ordinary account's rate, are an organisation on its own network."""
+    table = pd.DataFrame(0.0, index=["night", "office", "class"], columns=list(MODEL_FEATURES))
+    table["organisation_share"], table["network_share"], table["card_sharing"], table["size"] = 1.0, 1.0, 1.0, 2000
+    table["creation_spread"], table["working_spread"], table["event_share"], table["after_event_share"] = 0.1, 0.9, 0.0, 1.0
+    table["office_hours_share"], table["off_hours_line"] = [0.13, 0.45, 0.13], 0.23
+    table["volume"] = [0.36, 0.36, 0.0]
+    model = ring_model()
+    score = pd.Series(model.probability(table), index=table.index)
+    assert score["night"] >= model.threshold > max(score["office"], score["class"])
+    assert model_inputs(table)["network_without_organisation"].to_dict() == {"night": 1.0, "office": 0.0, "class": 0.0}
+
+
 def test_integrators_made_over_years_on_one_cloud_are_not_a_ring_but_an_operators_accounts_made_together_are():
     """Two hundred integrators on a cloud's shared addresses send their apps' templates, which integrators
     everywhere send too; made over years, they are customers. The same cluster made within weeks is an
