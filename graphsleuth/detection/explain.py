@@ -14,7 +14,7 @@ from .findings import PeakDay, Ring, SharedEvidence, SharedValue
 from .graph import EvidenceGraph
 from .model import ring_model
 from .organisations import ORGANISATION_NAMED, organisation_excuse
-from .scoring import SIGNAL_LEVELS, WEAK_COORDINATION, platform_users
+from .scoring import SIGNAL_LEVELS, SIGNALS_NEEDED, WEAK_COORDINATION, platform_users
 
 __all__ = ["ring_record", "why_not_flagged", "explain_ring"]
 
@@ -231,9 +231,10 @@ def why_not_flagged(row) -> str:
         parts.append("accounts created over time, not in bursts")
     if row.payment < SIGNAL_LEVELS["payment"]:
         parts.append("ordinary payment pattern")
-    if row.score >= ring_model().threshold and row.signals < 2:
+    strength = getattr(row, "signal_strength", float(row.signals))
+    if row.score >= ring_model().threshold and (row.signals < 1 or strength < SIGNALS_NEEDED):
         detail = "; ".join(parts) if parts else "the one kind of signal it shows has innocent explanations"
-        return f"score {row.score:.2f}, but fewer than two kinds of signal: {detail}"
+        return f"score {row.score:.2f}, but its signals are worth {strength:.1f} of the two kinds a ring needs: {detail}"
     if row.signals < 2 and not parts:
         parts.append("one kind of signal only")
     detail = "; ".join(parts) if parts else "signals too weak together"

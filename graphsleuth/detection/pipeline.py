@@ -244,6 +244,7 @@ _SHOWN_FEATURES = [
     "bins",
     "ring_bins",
     "signals",
+    "signal_strength",
 ]
 
 

@@ -58,6 +58,8 @@ __all__ = [
     "CARD_SHARING_NAMED",
     "signal_kinds",
     "platform_users",
+    "signal_strength",
+    "SIGNALS_NEEDED",
 ]
 
 #: Smallest cluster that can be a suspected ring.
@@ -66,8 +68,12 @@ MIN_RING_SIZE = 10
 FLAG_THRESHOLD = None
 #: How much each kind of signal adds to a member's score (a member shows its ring's signals or does not).
 FEATURE_WEIGHTS = {"coordination": 0.45, "burst": 0.30, "payment": 0.25}
-#: A cluster shows a kind of signal when its feature reaches this level; a ring needs two kinds.
+#: A cluster shows a kind of signal when its feature reaches this level; below it, the kind counts as far as
+#: the feature goes towards it (:func:`signal_strength`).
 SIGNAL_LEVELS = {"template_share": 0.3, "lockstep_share": 0.3, "burst_share": 0.3, "payment": 0.5, "network": 0.5}
+#: A ring needs signals worth two kinds, one of them in full: one kind alone has innocent explanations, and a
+#: template share of 0.29 beside a proxy pool of its own says about as much as one of 0.31.
+SIGNALS_NEEDED = 2.0
 #: From this share, coordination (templates of its own, lockstep) counts as a member's signal and is named in
 #: a ring's explanation; below it a cluster has "no templates of its own and no lockstep activity".
 WEAK_COORDINATION = 0.2
@@ -413,8 +419,14 @@ def score_clusters(
     features["off_hours_line"] = off_hours_line(evidence, graph)
     model = model or ring_model()
     features["score"] = model.probability(features).round(4)
-    features["signals"] = signal_kinds(features, creation_known=_creation_known(evidence))
-    features["flagged"] = (features["score"] >= (model.threshold if threshold is None else threshold)) & (features["signals"] >= 2)
+    creation_known = _creation_known(evidence)
+    features["signals"] = signal_kinds(features, creation_known=creation_known)
+    features["signal_strength"] = signal_strength(features, creation_known=creation_known)
+    features["flagged"] = (
+        (features["score"] >= (model.threshold if threshold is None else threshold))
+        & (features["signals"] >= 1)
+        & (features["signal_strength"] >= SIGNALS_NEEDED)
+    )
     return ClusterScores(features.reset_index(drop=True), own_templates, member_scores)
 
 
@@ -443,6 +455,18 @@ def signal_kinds(table: pd.DataFrame, creation_known: bool = True) -> pd.Series:
     return kinds.astype(int).sum(axis=1)
 
 
+def signal_strength(table: pd.DataFrame, creation_known: bool = True) -> pd.Series:
+    """How many kinds of signal each cluster's signals are worth: each kind :func:`signal_kinds` counts is worth
+    1, and a kind below its level (:data:`SIGNAL_LEVELS`) as far as its feature goes towards it, under the same
+    excuses (an organisation's card and onboarding count for nothing). A platform's users are worth their one
+    signal, their templates: without a full signal of a campaign's, its traces of one add nothing."""
+    parts = _signal_parts(table)
+    strength = parts.sum(axis=1)
+    if creation_known:
+        strength = strength.where(~_platform(parts >= 1.0, table), 1.0)
+    return strength
+
+
 def platform_users(table: pd.DataFrame) -> pd.Series:
     """Per cluster: templates and a network of its own and nothing a campaign adds (timing, a burst, a payment
     pattern, off hours), from accounts made one by one over half a year or more (:data:`PLATFORM_SPREAD`): a
@@ -452,22 +476,30 @@ def platform_users(table: pd.DataFrame) -> pd.Series:
 
 def _signals(table: pd.DataFrame) -> pd.DataFrame:
     """Per cluster, each kind of signal :func:`signal_kinds` counts (columns of booleans), before the platform rule."""
-    tooling = table["template_share"] >= SIGNAL_LEVELS["template_share"]
-    timing = (table["lockstep_share"] >= SIGNAL_LEVELS["lockstep_share"]) | (
-        table["template_coordination"] >= SIGNAL_LEVELS["lockstep_share"]
-    )
-    creation = table["burst_share"] >= SIGNAL_LEVELS["burst_share"]
-    payment = table["payment"] >= SIGNAL_LEVELS["payment"]
+    return _signal_parts(table) >= 1.0
+
+
+def _signal_parts(table: pd.DataFrame) -> pd.DataFrame:
+    """Per cluster and kind of signal, how far its feature goes towards its level (:data:`SIGNAL_LEVELS`): 1 at
+    or above it, the feature over the level below it (never 1 there); 0 where an organisation explains it."""
     organisation = table["organisation_share"] if "organisation_share" in table.columns else 0.0
-    network = table["network_share"] * (1.0 - organisation) >= SIGNAL_LEVELS["network"]
     explained, off_hours = organisation_excuse(table)
-    creation &= ~explained
-    payment &= ~explained
+    timing = np.fmax(table["lockstep_share"], table["template_coordination"])
     if "working_spread" in table.columns:
-        timing &= ~(explained & (table["working_spread"] < SEEN_WORKING))
-    return pd.DataFrame(
-        {"tooling": tooling, "timing": timing, "creation": creation, "payment": payment, "network": network, "off_hours": off_hours}
-    )
+        timing = timing.where(~(explained & (table["working_spread"] < SEEN_WORKING)), 0.0)
+    features = {
+        "tooling": (table["template_share"], "template_share"),
+        "timing": (timing, "lockstep_share"),
+        "creation": (table["burst_share"].where(~explained, 0.0), "burst_share"),
+        "payment": (table["payment"].where(~explained, 0.0), "payment"),
+        "network": (table["network_share"] * (1.0 - organisation), "network"),
+    }
+    below_one = np.nextafter(1.0, 0.0)
+    parts = {
+        kind: np.where(value >= SIGNAL_LEVELS[level], 1.0, np.minimum(value / SIGNAL_LEVELS[level], below_one))
+        for kind, (value, level) in features.items()
+    }
+    return pd.DataFrame({**parts, "off_hours": off_hours.astype(float)}, index=table.index)
 
 
 def _platform(kinds: pd.DataFrame, table: pd.DataFrame) -> pd.Series:

@@ -23,7 +23,14 @@ from graphsleuth.detection.model import MODEL_FEATURES, model_inputs, ring_model
 from graphsleuth.detection.organisations import off_hours_line, organisation_domains, organisation_share
 from graphsleuth.detection.pipeline import find_rings
 from graphsleuth.detection.rings import _tie_communities, join_rings
-from graphsleuth.detection.scoring import _payment_features, _unchanged_clusters, score_clusters, signal_kinds
+from graphsleuth.detection.scoring import (
+    SIGNALS_NEEDED,
+    _payment_features,
+    _unchanged_clusters,
+    score_clusters,
+    signal_kinds,
+    signal_strength,
+)
 from graphsleuth.evidence import subnet_of
 from graphsleuth.quality import evaluate, evaluate_members, read_truth
 
@@ -1096,7 +1103,25 @@ def test_a_platforms_users_made_one_by_one_show_one_signal_but_accounts_made_wit
     rows["event_share"] = rows["after_event_share"] = 0.0
     assert "as a platform's users are" in why_not_flagged(next(rows.itertuples()))
     quiet = rows.iloc[[1]].assign(signals=1, network_share=0.0, template_share=0.0)
-    assert why_not_flagged(next(quiet.itertuples())).startswith("score 0.93, but fewer than two kinds of signal")
+    said = why_not_flagged(next(quiet.itertuples()))
+    assert said.startswith("score 0.93, but its signals are worth 1.0 of the two kinds a ring needs"), said
+
+
+def test_signals_just_below_their_levels_add_up_to_a_second_kind_but_not_for_a_platforms_users():
+    """A proxy pool of its own (one full kind) with a template share of 0.29 and a burst share of 0.28 (each just
+    below its level of 0.3) is worth more than two kinds: a ring. The pool alone, or with faint traces (0.05 each),
+    is not; nor are a platform's users made over years, whatever traces of a campaign they show beside their
+    templates and servers."""
+    pool = {"template_share": 0.29, "lockstep_share": 0.0, "template_coordination": 0.0, "burst_share": 0.28, "payment": 0.0}
+    pool |= {"network_share": 1.0, "organisation_share": 0.0, "office_hours_share": 0.3, "volume": 0.2, "creation_spread": 0.2}
+    rows = [pool, pool | {"template_share": 0.0, "burst_share": 0.0}, pool | {"template_share": 0.05, "burst_share": 0.05}]
+    rows += [pool | {"template_share": 0.8, "burst_share": 0.28, "creation_spread": 1.0}]
+    table = pd.DataFrame(rows, index=["ring", "pool alone", "faint", "platform"])
+    assert signal_kinds(table).tolist() == [1, 1, 1, 1]
+    strength = signal_strength(table)
+    assert strength["ring"] == pytest.approx(1 + 0.29 / 0.3 + 0.28 / 0.3)
+    assert strength["pool alone"] == 1.0 and strength["faint"] < SIGNALS_NEEDED and strength["platform"] == 1.0
+    assert strength["ring"] >= SIGNALS_NEEDED
 
 
 def _seats_at(path: Path, office_share: float) -> None:
