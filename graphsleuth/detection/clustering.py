@@ -23,7 +23,7 @@ from ..interrupts import interrupts_deferred
 from .graph import EvidenceGraph
 from .rings import rejoined_by_chance
 
-__all__ = ["ALGORITHMS", "DEFAULT_RESOLUTION", "find_clusters", "split_merged_rings", "split_touching_blocks"]
+__all__ = ["ALGORITHMS", "DEFAULT_RESOLUTION", "find_clusters", "find_communities", "split_merged_rings", "split_touching_blocks"]
 
 ALGORITHMS = ("leiden", "louvain", "components", "label_propagation")
 #: Evidence weight per pair of accounts a cluster must exceed to hold together.
@@ -127,6 +127,22 @@ def find_clusters(
     fine_everywhere = -1 - coarse  # the unlinked accounts are too small to split, like other small clusters
     fine_everywhere[accounts] = fine
     return split_merged_rings(graph, coarse, fine_everywhere)
+
+
+def find_communities(graph: EvidenceGraph, seed: int = 0) -> np.ndarray:
+    """A community number for every account under modularity (accounts with no evidence in common get their own).
+
+    Leiden under CPM (:func:`find_clusters`) holds a cluster together only where its evidence per pair of
+    accounts exceeds the resolution, and the projection gives each account a bounded weight: a ring of thousands
+    tied sparsely by proxies of its own (each account on three or four of 410 addresses that fifty of its
+    accounts share) comes out in pieces of eight, each too small to show what the ring shows. Modularity weighs
+    a group's ties against what its accounts' own ties predict: a ring whose ties stay among its accounts is one
+    community however sparse they are.
+    """
+    accounts = _linked_accounts(graph)
+    with interrupts_deferred():
+        communities = _run(_igraph(graph, accounts), "modularity", 1.0, seed)
+    return _for_every_account(communities, accounts, graph.n_accounts)
 
 
 def _finer(g: ig.Graph, coarse: np.ndarray, resolution: float, seed: int, min_size: int = 20) -> np.ndarray:

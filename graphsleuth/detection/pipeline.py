@@ -18,7 +18,7 @@ from ..evidence import Evidence
 from ..progress import Progress
 from .blocks import block_clusters
 from .campaigns import Campaign, group_campaigns
-from .clustering import ALGORITHMS, DEFAULT_RESOLUTION, find_clusters
+from .clustering import ALGORITHMS, DEFAULT_RESOLUTION, find_clusters, find_communities
 from .cohorts import cohort_clusters
 from .explain import ring_record, why_not_flagged
 from .findings import Cluster, Findings, Ring, RunStats
@@ -52,7 +52,8 @@ def find_rings(
     """Find, score and explain the suspected rings in ``evidence``; the same input and seed give the same rings.
 
     ``views`` says where clusters come from: ``clusters`` (community detection with
-    ``algorithm`` on the account graph) and ``blocks`` (dense blocks of the account x
+    ``algorithm`` on the account graph, then communities under modularity for the
+    accounts no ring holds) and ``blocks`` (dense blocks of the account x
     evidence graph, :mod:`.blocks`, and cohorts of accounts that share two popular items,
     :mod:`.cohorts`), one or both. ``scored``, when a list, receives
     (scores, labels) after every scoring pass: what fitting the score learns from.
@@ -98,6 +99,7 @@ def find_rings(
         )
         _keep(scored, scores, labels)
         labels, scores = _joined(evidence, graph, labels, scores, min_size, threshold, progress, scored)
+        labels, scores = _communities(evidence, graph, labels, scores, min_size, threshold, progress, seed, scored)
     findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))
     findings.stats = RunStats(
         accounts=graph.n_accounts, edges=graph.n_edges, clusters_scored=int(len(scores.table)), timings_s=dict(progress.timings)
@@ -125,6 +127,24 @@ def _joined(evidence, graph, labels, scores, min_size, threshold, progress, scor
     )
     _keep(scored, scores, labels)
     return labels, scores
+
+
+def _communities(evidence, graph, labels, scores, min_size, threshold, progress, seed, scored=None):
+    """The accounts no ring holds grouped again, under modularity (:func:`.clustering.find_communities`): a large
+    ring tied sparsely by its own evidence, which the clusters cut into pieces too small to flag, is one
+    community. The communities are scored and joined as the clusters are; the rings keep their accounts."""
+    taken = _in_rings(graph, labels, scores)
+    found = progress.step("finding communities (modularity)", lambda: find_communities(graph, seed))
+    before = labels
+    labels = _beside(found, before, taken)
+    scores = progress.step(
+        "scoring communities",
+        lambda: score_clusters(
+            evidence, graph, labels, min_size=min(min_size, PIECE_SIZE), threshold=threshold, previous=scores, previous_labels=before
+        ),
+    )
+    _keep(scored, scores, labels)
+    return _joined(evidence, graph, labels, scores, min_size, threshold, progress, scored)
 
 
 def _beside(found: np.ndarray, labels: np.ndarray, taken: np.ndarray) -> np.ndarray:

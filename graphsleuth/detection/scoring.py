@@ -458,10 +458,12 @@ def signal_kinds(table: pd.DataFrame, creation_known: bool = True) -> pd.Series:
 def signal_strength(table: pd.DataFrame, creation_known: bool = True) -> pd.Series:
     """How many kinds of signal each cluster's signals are worth: each kind :func:`signal_kinds` counts is worth
     1, and a kind below its level (:data:`SIGNAL_LEVELS`) as far as its feature goes towards it, under the same
-    excuses (an organisation's card and onboarding count for nothing). A platform's users are worth their one
-    signal, their templates: without a full signal of a campaign's, its traces of one add nothing."""
+    excuses (an organisation's card and onboarding count for nothing). An organisation whose excuse holds is
+    worth its full kinds only: its internal templates and its office network, the traces its seats leave, are
+    what a company has. A platform's users are worth their one signal, their templates: without a full signal
+    of a campaign's, its traces of one add nothing."""
     parts = _signal_parts(table)
-    strength = parts.sum(axis=1)
+    strength = parts.sum(axis=1).where(~organisation_excuse(table)[0], (parts >= 1.0).sum(axis=1))
     if creation_known:
         strength = strength.where(~_platform(parts >= 1.0, table), 1.0)
     return strength
