@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -85,21 +86,13 @@ def find_rings(
         _keep(scored, scores, labels)
         labels, scores = _joined(evidence, graph, labels, scores, min_size, threshold, progress, scored)
     if "clusters" in views:
-        taken = _in_rings(graph, labels, scores)
-        found = progress.step(
-            f"finding clusters ({algorithm})", lambda: cluster_finder(graph, algorithm=algorithm, resolution=resolution, seed=seed)
-        )
-        before = labels
-        labels = _beside(found, before, taken)
-        scores = progress.step(
-            "scoring clusters",
-            lambda: score_clusters(
-                evidence, graph, labels, min_size=min(min_size, PIECE_SIZE), threshold=threshold, previous=scores, previous_labels=before
-            ),
-        )
-        _keep(scored, scores, labels)
-        labels, scores = _joined(evidence, graph, labels, scores, min_size, threshold, progress, scored)
-        labels, scores = _communities(evidence, graph, labels, scores, min_size, threshold, progress, seed, scored)
+        steps = (min_size, threshold, progress, scored)
+        finder = partial(cluster_finder, graph, algorithm=algorithm, resolution=resolution, seed=seed)
+        labels, scores = _grouped_again(evidence, graph, labels, scores, f"clusters ({algorithm})", finder, *steps)
+        # Modularity keeps a large ring tied sparsely by its own evidence, which CPM cuts into pieces too small
+        # to flag, in a few large communities (clustering.find_communities).
+        finder = partial(find_communities, graph, seed)
+        labels, scores = _grouped_again(evidence, graph, labels, scores, "communities (modularity)", finder, *steps)
     findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))
     findings.stats = RunStats(
         accounts=graph.n_accounts, edges=graph.n_edges, clusters_scored=int(len(scores.table)), timings_s=dict(progress.timings)
@@ -129,16 +122,15 @@ def _joined(evidence, graph, labels, scores, min_size, threshold, progress, scor
     return labels, scores
 
 
-def _communities(evidence, graph, labels, scores, min_size, threshold, progress, seed, scored=None):
-    """The accounts no ring holds grouped again, under modularity (:func:`.clustering.find_communities`): a large
-    ring tied sparsely by its own evidence, which the clusters cut into pieces too small to flag, is one
-    community. The communities are scored and joined as the clusters are; the rings keep their accounts."""
+def _grouped_again(evidence, graph, labels, scores, what, finder, min_size, threshold, progress, scored=None):
+    """The accounts no ring holds grouped again by ``finder`` (``what`` names the grouping), scored and joined
+    into rings as the dense blocks are; the rings' accounts keep their labels."""
     taken = _in_rings(graph, labels, scores)
-    found = progress.step("finding communities (modularity)", lambda: find_communities(graph, seed))
+    found = progress.step(f"finding {what}", finder)
     before = labels
     labels = _beside(found, before, taken)
     scores = progress.step(
-        "scoring communities",
+        f"scoring {what.split(' (')[0]}",
         lambda: score_clusters(
             evidence, graph, labels, min_size=min(min_size, PIECE_SIZE), threshold=threshold, previous=scores, previous_labels=before
         ),
