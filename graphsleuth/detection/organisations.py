@@ -107,8 +107,7 @@ def organisation_excuse(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     and volume when the provider invoices it (:data:`INVOICED_CHECKED`)."""
     organisation = table["organisation_share"] if "organisation_share" in table.columns else 0.0
     off_hours = off_hours_organisation(table)
-    heavy = table["volume"] >= STAFF_VOLUME if "volume" in table.columns else False
-    contradicted = off_hours | heavy & ~keeps_office_hours(table)
+    contradicted = off_hours | _heavy(table) & ~keeps_office_hours(table)
     if "invoiced_share" in table.columns:
         checked = table["invoiced_share"] >= INVOICED_CHECKED
         contradicted &= ~checked
@@ -123,11 +122,13 @@ def heavy_off_hours(table: pd.DataFrame) -> pd.Series:
     class that studies at night sends at an ordinary account's rate, an evaluation company's nightly suites are
     invoiced or come from seats made over months (which the score weighs apart), and a ring dressed as a
     company sends its distillation traffic at night through its proxies."""
-    heavy = table["volume"] >= STAFF_VOLUME if "volume" in table.columns else False
-    found = off_hours_organisation(table) & heavy
-    if "invoiced_share" in table.columns:
-        found &= table["invoiced_share"] < INVOICED_CHECKED
-    return found
+    _, off_hours = organisation_excuse(table)
+    return off_hours & _heavy(table)
+
+
+def _heavy(table: pd.DataFrame) -> pd.Series | bool:
+    """Per cluster: its seats each send at least :data:`STAFF_VOLUME` (False where volume was not measured)."""
+    return table["volume"] >= STAFF_VOLUME if "volume" in table.columns else False
 
 
 def keeps_office_hours(table: pd.DataFrame) -> pd.Series:
