@@ -24,6 +24,7 @@ from .cohorts import cohort_clusters
 from .explain import ring_record, why_not_flagged
 from .findings import Cluster, Findings, Ring, RunStats
 from .graph import EvidenceGraph, build_evidence_graph
+from .organisations import account_domains
 from .rings import join_rings
 from .scoring import FLAG_THRESHOLD, MIN_RING_SIZE, ClusterScores, ring_id_of, score_clusters
 
@@ -112,7 +113,8 @@ def _joined(evidence, graph, labels, scores, min_size, threshold, progress, scor
     is_member = _in_rings(graph, labels, scores)
     pieces = labels
     labels = progress.step(
-        "joining the pieces of large rings", lambda: join_rings(graph, pieces, scores.flagged, is_member, scores.own_templates, min_size)
+        "joining the pieces of large rings",
+        lambda: join_rings(graph, pieces, scores.flagged, is_member, scores.own_templates, min_size, account_domains(evidence, graph)),
     )
     scores = progress.step(
         "scoring joined rings",

@@ -36,6 +36,7 @@ from scipy.stats import binom
 
 from .features import HELD_CHANCE, HELD_LIFT, held_beyond_chance
 from .graph import EvidenceGraph
+from .organisations import ORGANISATION_SEATS
 
 __all__ = ["join_rings", "rejoined_by_chance", "JOIN_KINDS", "HELD_CHANCE", "HELD_LIFT", "JOIN_SIMILARITY", "PIECE_BIN_CHANCE"]
 
@@ -92,6 +93,7 @@ def join_rings(
     is_member: np.ndarray,
     own_templates: pd.DataFrame | None = None,
     min_size: int = 1,
+    domains: np.ndarray | None = None,
 ) -> np.ndarray:
     """New cluster labels: flagged pieces of one ring joined, outside accounts that use a ring's evidence added.
 
@@ -104,7 +106,9 @@ def join_rings(
     ``own_templates`` (columns cluster, template_id) are the pieces' characteristic
     templates: they never join pieces, but two pieces with none in common are kept apart.
     A ring of fewer than ``min_size`` members (too small to report) is no ring: its
-    members may join another as outside accounts do.
+    members may join another as outside accounts do. ``domains`` (per account, its
+    organisation's email domain or None, :func:`.organisations.account_domains`) keeps
+    an organisation's seats out of rings none of whose members are on its domain.
     """
     member = is_member & np.isin(labels, flagged)
     if not member.any() or graph.shared is None:
@@ -125,7 +129,7 @@ def join_rings(
     # a ring too small to report is its members' evidence, not a ring: they may join a larger one
     too_small = np.bincount(ring[member]) < min_size
     ring[member & too_small[np.maximum(ring, 0)]] = -1
-    brought = _brought_in(graph, usage, ring_of_piece, ring, ring_of_template)
+    brought = _brought_in(graph, usage, ring_of_piece, ring, ring_of_template, _organisations(domains))
     new[brought] = base + ring[brought]
     return new
 
@@ -209,15 +213,25 @@ def _held_usage(graph: EvidenceGraph, labels: np.ndarray, member: np.ndarray) ->
 
 
 def _brought_in(
-    graph: EvidenceGraph, usage: _Usage, ring_of_piece: np.ndarray, ring: np.ndarray, ring_of_template: np.ndarray
+    graph: EvidenceGraph,
+    usage: _Usage,
+    ring_of_piece: np.ndarray,
+    ring: np.ndarray,
+    ring_of_template: np.ndarray,
+    organisation: np.ndarray | None = None,
 ) -> np.ndarray:
     """The accounts outside the flagged pieces that join a ring (:func:`_outside_joins`); ``ring`` (per account,
     -1 for none) gains their rings. Each account brought in makes more of its ring's evidence the ring's own: a
     careful operator's cards come from four BINs, and the pieces clustering flagged may hold too few of one
     BIN's users for it to count until the members found through the other three join. So outside accounts are
-    brought in again, against the grown rings' held evidence, up to :data:`OUTSIDE_ROUNDS` times."""
+    brought in again, against the grown rings' held evidence, up to :data:`OUTSIDE_ROUNDS` times.
+
+    ``organisation`` (per account, a number for its organisation, -1 for none) keeps a company's seats out of a
+    ring none of whose members sit on its domain: an evaluation company that runs its suites at night on the
+    cloud a ring's proxies use shares the ring's network and hours, not its operator."""
     outside = ring < 0
     joins = _outside_joins(graph, usage, ring_of_piece, ~outside, ring_of_template)
+    joins = _within_organisations(joins, ring, organisation)
     for _ in range(OUTSIDE_ROUNDS):
         grown = (joins >= 0) & (ring < 0)
         if not grown.any():
@@ -225,7 +239,34 @@ def _brought_in(
         ring[grown] = joins[grown]
         rings = np.unique(ring[ring >= 0])
         joins = _outside_joins(graph, _held_usage(graph, ring, ring >= 0), rings, ring >= 0, ring_of_template)
+        joins = _within_organisations(joins, ring, organisation)
     return np.flatnonzero(outside & (ring >= 0))
+
+
+def _organisations(domains: np.ndarray | None) -> np.ndarray | None:
+    """Per account: a number for its organisation's email domain when at least :data:`ORGANISATION_SEATS`
+    accounts are on it, else -1 (free mail, no email, a domain of one's own); None without ``domains``."""
+    if domains is None:
+        return None
+    code, _ = pd.factorize(pd.Series(domains, dtype=object))
+    seats = np.bincount(code[code >= 0], minlength=int(code.max(initial=-1)) + 1)
+    if len(seats) == 0:
+        return code
+    return np.where((code >= 0) & (seats[np.maximum(code, 0)] >= ORGANISATION_SEATS), code, -1)
+
+
+def _within_organisations(joins: np.ndarray, ring: np.ndarray, organisation: np.ndarray | None) -> np.ndarray:
+    """``joins`` (per account, the ring it would join, -1: none) without an organisation's seats joining a ring
+    that has no member on their organisation's domain."""
+    seated = (joins >= 0) & (organisation >= 0) if organisation is not None else None
+    if seated is None or not seated.any():
+        return joins
+    n = int(organisation.max()) + 1
+    members = (ring >= 0) & (organisation >= 0)
+    held = np.unique(ring[members] * n + organisation[members])
+    out = joins.copy()
+    out[seated & ~np.isin(joins * n + organisation, held)] = -1
+    return out
 
 
 def _used_by_chance(kind: np.ndarray, count: np.ndarray, size: np.ndarray, popularity: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ from .model import RingModel, ring_model
 from .organisations import (
     SEEN_WORKING,
     account_domains,
+    keeps_office_hours,
     network_members,
     off_hours_line,
     off_hours_members,
@@ -489,6 +490,7 @@ def _signal_parts(table: pd.DataFrame) -> pd.DataFrame:
     timing = np.fmax(table["lockstep_share"], table["template_coordination"])
     if "working_spread" in table.columns:
         timing = timing.where(~(explained & (table["working_spread"] < SEEN_WORKING)), 0.0)
+    timing = timing.where(~(explained & keeps_office_hours(table)), table["lockstep_share"])
     features = {
         "tooling": (table["template_share"], "template_share"),
         "timing": (timing, "lockstep_share"),

@@ -605,6 +605,28 @@ def test_a_small_rings_own_bin_and_waves_bring_in_its_members_beside_a_large_rin
     assert (joined[operator] == labels[operator]).all()
 
 
+def test_an_organisations_seats_on_a_rings_cloud_and_hours_join_it_only_when_its_members_share_their_domain():
+    """A ring's piece of 12 on free mail runs on a cloud subnet in one wave hour. An evaluation company's 6 seats
+    on its own domain use the same subnet in the same hour (its nightly suites): two kinds of the ring's evidence,
+    yet another party on the same cloud, not the operator's, and they stay out; 3 of the ring's accounts on a
+    domain its members use join it, and so do the seats when the ring holds members on their domain."""
+    n = 5000
+    large, piece, seats, own = np.arange(500), np.arange(500, 512), np.arange(512, 518), np.arange(518, 521)
+    users = np.concatenate([piece, seats, own])
+    graph = _graph_of_items(n, [("subnet", users), ("wave_hour", users)])
+    labels = np.arange(n) + 2
+    labels[large], labels[piece] = 0, 1
+    domains = np.full(n, None, dtype=object)
+    domains[seats] = "evalco.ai"
+    domains[np.concatenate([piece[:3], own])] = "mail115.xyz"
+    joined = join_rings(graph, labels, np.array([0, 1]), np.arange(n) < 512, domains=domains)
+    ring = joined[piece[0]]
+    assert (joined[own] == ring).all() and (joined[seats] == labels[seats]).all()
+    assert (join_rings(graph, labels, np.array([0, 1]), np.arange(n) < 512)[seats] == ring).all()
+    domains[piece[3:6]] = "evalco.ai"
+    assert (join_rings(graph, labels, np.array([0, 1]), np.arange(n) < 512, domains=domains)[seats] == ring).all()
+
+
 def test_members_brought_in_make_more_of_their_rings_evidence_its_own_and_bring_in_the_rest():
     """A careful ring's piece of 12 pays from a BIN that 14 accounts use, 2 of them its members: too few for the
     BIN to be the ring's. 3 more of its accounts share the piece's proxy subnet and its wave hour, and join it;
@@ -1077,7 +1099,8 @@ def test_an_organisation_explains_its_card_its_office_and_its_onboarding_unless_
     template show one signal (the template); the same at night, or with no domain at all, show four, and seats that
     each send ten times an ordinary account's requests are not working as staff either where the population's hours
     say nothing, unless the provider invoices them; where its seats keep office hours as the population's do,
-    their hours speak for them."""
+    their hours speak for them, and its internal templates sent in the same hours are its office's working day,
+    not a campaign's timing, unless its requests go out in lockstep far above chance."""
     company = {"template_share": 0.4, "lockstep_share": 0.0, "template_coordination": 0.0, "burst_share": 1.0, "payment": 1.0}
     company |= {"network_share": 1.0, "organisation_share": 1.0, "office_hours_share": 0.8, "off_hours_line": 0.4}
     company |= {"working_spread": 0.8, "volume": 0.05, "invoiced_share": 0.0}
@@ -1087,7 +1110,9 @@ def test_an_organisation_explains_its_card_its_office_and_its_onboarding_unless_
     rows += [company | {"volume": 0.5, "off_hours_line": 0.12}]  # ten times an ordinary account's, where hours say nothing
     rows += [company | {"volume": 0.5, "office_hours_share": 0.1, "invoiced_share": 1.0}]  # a customer the provider checked
     rows += [company | {"volume": 0.5}]  # an evaluation company's suites, in office hours as the population's seats keep them
-    assert signal_kinds(pd.DataFrame(rows)).tolist() == [1, 4, 4, 2, 1, 1, 3, 1, 1]
+    rows += [company | {"template_coordination": 0.9, "office_hours_share": 0.42}]  # not off hours, nor an office's either
+    rows += [company | {"template_coordination": 0.9, "lockstep_share": 0.6}]
+    assert signal_kinds(pd.DataFrame(rows)).tolist() == [1, 4, 4, 1, 1, 1, 3, 1, 1, 2, 2]
 
 
 def test_a_platforms_users_made_one_by_one_show_one_signal_but_accounts_made_within_months_show_two():
@@ -1120,12 +1145,12 @@ def test_signals_just_below_their_levels_add_up_to_a_second_kind_but_not_for_a_p
     company = {"template_share": 0.22, "template_coordination": 0.49, "organisation_share": 0.83, "network_share": 0.84}
     rows += [pool | company | {"office_hours_share": 0.81, "off_hours_line": 0.3, "working_spread": 0.73, "volume": 0.0}]
     table = pd.DataFrame(rows, index=["ring", "pool alone", "faint", "platform", "company"])
-    assert signal_kinds(table).tolist() == [1, 1, 1, 1, 1]
+    assert signal_kinds(table).tolist() == [1, 1, 1, 1, 0]
     strength = signal_strength(table)
     assert strength["ring"] == pytest.approx(1 + 0.29 / 0.3 + 0.28 / 0.3)
     assert strength["pool alone"] == 1.0 and strength["faint"] < SIGNALS_NEEDED and strength["platform"] == 1.0
     assert strength["ring"] >= SIGNALS_NEEDED
-    assert strength["company"] == 1.0  # its internal templates in step, in office hours: traces of the rest excused
+    assert strength["company"] == 0.0  # its internal templates in step, in office hours: its working day, and traces
 
 
 def _seats_at(path: Path, office_share: float) -> None:
