@@ -68,7 +68,7 @@ MIN_RING_SIZE = 10
 #: Clusters scoring at least this are flagged as suspected rings; None: the fitted model's own threshold.
 FLAG_THRESHOLD = None
 #: How much each kind of signal adds to a member's score (a member shows its ring's signals or does not).
-FEATURE_WEIGHTS = {"coordination": 0.45, "burst": 0.30, "payment": 0.25}
+FEATURE_WEIGHTS = {"coordination": 0.45, "burst": 0.30, "payment": 0.25, "network": 0.25}
 #: A cluster shows a kind of signal when its feature reaches this level; below it, the kind counts as far as
 #: the feature goes towards it (:func:`signal_strength`).
 SIGNAL_LEVELS = {"template_share": 0.3, "lockstep_share": 0.3, "burst_share": 0.3, "payment": 0.5, "network": 0.5}
@@ -98,6 +98,9 @@ MEMBER_COORDINATION = 0.3
 #: seats, which share their office's, are left out by their email domain. Measured beside no network
 #: signal and one address of any kind on the family's tuning and validation seeds (benchmarks/README.md).
 MEMBER_NETWORK = (5, 2)
+#: A member on this many addresses its cluster holds shows the ring's network well enough on its own: an
+#: operator's account rotates through its pool, where a household has one home address and a phone.
+MEMBER_NETWORK_ALONE = 3
 #: Half-width of the window in which an account's creation counts as part of a burst.
 BURST_HALF_WINDOW_S = 12 * 3600
 #: A burst is this many times denser than account creation overall.
@@ -590,7 +593,9 @@ def _measure_clusters(
     member_signals = (coordination >= WEAK_COORDINATION).astype(int) + (burst > 0).astype(int) + (member_pay > 0).astype(int)
     member_signals += off_hours_members(evidence, graph, cluster_of, organisation)[in_scope]
     member_signals += network_members(evidence, graph, held_ips, MEMBER_NETWORK[1])[in_scope]
-    member_score = np.where((member_signals >= 2) | (coordination >= MEMBER_COORDINATION), member_score, 0.0)
+    rotating = network_members(evidence, graph, held_ips, MEMBER_NETWORK_ALONE)[in_scope]
+    member_score = member_score + FEATURE_WEIGHTS["network"] * rotating
+    member_score = np.where((member_signals >= 2) | (coordination >= MEMBER_COORDINATION) | rotating, member_score, 0.0)
     return features[_MEASURED], own_templates, pd.Series(member_score, index=member.index)
 
 

@@ -315,6 +315,32 @@ def test_ring_members_who_hide_most_of_their_traffic_stay_in_the_ring(tmp_path):
     assert (members.reindex([f"a{i}" for i in range(60, 70)]) == 0).all()
 
 
+def test_quiet_members_that_rotate_through_the_rings_proxies_stay_in_it_but_a_household_on_one_does_not(tmp_path):
+    """The ring of :func:`_ring_with_quiet_members` sends through a pool of 12 datacenter addresses, three per
+    account; a40-a49 of its quiet members now send its templates with a twentieth of their requests only, and
+    rotate through three of the pool's addresses: members. a50-a59, as quiet on two addresses, show one signal
+    and stay out, and so does the household a60-a69, whose home address a residential proxy also used."""
+    _ring_with_quiet_members(tmp_path)
+    prompts = pd.read_csv(tmp_path / "prompts.csv")
+    quiet = prompts["account_id"].isin([f"a{i}" for i in range(40, 60)])
+    prompts.loc[quiet & prompts["template_id"].str.startswith("ring-"), "count"] = 1
+    prompts.loc[quiet & prompts["template_id"].str.startswith("benign-"), "count"] = 27
+    prompts.to_csv(tmp_path / "prompts.csv", index=False)
+    pool = [f"203.0.113.{i}" for i in range(12)]
+    rows = [(f"a{i}", pool[(i + k) % 12]) for i in range(60) for k in range(2 if 50 <= i < 60 else 3)]
+    rows += [(f"a{i}", pool[0]) for i in range(60, 70)] + [(f"a{i}", f"198.51.{i // 250}.{i % 250}") for i in range(70, 1000)]
+    pd.DataFrame(rows, columns=["account_id", "ip"]).to_csv(tmp_path / "ips.csv", index=False)
+    evidence = read_evidence(tmp_path)
+    graph = build_evidence_graph(evidence)
+    labels = np.arange(graph.n_accounts)
+    labels[:70] = 0
+    scores = score_clusters(evidence, graph, labels)
+    assert bool(scores.table.set_index("cluster").loc[0, "flagged"])
+    members = scores.member_scores
+    assert (members.reindex([f"a{i}" for i in range(40, 50)]) > 0).all()
+    assert (members.reindex([f"a{i}" for i in range(50, 70)]) == 0).all()
+
+
 def test_many_cards_from_common_bins_are_not_a_ring_but_a_few_rare_bins_are(tmp_path):
     """a0-a599 all use one open-source tool's prompt and pay with cards from the usual mix of
     issuers: 600 cards come from far fewer BINs than cards, as any large group's do. a600-a699
