@@ -17,6 +17,12 @@ else sends in four waves of a thousand accounts each leaves every account two or
 waves' lockstep tokens, hubs too large to project. Infrastructure, creation and lockstep count,
 not templates alone: templates are shared tooling. A card implies its BIN, an address its
 subnet, so neither counts beside them.
+
+A template counts beside a BIN or a device when most of the item's users send it, far more of
+them than chance gives: ninety accounts that each pay from a rare BIN nobody else buys from and
+send the same distillation prompts show nothing else in common (made evenly, no proxy, a card
+each). It counts as the item's second item for its senders and ties no groups: two operators
+who send one toolkit's templates from their own BINs stay two.
 """
 
 from __future__ import annotations
@@ -56,6 +62,15 @@ TIMING_LIFT = 20.0
 TIMING_CHANCE = 1e-12
 
 
+#: The infrastructure whose users a template makes a cohort of, when they send it far more often than chance
+#: gives (the thresholds above: COHORT_LEAST, COHORT_LIFT, COHORT_ALPHA). Not subnets: a campus's students
+#: send their assignment's template from its subnet...
+TOOLED_KINDS = ("bin", "link")
+#: ...and at least this share of the item's users send its templates: the item is theirs, not one a ring shares
+#: with the population (a popular BIN two rings and thousands of customers pay from).
+TOOLED_SHARE = 0.5
+
+
 def cohort_clusters(graph: EvidenceGraph, labels: np.ndarray, taken: np.ndarray, min_size: int, seed: int = 0) -> np.ndarray:
     """New cluster labels: the accounts ``taken`` leaves free that hold two items of one group of cohorts become
     one cluster per group, when there are ``min_size`` of them, cut where it is groups that only touch
@@ -64,9 +79,10 @@ def cohort_clusters(graph: EvidenceGraph, labels: np.ndarray, taken: np.ndarray,
         return labels
     held = _popular_items(graph, taken)
     cohorts = _cohorts(held, graph)
-    if len(cohorts) == 0:
+    tooled = _tooled_cohorts(held, graph, taken)
+    if len(cohorts) == 0 and len(tooled) == 0:
         return labels
-    new = _clusters(held, cohorts, labels, len(graph.evidence), min_size)
+    new = _clusters(held, cohorts, labels, len(graph.evidence), min_size, tooled)
     return split_touching_blocks(graph, new, new != labels, min_size, seed)
 
 
@@ -98,15 +114,64 @@ def _cohorts(held: coo_matrix, graph: EvidenceGraph) -> np.ndarray:
     return np.column_stack([a[many], b[many]])
 
 
-def _clusters(held: coo_matrix, cohorts: np.ndarray, labels: np.ndarray, n_items: int, min_size: int) -> np.ndarray:
+def _tooled_cohorts(held: coo_matrix, graph: EvidenceGraph, taken: np.ndarray) -> pd.DataFrame:
+    """(infrastructure item, template) pairs far more free accounts share than chance gives: the users of a
+    rare BIN who nearly all send the same templates. Columns item, template, account: one row per account that
+    holds both."""
+    account, item = graph.shared
+    kind = graph.evidence["kind"].to_numpy()
+    degree = graph.evidence["degree"].to_numpy()
+    free = ~taken[account]
+    tool = free & (kind == "template")[item] & (degree >= COHORT_LEAST)[item]
+    infra = held.col[np.isin(kind[held.col], TOOLED_KINDS)]
+    on_infra = held.row[np.isin(kind[held.col], TOOLED_KINDS)]
+    if len(infra) == 0 or not tool.any():
+        return _no_tools()
+    shape = (graph.n_accounts, len(kind))
+    infra_matrix = coo_matrix((np.ones(len(infra), dtype=np.int32), (on_infra, infra)), shape=shape).tocsr()
+    tool_matrix = coo_matrix((np.ones(int(tool.sum()), dtype=np.int32), (account[tool], item[tool])), shape=shape).tocsr()
+    both = (infra_matrix.T @ tool_matrix).tocoo()
+    a, b, count = both.row, both.col, both.data
+    expected = degree[a] * degree[b] / graph.n_accounts
+    many = (count >= COHORT_LEAST) & (count >= COHORT_LIFT * expected)
+    rows = np.flatnonzero(many)
+    many[rows] = poisson.sf(count[rows] - 1, expected[rows]) <= COHORT_ALPHA / max(len(count), 1)
+    if not many.any():
+        return _no_tools()
+    pairs = pd.DataFrame({"item": a[many], "template": b[many]})
+    users = pd.DataFrame({"account": on_infra, "item": infra}).merge(pairs, on="item")
+    sends = pd.DataFrame({"account": account[tool].astype(np.int64), "template": item[tool].astype(np.int64)})
+    tooled = users.merge(sends, on=["account", "template"])
+    senders = tooled.drop_duplicates(["item", "account"])["item"].value_counts()
+    mostly = senders.index[senders.to_numpy() >= TOOLED_SHARE * degree[senders.index.to_numpy()]]
+    return tooled[tooled["item"].isin(mostly)]
+
+
+def _no_tools() -> pd.DataFrame:
+    return pd.DataFrame({"item": np.zeros(0, np.int64), "template": np.zeros(0, np.int64), "account": np.zeros(0, np.int64)})
+
+
+def _clusters(
+    held: coo_matrix, cohorts: np.ndarray, labels: np.ndarray, n_items: int, min_size: int, tooled: pd.DataFrame | None = None
+) -> np.ndarray:
     """Cohorts tied by a shared item are one group; the accounts holding two of a group's items, ``min_size``
-    or more, a new cluster (an account holding two items of two groups goes to the one it holds most of)."""
-    a, b = cohorts[:, 0], cohorts[:, 1]
+    or more, a new cluster (an account holding two items of two groups goes to the one it holds most of).
+    A template tied to an item of infrastructure (``tooled``, :func:`_tooled_cohorts`) counts as a second item
+    of that item's group for the accounts that send it, but ties no groups: it is shared tooling."""
+    tooled = _no_tools() if tooled is None else tooled
+    own = tooled["item"].to_numpy(dtype=np.int64)  # each its own group, or its cohorts'
+    a, b = np.concatenate([cohorts[:, 0], own]), np.concatenate([cohorts[:, 1], own])
     _, group = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n_items, n_items)), directed=False)
     tied = np.zeros(n_items, dtype=bool)
     tied[a] = tied[b] = True
     keep = tied[held.col]
-    per = pd.DataFrame({"account": held.row[keep], "group": group[held.col[keep]]}).value_counts().rename("items").reset_index()
+    per = pd.DataFrame({"account": held.row[keep], "group": group[held.col[keep]]})
+    if len(tooled):
+        sent = pd.DataFrame(
+            {"account": tooled["account"].to_numpy(dtype=np.int64), "group": group[tooled["item"].to_numpy(dtype=np.int64)]}
+        )
+        per = pd.concat([per, sent.drop_duplicates()], ignore_index=True)
+    per = per.value_counts().rename("items").reset_index()
     per = per[per["items"] >= 2].sort_values(["account", "items", "group"], ascending=[True, False, True]).drop_duplicates("account")
     sizes = per["group"].map(per["group"].value_counts())
     per = per[sizes.to_numpy() >= min_size]

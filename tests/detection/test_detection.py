@@ -734,6 +734,26 @@ def test_an_operators_waves_are_one_cohort_but_a_class_in_its_lecture_hours_is_n
     _assert_one_cohort(n, items, ring, students)
 
 
+def test_a_rare_bins_users_who_send_the_same_templates_are_one_cohort_but_a_toolkit_ties_no_two_bins():
+    """90 accounts each pay from a rare BIN 95 accounts use and send the same two distillation templates
+    (nothing else in common: made evenly, no proxy, a card each): one cluster. Another operator's 40 accounts
+    on a BIN of their own send one of those templates too: a cluster of their own, not one with the first.
+    2,000 customers of a popular BIN, 30 of whom send the first template, and a campus subnet's students who
+    all send their assignment are no cohort: the BIN is not theirs, and a subnet's users are a campus's."""
+    n = 100_000
+    ring, other, customers, students = np.arange(90), np.arange(100, 140), np.arange(1000, 3000), np.arange(5000, 5300)
+    items = [("bin", np.concatenate([ring, np.arange(90, 95)])), ("bin", other), ("bin", customers)]
+    items += [("template", np.concatenate([ring, other, customers[:30]])), ("template", ring[::2])]
+    items += [("subnet", students), ("template", students)]
+    graph = _graph_of_items(n, items)
+    graph.evidence["hub"] = False
+    labels = np.arange(n)
+    found = cohort_clusters(graph, labels, np.zeros(n, dtype=bool), min_size=10)
+    assert len(np.unique(found[ring])) == 1 and found[ring[0]] != labels[ring[0]]
+    assert len(np.unique(found[other])) == 1 and found[other[0]] not in (labels[other[0]], found[ring[0]])
+    assert (found[customers] == labels[customers]).all() and (found[students] == labels[students]).all()
+
+
 def test_a_piece_kept_apart_into_a_ring_too_small_to_report_joins_the_ring_whose_evidence_its_members_use():
     """A piece of 30 and a piece of 4 share a proxy subnet and a BIN, but each has cards and a device of its
     own: as many kinds call them two operators as one, and the pieces stay apart. The 4 would be a ring of
