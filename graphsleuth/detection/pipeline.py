@@ -20,7 +20,7 @@ from ..progress import Progress
 from .blocks import block_clusters
 from .campaigns import Campaign, group_campaigns
 from .clustering import ALGORITHMS, DEFAULT_RESOLUTION, find_clusters, find_communities
-from .cohorts import cohort_clusters
+from .cohorts import cohort_clusters, template_cohort_clusters
 from .explain import ring_record, why_not_flagged
 from .findings import Cluster, Findings, Ring, RunStats
 from .graph import EvidenceGraph, build_evidence_graph
@@ -57,7 +57,8 @@ def find_rings(
     ``algorithm`` on the account graph, then communities under modularity for the
     accounts no ring holds) and ``blocks`` (dense blocks of the account x
     evidence graph, :mod:`.blocks`, and cohorts of accounts that share two popular items,
-    :mod:`.cohorts`), one or both. ``scored``, when a list, receives
+    :mod:`.cohorts`; and, last, the accounts no ring holds that share a BIN or a device and
+    the templates most of its users send), one or both. ``scored``, when a list, receives
     (scores, labels) after every scoring pass: what fitting the score learns from.
 
     Another engine (:mod:`graphsleuth.spark`) hands in the ``graph`` it built and a
@@ -76,6 +77,7 @@ def find_rings(
     cluster_finder = cluster_finder or find_clusters
     labels = np.arange(graph.n_accounts)
     scores = ClusterScores.empty()
+    steps = (min_size, threshold, progress, scored)
     if "blocks" in views:
         free = np.zeros(graph.n_accounts, dtype=bool)
         labels = progress.step("finding dense blocks", lambda: block_clusters(graph, np.arange(graph.n_accounts), free, min_size, seed))
@@ -87,13 +89,16 @@ def find_rings(
         _keep(scored, scores, labels)
         labels, scores = _joined(evidence, graph, labels, scores, min_size, threshold, progress, scored)
     if "clusters" in views:
-        steps = (min_size, threshold, progress, scored)
-        finder = partial(cluster_finder, graph, algorithm=algorithm, resolution=resolution, seed=seed)
+        finder = _ignoring_taken(partial(cluster_finder, graph, algorithm=algorithm, resolution=resolution, seed=seed))
         labels, scores = _grouped_again(evidence, graph, labels, scores, f"clusters ({algorithm})", finder, *steps)
         # Modularity keeps a large ring tied sparsely by its own evidence, which CPM cuts into pieces too small
         # to flag, in a few large communities (clustering.find_communities).
-        finder = partial(find_communities, graph, seed)
+        finder = _ignoring_taken(partial(find_communities, graph, seed))
         labels, scores = _grouped_again(evidence, graph, labels, scores, "communities (modularity)", finder, *steps)
+    if "blocks" in views:
+        # What nothing else ties: the users of a rare BIN who all send the same prompts (cohorts.template_cohort_clusters).
+        finder = partial(template_cohort_clusters, graph, min_size=min_size, seed=seed)
+        labels, scores = _grouped_again(evidence, graph, labels, scores, "template cohorts (BINs, devices)", finder, *steps)
     findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))
     findings.stats = RunStats(
         accounts=graph.n_accounts, edges=graph.n_edges, clusters_scored=int(len(scores.table)), timings_s=dict(progress.timings)
@@ -128,7 +133,7 @@ def _grouped_again(evidence, graph, labels, scores, what, finder, min_size, thre
     """The accounts no ring holds grouped again by ``finder`` (``what`` names the grouping), scored and joined
     into rings as the dense blocks are; the rings' accounts keep their labels."""
     taken = _in_rings(graph, labels, scores)
-    found = progress.step(f"finding {what}", finder)
+    found = progress.step(f"finding {what}", lambda: finder(labels, taken))
     before = labels
     labels = _beside(found, before, taken)
     scores = progress.step(
@@ -139,6 +144,11 @@ def _grouped_again(evidence, graph, labels, scores, what, finder, min_size, thre
     )
     _keep(scored, scores, labels)
     return _joined(evidence, graph, labels, scores, min_size, threshold, progress, scored)
+
+
+def _ignoring_taken(finder):
+    """``finder`` (no arguments) as :func:`_grouped_again` calls it, with the labels and the accounts rings hold."""
+    return lambda labels, taken: finder()
 
 
 def _beside(found: np.ndarray, labels: np.ndarray, taken: np.ndarray) -> np.ndarray:

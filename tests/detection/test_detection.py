@@ -15,7 +15,7 @@ import pytest
 from graphsleuth import detect, read_evidence
 from graphsleuth.detection.blocks import block_clusters
 from graphsleuth.detection.clustering import ALGORITHMS, find_clusters, find_communities, split_merged_rings
-from graphsleuth.detection.cohorts import cohort_clusters
+from graphsleuth.detection.cohorts import cohort_clusters, template_cohort_clusters
 from graphsleuth.detection.explain import explain_ring, why_not_flagged
 from graphsleuth.detection.features import _event_features, on_held_network
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
@@ -748,7 +748,7 @@ def test_a_rare_bins_users_who_send_the_same_templates_are_one_cohort_but_a_tool
     graph = _graph_of_items(n, items)
     graph.evidence["hub"] = False
     labels = np.arange(n)
-    found = cohort_clusters(graph, labels, np.zeros(n, dtype=bool), min_size=10)
+    found = template_cohort_clusters(graph, labels, np.zeros(n, dtype=bool), min_size=10)
     assert len(np.unique(found[ring])) == 1 and found[ring[0]] != labels[ring[0]]
     assert len(np.unique(found[other])) == 1 and found[other[0]] not in (labels[other[0]], found[ring[0]])
     assert (found[customers] == labels[customers]).all() and (found[students] == labels[students]).all()
