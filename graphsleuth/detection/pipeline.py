@@ -134,6 +134,8 @@ def _grouped_again(evidence, graph, labels, scores, what, finder, min_size, thre
     into rings as the dense blocks are; the rings' accounts keep their labels."""
     taken = _in_rings(graph, labels, scores)
     found = progress.step(f"finding {what}", lambda: finder(labels, taken))
+    if np.array_equal(found, labels):
+        return labels, scores  # nothing grouped again
     before = labels
     labels = _beside(found, before, taken)
     scores = progress.step(
