@@ -491,9 +491,9 @@ def _signal_parts(table: pd.DataFrame) -> pd.DataFrame:
     organisation = table["organisation_share"] if "organisation_share" in table.columns else 0.0
     explained, off_hours = organisation_excuse(table)
     timing = np.fmax(table["lockstep_share"], table["template_coordination"])
+    timing = timing.where(~(explained & keeps_office_hours(table)), table["lockstep_share"])
     if "working_spread" in table.columns:
         timing = timing.where(~(explained & (table["working_spread"] < SEEN_WORKING)), 0.0)
-    timing = timing.where(~(explained & keeps_office_hours(table)), table["lockstep_share"])
     features = {
         "tooling": (table["template_share"], "template_share"),
         "timing": (timing, "lockstep_share"),

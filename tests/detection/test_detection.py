@@ -1158,7 +1158,8 @@ def test_an_organisation_explains_its_card_its_office_and_its_onboarding_unless_
     rows += [company | {"volume": 0.5}]  # an evaluation company's suites, in office hours as the population's seats keep them
     rows += [company | {"template_coordination": 0.9, "office_hours_share": 0.42}]  # not off hours, nor an office's either
     rows += [company | {"template_coordination": 0.9, "lockstep_share": 0.6}]
-    assert signal_kinds(pd.DataFrame(rows)).tolist() == [1, 4, 4, 1, 1, 1, 3, 1, 1, 2, 2]
+    rows += [company | {"template_coordination": 0.9, "lockstep_share": 0.6, "working_spread": 0.2}]  # its first days
+    assert signal_kinds(pd.DataFrame(rows)).tolist() == [1, 4, 4, 1, 1, 1, 3, 1, 1, 2, 2, 1]
 
 
 def test_a_platforms_users_made_one_by_one_show_one_signal_but_accounts_made_within_months_show_two():
