@@ -115,7 +115,7 @@ def find_clusters(
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
-    accounts = _linked_accounts(graph)
+    accounts = graph.derived("linked_accounts", lambda: _linked_accounts(graph))
     with interrupts_deferred():  # igraph's C code throughout: building the graph, Leiden, subgraphs
         g = _igraph(graph, accounts)
         coarse = _run(g, algorithm, resolution, seed)
@@ -139,7 +139,7 @@ def find_communities(graph: EvidenceGraph, seed: int = 0) -> np.ndarray:
     a group's ties against what its accounts' own ties predict: a ring whose ties stay among its accounts is one
     community however sparse they are.
     """
-    accounts = _linked_accounts(graph)
+    accounts = graph.derived("linked_accounts", lambda: _linked_accounts(graph))
     with interrupts_deferred():
         communities = _run(_igraph(graph, accounts), "modularity", 1.0, seed)
     return _for_every_account(communities, accounts, graph.n_accounts)
