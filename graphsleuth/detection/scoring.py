@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..evidence import Evidence
+from .events import event_excuse
 from .features import on_held_network, population_features
 from .graph import EvidenceGraph, lockstep_tokens, template_hours
 from .model import RingModel, ring_model
@@ -448,6 +449,10 @@ def signal_kinds(table: pd.DataFrame, creation_known: bool = True) -> pd.Series:
     the excuse is contradicted and everything counts again; unless the provider bills it by invoice
     (:data:`INVOICED_CHECKED`).
 
+    An event's participants (:func:`~.events.event_excuse`: made for it, active within its two days, at an
+    ordinary account's rate) sign up together, sit at its venue and send in the same hours: their burst,
+    network and timing are the event's and count for nothing; their templates and any payment pattern remain.
+
     A platform's users send its prompts from its servers: templates of their own and a network of their own,
     and nothing a campaign adds (timing, a burst, a payment pattern), from accounts made one by one over half a
     year or more (:data:`PLATFORM_SPREAD`), are the platform's, one signal. ``creation_known`` says whether the
@@ -494,12 +499,13 @@ def _signal_parts(table: pd.DataFrame) -> pd.DataFrame:
     timing = timing.where(~(explained & keeps_office_hours(table)), table["lockstep_share"])
     if "working_spread" in table.columns:
         timing = timing.where(~(explained & (table["working_spread"] < SEEN_WORKING)), 0.0)
+    event = event_excuse(table)
     features = {
         "tooling": (table["template_share"], "template_share"),
-        "timing": (timing, "lockstep_share"),
-        "creation": (table["burst_share"].where(~explained, 0.0), "burst_share"),
+        "timing": (timing.where(~event, 0.0), "lockstep_share"),
+        "creation": (table["burst_share"].where(~(explained | event), 0.0), "burst_share"),
         "payment": (table["payment"].where(~explained, 0.0), "payment"),
-        "network": (table["network_share"] * (1.0 - organisation), "network"),
+        "network": (table["network_share"].where(~event, 0.0) * (1.0 - organisation), "network"),
     }
     below_one = np.nextafter(1.0, 0.0)
     parts = {

@@ -16,6 +16,7 @@ from graphsleuth import detect, read_evidence
 from graphsleuth.detection.blocks import block_clusters
 from graphsleuth.detection.clustering import ALGORITHMS, find_clusters, find_communities, split_merged_rings
 from graphsleuth.detection.cohorts import cohort_clusters, template_cohort_clusters
+from graphsleuth.detection.events import event_excuse
 from graphsleuth.detection.explain import explain_ring, why_not_flagged
 from graphsleuth.detection.features import _event_features, on_held_network
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
@@ -1160,6 +1161,27 @@ def test_an_organisation_explains_its_card_its_office_and_its_onboarding_unless_
     rows += [company | {"template_coordination": 0.9, "lockstep_share": 0.6}]
     rows += [company | {"template_coordination": 0.9, "lockstep_share": 0.6, "working_spread": 0.2}]  # its first days
     assert signal_kinds(pd.DataFrame(rows)).tolist() == [1, 4, 4, 1, 1, 1, 3, 1, 1, 2, 2, 1]
+
+
+def test_an_event_explains_its_participants_burst_venue_and_hours_but_not_distillation_volume_or_a_card_pattern():
+    """Two hundred accounts made on a hackathon's first day at its venue's addresses send its starter kit in the
+    same hours, all within its two days, at an ordinary account's rate: their templates are one signal, the event
+    explains the rest. The same group sending ten times an ordinary account's requests, or made weeks before its
+    two days, or active for weeks after them, or spending a quarter of its template use outside them (a ring's
+    accounts taking turns a few days each), is not an event's: four kinds. Paying from shared cards adds a kind
+    no event explains."""
+    hackathon = {"template_share": 0.67, "lockstep_share": 0.57, "template_coordination": 0.44, "burst_share": 1.0}
+    hackathon |= {"payment": 0.0, "network_share": 0.99, "organisation_share": 0.0, "volume": 0.0}
+    hackathon |= {"event_share": 0.96, "after_event_share": 0.01, "created_at_event": 1.0}
+    rows = [hackathon, hackathon | {"volume": 0.5}, hackathon | {"created_at_event": 0.0}, hackathon | {"after_event_share": 0.8}]
+    rows += [hackathon | {"payment": 1.0}, hackathon | {"created_at_event": float("nan")}, hackathon | {"event_share": 0.77}]
+    index = ["event", "heavy", "made before", "stayed on", "shared cards", "creation unknown", "taking turns"]
+    table = pd.DataFrame(rows, index=index)
+    assert event_excuse(table).tolist() == [True, False, False, False, True, False, False]
+    assert signal_kinds(table).tolist() == [1, 4, 4, 4, 2, 4, 4]
+    assert signal_strength(table)["event"] < SIGNALS_NEEDED <= signal_strength(table)["shared cards"]
+    table["signals"], table["score"] = signal_kinds(table), 0.94
+    assert "as at an event" in why_not_flagged(next(table.iloc[[0]].itertuples()))
 
 
 def test_a_platforms_users_made_one_by_one_show_one_signal_but_accounts_made_within_months_show_two():
