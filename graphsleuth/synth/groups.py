@@ -108,4 +108,5 @@ def lookalike_creation(
             hours = rng.uniform(12, 72, len(groups))
             group_event[groups] = event.astype(np.int64)
             created[members] = group_event[groups][slot] + rng.random(m) * hours[slot] * HOUR
-        created[members] = np.minimum(created[members], end - 2 * HOUR)
+        if code != EVAL_COMPANY:  # seats due after the window are spread up to its end, as a company's are
+            created[members] = np.minimum(created[members], end - 2 * HOUR)

@@ -97,6 +97,18 @@ def test_a_student_who_never_connects_from_home_still_sends_from_the_campus_so_t
     assert set(tables["prompts"]["account_id"].to_pylist()) <= set(tables["ips"]["account_id"].to_pylist())
 
 
+def test_an_evaluation_companys_seats_due_after_the_window_are_spread_over_it_not_piled_on_its_last_hours():
+    """Sample seed 900130 draws an evaluation company onboarded late: its seats, added over months, fall past the
+    window's end for a quarter of them. They were all set to two hours before the end, a dozen seats made in the
+    same second at night, a creation burst and off-hours work no real company shows."""
+    population = generate(sample_seed=900130, accounts=14000)
+    truth = population.truth.to_pandas()
+    accounts = population.tables["accounts"].to_pandas().merge(truth, on="account_id")
+    seats = accounts[accounts.kind == "eval_company"]
+    assert len(seats) >= 40
+    assert seats.groupby("group_id").created_at.agg(lambda created: created.value_counts().max()).max() <= 2
+
+
 def test_the_same_sample_seed_gives_the_same_files_and_the_scenario_file_replays_them(tmp_path):
     runner = CliRunner()
     for name in ("a", "b"):
