@@ -33,6 +33,8 @@ __all__ = [
     "ORGANISATION_NAMED",
     "STAFF_VOLUME",
     "INVOICED_CHECKED",
+    "GREW_OVER",
+    "grown_organisation",
     "OFF_HOURS",
     "HOURS_KEPT",
     "FREE_MAIL_PROVIDERS",
@@ -52,6 +54,10 @@ STAFF_VOLUME = 0.3
 #: An organisation billed by invoice for at least this share of its seats is a customer the provider has
 #: checked: neither its hours nor its volume contradict its excuse (an evaluation company's nightly suites).
 INVOICED_CHECKED = 0.5
+#: An organisation whose seats were made over at least this much of a half-year (``creation_spread``: two
+#: months) grew as a customer does, and its seats' nights and volume are its scheduled jobs (an evaluation
+#: company's nightly suites), no contradiction; a ring dressed as a company makes its seats within weeks.
+GREW_OVER = 0.33
 #: An organisation's cluster that sends at most this share of its requests in office hours does not keep them,
 #: when the population's own organisations say nothing about their hours (see :data:`OFF_HOURS_RATIO`).
 OFF_HOURS = 0.2
@@ -104,15 +110,25 @@ def organisation_excuse(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
     The excuse fails when its seats do not work as staff: off hours, or each at :data:`STAFF_VOLUME` where
     their hours do not show they keep office hours (:func:`keeps_office_hours`); it holds whatever their hours
-    and volume when the provider invoices it (:data:`INVOICED_CHECKED`)."""
+    and volume when the provider invoices it (:data:`INVOICED_CHECKED`) or when it grew over months
+    (:func:`grown_organisation`)."""
     organisation = table["organisation_share"] if "organisation_share" in table.columns else 0.0
     off_hours = off_hours_organisation(table)
     contradicted = off_hours | _heavy(table) & ~keeps_office_hours(table)
+    checked = grown_organisation(table)
     if "invoiced_share" in table.columns:
-        checked = table["invoiced_share"] >= INVOICED_CHECKED
-        contradicted &= ~checked
-        off_hours &= ~checked
+        checked |= table["invoiced_share"] >= INVOICED_CHECKED
+    contradicted &= ~checked
+    off_hours &= ~checked
     return (organisation >= ORGANISATION_NAMED) & ~contradicted, off_hours
+
+
+def grown_organisation(table: pd.DataFrame) -> pd.Series:
+    """Per cluster: on organisations' domains (:data:`ORGANISATION_NAMED`), its seats made over months
+    (:data:`GREW_OVER`): a customer that grew, whose seats' shared schedule is its jobs'."""
+    if "organisation_share" not in table.columns or "creation_spread" not in table.columns:
+        return pd.Series(False, index=table.index)
+    return (table["organisation_share"] >= ORGANISATION_NAMED) & (table["creation_spread"] >= GREW_OVER)
 
 
 def heavy_off_hours(table: pd.DataFrame) -> pd.Series:

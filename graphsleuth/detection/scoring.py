@@ -36,6 +36,7 @@ from .model import RingModel, ring_model
 from .organisations import (
     SEEN_WORKING,
     account_domains,
+    grown_organisation,
     keeps_office_hours,
     network_members,
     off_hours_line,
@@ -447,7 +448,8 @@ def signal_kinds(table: pd.DataFrame, creation_known: bool = True) -> pd.Series:
     When it does not keep office hours (:func:`off_hours_organisation`), or its seats send many times what an
     ordinary account does (:data:`STAFF_VOLUME`) and its hours do not show otherwise (:func:`keeps_office_hours`),
     the excuse is contradicted and everything counts again; unless the provider bills it by invoice
-    (:data:`INVOICED_CHECKED`).
+    (:data:`INVOICED_CHECKED`), or its seats were made over months (:func:`grown_organisation`: a customer that
+    grew, whose seats' shared schedule is its jobs', as an evaluation company's nightly suites are; no timing).
 
     An event's participants (:func:`~.events.event_excuse`: made for it, active within its two days, at an
     ordinary account's rate) sign up together, sit at its venue and send in the same hours: their burst,
@@ -497,6 +499,7 @@ def _signal_parts(table: pd.DataFrame) -> pd.DataFrame:
     explained, off_hours = organisation_excuse(table)
     timing = np.fmax(table["lockstep_share"], table["template_coordination"])
     timing = timing.where(~(explained & keeps_office_hours(table)), table["lockstep_share"])
+    timing = timing.where(~(explained & grown_organisation(table)), 0.0)
     if "working_spread" in table.columns:
         timing = timing.where(~(explained & (table["working_spread"] < SEEN_WORKING)), 0.0)
     event = event_excuse(table)

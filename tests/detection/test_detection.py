@@ -21,7 +21,7 @@ from graphsleuth.detection.explain import explain_ring, why_not_flagged
 from graphsleuth.detection.features import _event_features, on_held_network
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
 from graphsleuth.detection.model import MODEL_FEATURES, model_inputs, ring_model
-from graphsleuth.detection.organisations import off_hours_line, organisation_domains, organisation_share
+from graphsleuth.detection.organisations import grown_organisation, off_hours_line, organisation_domains, organisation_share
 from graphsleuth.detection.pipeline import find_rings
 from graphsleuth.detection.rings import _tie_communities, join_rings
 from graphsleuth.detection.scoring import (
@@ -1182,6 +1182,18 @@ def test_an_event_explains_its_participants_burst_venue_and_hours_but_not_distil
     assert signal_strength(table)["event"] < SIGNALS_NEEDED <= signal_strength(table)["shared cards"]
     table["signals"], table["score"] = signal_kinds(table), 0.94
     assert "as at an event" in why_not_flagged(next(table.iloc[[0]].itertuples()))
+
+
+def test_an_evaluation_company_grown_over_months_runs_its_nightly_suites_but_seats_made_within_weeks_are_a_ring():
+    """Seats on one company's domain and card send their suite templates in step, every night, at ten times an
+    ordinary account's rate: made over four months, that is an evaluation company's scheduled jobs, its
+    templates one signal; made within three weeks, it is a ring dressed as a company, every kind counting."""
+    suites = {"template_share": 0.7, "lockstep_share": 0.45, "template_coordination": 0.95, "burst_share": 0.0}
+    suites |= {"payment": 1.0, "network_share": 1.0, "organisation_share": 1.0, "office_hours_share": 0.1}
+    suites |= {"off_hours_line": 0.25, "working_spread": 0.9, "volume": 0.55, "invoiced_share": 0.0}
+    table = pd.DataFrame([suites | {"creation_spread": 0.66}, suites | {"creation_spread": 0.1}], index=["company", "dressed"])
+    assert grown_organisation(table).tolist() == [True, False]
+    assert signal_kinds(table).tolist() == [1, 4]
 
 
 def test_a_platforms_users_made_one_by_one_show_one_signal_but_accounts_made_within_months_show_two():
