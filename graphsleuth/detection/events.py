@@ -23,9 +23,9 @@ __all__ = ["event_excuse", "EVENT_HELD", "MADE_FOR_EVENT", "ACTIVE_AFTER_EVENT"]
 EVENT_HELD = 0.9
 #: ...at least this share of its members were created from the day before those days to the day after...
 MADE_FOR_EVENT = 0.5
-#: ...at most this share of all its activity came outside them...
+#: ...at most this share of all its activity came outside them, and its members send below
+#: :data:`~.organisations.STAFF_VOLUME` (about four times an ordinary account's requests).
 ACTIVE_AFTER_EVENT = 0.5
-#: ...and its members send no more than an ordinary account does (:data:`~.organisations.STAFF_VOLUME`).
 
 
 def event_excuse(table: pd.DataFrame) -> pd.Series:
