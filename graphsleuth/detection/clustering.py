@@ -46,6 +46,11 @@ def _edge_pairs(source: np.ndarray, target: np.ndarray, chunk: int = 500_000):
 
 
 def _linked_accounts(graph: EvidenceGraph) -> np.ndarray:
+    """:func:`_order_linked_accounts`, worked out once per graph however many groupings ask."""
+    return graph.derived("linked_accounts", lambda: _order_linked_accounts(graph))
+
+
+def _order_linked_accounts(graph: EvidenceGraph) -> np.ndarray:
     """The accounts that share evidence with another, numbered so that linked accounts sit close together.
 
     An account with no edge is a cluster of its own whatever the algorithm (no
@@ -115,7 +120,7 @@ def find_clusters(
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
-    accounts = graph.derived("linked_accounts", lambda: _linked_accounts(graph))
+    accounts = _linked_accounts(graph)
     with interrupts_deferred():  # igraph's C code throughout: building the graph, Leiden, subgraphs
         g = _igraph(graph, accounts)
         coarse = _run(g, algorithm, resolution, seed)
@@ -139,7 +144,7 @@ def find_communities(graph: EvidenceGraph, seed: int = 0) -> np.ndarray:
     a group's ties against what its accounts' own ties predict: a ring whose ties stay among its accounts is one
     community however sparse they are.
     """
-    accounts = graph.derived("linked_accounts", lambda: _linked_accounts(graph))
+    accounts = _linked_accounts(graph)
     with interrupts_deferred():
         communities = _run(_igraph(graph, accounts), "modularity", 1.0, seed)
     return _for_every_account(communities, accounts, graph.n_accounts)

@@ -125,10 +125,17 @@ def _cohorts(held: coo_matrix, graph: EvidenceGraph) -> np.ndarray:
     least = np.where(timing, TIMING_LEAST, COHORT_LEAST)
     lift = np.where(timing, TIMING_LIFT, COHORT_LIFT)
     chance = np.where(timing, TIMING_CHANCE, COHORT_ALPHA / max(len(count), 1))
-    many = (count >= least) & (count >= lift * expected) & (~timing | hub[a] | hub[b])
-    rows = np.flatnonzero(many)
-    many[rows] = poisson.sf(count[rows] - 1, expected[rows]) <= chance[rows]
+    many = _beyond_chance(count, expected, least, lift, chance, ~timing | hub[a] | hub[b])
     return np.column_stack([a[many], b[many]])
+
+
+def _beyond_chance(count, expected, least, lift, chance, eligible=True) -> np.ndarray:
+    """Per pair of items: shared by at least ``least`` accounts, ``lift`` times the ``expected`` count, and
+    that many or more at most ``chance`` often (Poisson tail), where ``eligible``."""
+    many = (count >= least) & (count >= lift * expected) & eligible
+    rows = np.flatnonzero(many)
+    many[rows] = poisson.sf(count[rows] - 1, expected[rows]) <= np.broadcast_to(chance, np.shape(count))[rows]
+    return many
 
 
 def _tooled_cohorts(held: coo_matrix, graph: EvidenceGraph, taken: np.ndarray) -> pd.DataFrame:
@@ -140,8 +147,8 @@ def _tooled_cohorts(held: coo_matrix, graph: EvidenceGraph, taken: np.ndarray) -
     degree = graph.evidence["degree"].to_numpy()
     free = ~taken[account]
     tool = free & (kind == "template")[item] & (degree >= COHORT_LEAST)[item]
-    infra = held.col[np.isin(kind[held.col], TOOLED_KINDS)]
-    on_infra = held.row[np.isin(kind[held.col], TOOLED_KINDS)]
+    on_tooled_kind = np.isin(kind[held.col], TOOLED_KINDS)
+    infra, on_infra = held.col[on_tooled_kind], held.row[on_tooled_kind]
     if len(infra) == 0 or not tool.any():
         return _no_tools()
     shape = (graph.n_accounts, len(kind))
@@ -150,9 +157,7 @@ def _tooled_cohorts(held: coo_matrix, graph: EvidenceGraph, taken: np.ndarray) -
     both = (infra_matrix.T @ tool_matrix).tocoo()
     a, b, count = both.row, both.col, both.data
     expected = degree[a] * degree[b] / graph.n_accounts
-    many = (count >= COHORT_LEAST) & (count >= COHORT_LIFT * expected)
-    rows = np.flatnonzero(many)
-    many[rows] = poisson.sf(count[rows] - 1, expected[rows]) <= COHORT_ALPHA / max(len(count), 1)
+    many = _beyond_chance(count, expected, COHORT_LEAST, COHORT_LIFT, COHORT_ALPHA / max(len(count), 1))
     if not many.any():
         return _no_tools()
     pairs = pd.DataFrame({"item": a[many], "template": b[many]})
