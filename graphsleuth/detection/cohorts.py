@@ -23,6 +23,14 @@ them than chance gives: ninety accounts that each pay from a rare BIN nobody els
 send the same distillation prompts show nothing else in common (made evenly, no proxy, a card
 each). It counts as the item's second item for its senders and ties no groups: two operators
 who send one toolkit's templates from their own BINs stay two.
+
+Last of all, templates alone, for the accounts nothing else ties: a ring made evenly, with no
+card, BIN or proxy in common, that sends a dozen prompts nobody else sends. Two templates most
+of whose senders are free accounts, sent together by far more of them than chance gives, are a
+cohort; the accounts that send two templates of one group make a cluster, kept only when at
+least two of its templates are its own (most of their senders are its members). A starter kit
+that thousands send is nobody's own, and scoring still asks for a second kind of signal besides
+the templates (a burst, waves, a card pattern, a network): content alone flags nothing.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from scipy.stats import poisson
 from .clustering import split_touching_blocks
 from .graph import EvidenceGraph
 
-__all__ = ["cohort_clusters", "template_cohort_clusters", "COHORT_KINDS"]
+__all__ = ["cohort_clusters", "template_cohort_clusters", "private_template_clusters", "COHORT_KINDS", "OWN_TEMPLATES"]
 
 #: The evidence cohorts are looked for in: infrastructure, creation hours and lockstep tokens.
 COHORT_KINDS = ("bin", "created", "subnet", "link", "lockstep")
@@ -69,6 +77,9 @@ TOOLED_KINDS = ("bin", "link")
 #: ...and at least this share of the item's users send its templates: the item is theirs, not one a ring shares
 #: with the population (a popular BIN two rings and thousands of customers pay from).
 TOOLED_SHARE = 0.5
+#: A cluster of private templates' senders (:func:`private_template_clusters`) is kept when at least this many
+#: of its templates are its own: most of their senders (:data:`TOOLED_SHARE`) are its members.
+OWN_TEMPLATES = 2
 
 
 def cohort_clusters(graph: EvidenceGraph, labels: np.ndarray, taken: np.ndarray, min_size: int, seed: int = 0) -> np.ndarray:
@@ -101,6 +112,60 @@ def template_cohort_clusters(graph: EvidenceGraph, labels: np.ndarray, taken: np
         return labels
     new = _clusters(held, np.zeros((0, 2), dtype=np.int64), labels, len(graph.evidence), min_size, tooled)
     return split_touching_blocks(graph, new, new != labels, min_size, seed)
+
+
+def private_template_clusters(graph: EvidenceGraph, labels: np.ndarray, taken: np.ndarray, min_size: int, seed: int = 0) -> np.ndarray:
+    """New cluster labels: the accounts ``taken`` leaves free that send two templates of one group of private
+    templates (:func:`_private_cohorts`) become one cluster per group, when there are ``min_size`` of them, cut
+    where it is groups that only touch, and kept when :data:`OWN_TEMPLATES` of its templates are its own;
+    every other account keeps its label.
+
+    The very last resort: a ring that shares no card, BIN, proxy or device and was made evenly is tied by the
+    prompts only it sends. Run on accounts no ring holds, it cannot join two rings found otherwise."""
+    if graph.shared is None:
+        return labels
+    held = _private_templates(graph, taken)
+    cohorts = _private_cohorts(held, graph)
+    if len(cohorts) == 0:
+        return labels
+    new = _clusters(held, cohorts, labels, len(graph.evidence), min_size)
+    new = split_touching_blocks(graph, new, new != labels, min_size, seed)
+    moved = new != labels
+    return np.where(moved & ~np.isin(new, _with_own_templates(held, graph, new, moved)), labels, new)
+
+
+def _private_templates(graph: EvidenceGraph, taken: np.ndarray) -> coo_matrix:
+    """Free accounts x the templates most of whose senders are free (a 0/1 matrix): no hub, at least
+    :data:`COHORT_LEAST` free senders."""
+    account, item = graph.shared
+    kind = graph.evidence["kind"].to_numpy()
+    degree = graph.evidence["degree"].to_numpy()
+    sent = ~taken[account] & (kind == "template")[item]
+    free_senders = np.bincount(item[sent], minlength=len(kind))
+    private = (free_senders >= COHORT_LEAST) & (free_senders >= TOOLED_SHARE * degree) & ~graph.evidence["hub"].to_numpy(dtype=bool)
+    keep = sent & private[item]
+    return coo_matrix((np.ones(int(keep.sum()), dtype=np.int32), (account[keep], item[keep])), shape=(graph.n_accounts, len(kind)))
+
+
+def _private_cohorts(held: coo_matrix, graph: EvidenceGraph) -> np.ndarray:
+    """The pairs of private templates far more free accounts send both of than chance gives, one (a, b) row each."""
+    both = triu((held.T.tocsr() @ held.tocsr()).tocoo(), k=1).tocoo()
+    a, b, count = both.row, both.col, both.data
+    degree = graph.evidence["degree"].to_numpy()
+    expected = degree[a] * degree[b] / graph.n_accounts
+    many = _beyond_chance(count, expected, COHORT_LEAST, COHORT_LIFT, COHORT_ALPHA / max(len(count), 1))
+    return np.column_stack([a[many], b[many]])
+
+
+def _with_own_templates(held: coo_matrix, graph: EvidenceGraph, labels: np.ndarray, moved: np.ndarray) -> np.ndarray:
+    """The new clusters (accounts ``moved``) with :data:`OWN_TEMPLATES` or more templates of their own: sent by
+    :data:`COHORT_LEAST` of their members or more, who are most (:data:`TOOLED_SHARE`) of its senders."""
+    sends = pd.DataFrame({"cluster": labels[held.row], "template": held.col})[moved[held.row]]
+    inside = sends.value_counts().rename("members").reset_index()
+    degree = graph.evidence["degree"].to_numpy()[inside["template"].to_numpy()]
+    own = inside[(inside["members"] >= COHORT_LEAST) & (inside["members"].to_numpy() >= TOOLED_SHARE * degree)]
+    per_cluster = own.groupby("cluster").size()
+    return per_cluster.index[per_cluster.to_numpy() >= OWN_TEMPLATES].to_numpy()
 
 
 def _popular_items(graph: EvidenceGraph, taken: np.ndarray) -> coo_matrix:

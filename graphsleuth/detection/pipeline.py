@@ -20,7 +20,7 @@ from ..progress import Progress
 from .blocks import block_clusters
 from .campaigns import Campaign, group_campaigns
 from .clustering import ALGORITHMS, DEFAULT_RESOLUTION, find_clusters, find_communities
-from .cohorts import cohort_clusters, template_cohort_clusters
+from .cohorts import cohort_clusters, private_template_clusters, template_cohort_clusters
 from .explain import ring_record, why_not_flagged
 from .findings import Cluster, Findings, Ring, RunStats
 from .graph import EvidenceGraph, build_evidence_graph
@@ -58,7 +58,7 @@ def find_rings(
     accounts no ring holds) and ``blocks`` (dense blocks of the account x
     evidence graph, :mod:`.blocks`, and cohorts of accounts that share two popular items,
     :mod:`.cohorts`; and, last, the accounts no ring holds that share a BIN or a device and
-    the templates most of its users send), one or both. ``scored``, when a list, receives
+    the templates most of its users send, then those that send templates nobody else sends), one or both. ``scored``, when a list, receives
     (scores, labels) after every scoring pass: what fitting the score learns from.
 
     Another engine (:mod:`graphsleuth.spark`) hands in the ``graph`` it built and a
@@ -99,6 +99,9 @@ def find_rings(
         # What nothing else ties: the users of a rare BIN who all send the same prompts (cohorts.template_cohort_clusters).
         finder = partial(template_cohort_clusters, graph, min_size=min_size, seed=seed)
         labels, scores = _grouped_again(evidence, graph, labels, scores, "template cohorts (BINs, devices)", finder, *steps)
+        # Nothing else ties them: the senders of templates nobody else sends (cohorts.private_template_clusters).
+        finder = partial(private_template_clusters, graph, min_size=min_size, seed=seed)
+        labels, scores = _grouped_again(evidence, graph, labels, scores, "template cohorts (private templates)", finder, *steps)
     findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))
     findings.stats = RunStats(
         accounts=graph.n_accounts, edges=graph.n_edges, clusters_scored=int(len(scores.table)), timings_s=dict(progress.timings)

@@ -15,7 +15,7 @@ import pytest
 from graphsleuth import detect, read_evidence
 from graphsleuth.detection.blocks import block_clusters
 from graphsleuth.detection.clustering import ALGORITHMS, find_clusters, find_communities, split_merged_rings
-from graphsleuth.detection.cohorts import cohort_clusters, template_cohort_clusters
+from graphsleuth.detection.cohorts import cohort_clusters, private_template_clusters, template_cohort_clusters
 from graphsleuth.detection.events import event_excuse
 from graphsleuth.detection.explain import explain_ring, why_not_flagged
 from graphsleuth.detection.features import _event_features, on_held_network
@@ -753,6 +753,33 @@ def test_a_rare_bins_users_who_send_the_same_templates_are_one_cohort_but_a_tool
     assert len(np.unique(found[ring])) == 1 and found[ring[0]] != labels[ring[0]]
     assert len(np.unique(found[other])) == 1 and found[other[0]] not in (labels[other[0]], found[ring[0]])
     assert (found[customers] == labels[customers]).all() and (found[students] == labels[students]).all()
+
+
+def test_the_senders_of_templates_nobody_else_sends_are_one_cluster_but_a_starter_kits_users_and_a_ring_are_not():
+    """28 accounts that share no card, BIN or proxy each send four of six templates only they send: pairs of
+    them sent together by a dozen accounts where chance puts none, one cluster. 100 hackathon participants
+    send both starter-kit templates, which 400 other users send one of: a cohort, but two thirds of each
+    template's senders are not its members, so nobody's own. A ring found already (its accounts taken) that
+    sends two more templates of its own is left as it was."""
+    n = 60_000
+    ring, hackers, kit_users, found = np.arange(28), np.arange(100, 200), np.arange(1000, 1400), np.arange(5000, 5040)
+    rng = np.random.default_rng(5)
+    own = [[] for _ in range(6)]
+    for account in ring:
+        for template in rng.choice(6, 4, replace=False):
+            own[template].append(account)
+    items = [("template", np.array(senders)) for senders in own]
+    items += [("template", np.concatenate([hackers, kit_users[k::2]])) for k in range(2)]
+    items += [("template", found) for _ in range(2)]
+    graph = _graph_of_items(n, items)
+    graph.evidence["hub"] = graph.evidence["degree"] > 500
+    labels = np.arange(n)
+    taken = np.zeros(n, dtype=bool)
+    taken[found] = True
+    grouped = private_template_clusters(graph, labels, taken, min_size=10)
+    assert len(np.unique(grouped[ring])) == 1 and grouped[ring[0]] != labels[ring[0]]
+    assert (grouped[hackers] == labels[hackers]).all() and (grouped[kit_users] == labels[kit_users]).all()
+    assert (grouped[found] == labels[found]).all()
 
 
 def test_a_piece_kept_apart_into_a_ring_too_small_to_report_joins_the_ring_whose_evidence_its_members_use():
