@@ -114,16 +114,22 @@ def template_cohort_clusters(graph: EvidenceGraph, labels: np.ndarray, taken: np
     return split_touching_blocks(graph, new, new != labels, min_size, seed)
 
 
-def private_template_clusters(graph: EvidenceGraph, labels: np.ndarray, taken: np.ndarray, min_size: int, seed: int = 0) -> np.ndarray:
+def private_template_clusters(
+    graph: EvidenceGraph, labels: np.ndarray, taken: np.ndarray, min_size: int, seed: int = 0, seated: np.ndarray | None = None
+) -> np.ndarray:
     """New cluster labels: the accounts ``taken`` leaves free that send two templates of one group of private
     templates (:func:`_private_cohorts`) become one cluster per group, when there are ``min_size`` of them, cut
     where it is groups that only touch, and kept when :data:`OWN_TEMPLATES` of its templates are its own;
     every other account keeps its label.
 
     The very last resort: a ring that shares no card, BIN, proxy or device and was made evenly is tied by the
-    prompts only it sends. Run on accounts no ring holds, it cannot join two rings found otherwise."""
+    prompts only it sends. Run on accounts no ring holds, it cannot join two rings found otherwise. Accounts
+    ``seated`` on an organisation's domain are tied by it already, and their own templates are its tools (a
+    class's assignments): they are left as they are."""
     if graph.shared is None:
         return labels
+    if seated is not None:
+        taken = taken | seated
     held = _private_templates(graph, taken)
     cohorts = _private_cohorts(held, graph)
     if len(cohorts) == 0:

@@ -13,7 +13,7 @@ from ..evidence import Evidence, subnet_of
 from .findings import PeakDay, Ring, SharedEvidence, SharedValue
 from .graph import EvidenceGraph
 from .model import ring_model
-from .organisations import ORGANISATION_NAMED, organisation_excuse
+from .organisations import ORGANISATION_NAMED, RING_TOOLING, organisation_excuse
 from .scoring import SIGNAL_LEVELS, SIGNALS_NEEDED, WEAK_COORDINATION, platform_users
 
 __all__ = ["ring_record", "why_not_flagged", "explain_ring"]
@@ -153,6 +153,11 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
         text += (
             f"; {row.organisation_share:.0%} are on organisations' email domains, yet only {row.office_hours_share:.0%} "
             "of their requests fall in office hours in their countries, which a company's staff do not do"
+        )
+    elif row.organisation_share >= ORGANISATION_NAMED and getattr(row, "ring_tooling_share", 0.0) >= RING_TOOLING and not excused:
+        text += (
+            f"; {row.organisation_share:.0%} are on organisations' email domains, yet {row.ring_tooling_share:.0%} of their "
+            "requests use templates that other suspected rings send as their own, which a company's own tools are not"
         )
     elif row.organisation_share >= ORGANISATION_NAMED and not excused:  # in office hours, so its volume contradicts it
         text += (

@@ -22,6 +22,7 @@ from .graph import EvidenceGraph
 __all__ = [
     "organisation_domains",
     "account_domains",
+    "seated_accounts",
     "organisation_share",
     "organisation_excuse",
     "off_hours_organisation",
@@ -35,6 +36,8 @@ __all__ = [
     "INVOICED_CHECKED",
     "GREW_OVER",
     "grown_organisation",
+    "RING_TOOLING",
+    "ring_tooling_share",
     "OFF_HOURS",
     "HOURS_KEPT",
     "FREE_MAIL_PROVIDERS",
@@ -58,6 +61,10 @@ INVOICED_CHECKED = 0.5
 #: months) grew as a customer does, and its seats' nights and volume are its scheduled jobs (an evaluation
 #: company's nightly suites), no contradiction; a ring dressed as a company makes its seats within weeks.
 GREW_OVER = 0.33
+#: An organisation whose seats send at least this share of their requests on templates a flagged ring calls its
+#: own runs that ring's distillation tooling: its excuse fails. A ring dressed as a company hides a bank's
+#: templates under its camouflage (a twentieth of its traffic or more); a company's own tools are nobody else's.
+RING_TOOLING = 0.05
 #: An organisation's cluster that sends at most this share of its requests in office hours does not keep them,
 #: when the population's own organisations say nothing about their hours (see :data:`OFF_HOURS_RATIO`).
 OFF_HOURS = 0.2
@@ -109,12 +116,13 @@ def organisation_excuse(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     works off hours (:func:`off_hours_organisation`, not counted for an organisation billed by invoice).
 
     The excuse fails when its seats do not work as staff: off hours, or each at :data:`STAFF_VOLUME` where
-    their hours do not show they keep office hours (:func:`keeps_office_hours`); it holds whatever their hours
-    and volume when the provider invoices it (:data:`INVOICED_CHECKED`) or when it grew over months
+    their hours do not show they keep office hours (:func:`keeps_office_hours`), or when they send a flagged
+    ring's templates (:data:`RING_TOOLING`, the table's ``ring_tooling_share``); it holds whatever their hours,
+    volume and templates when the provider invoices it (:data:`INVOICED_CHECKED`) or when it grew over months
     (:func:`grown_organisation`)."""
     organisation = table["organisation_share"] if "organisation_share" in table.columns else 0.0
     off_hours = off_hours_organisation(table)
-    contradicted = off_hours | _heavy(table) & ~keeps_office_hours(table)
+    contradicted = off_hours | _heavy(table) & ~keeps_office_hours(table) | _ring_tooling(table)
     checked = grown_organisation(table)
     if "invoiced_share" in table.columns:
         checked |= table["invoiced_share"] >= INVOICED_CHECKED
@@ -129,6 +137,31 @@ def grown_organisation(table: pd.DataFrame) -> pd.Series:
     if "organisation_share" not in table.columns or "creation_spread" not in table.columns:
         return pd.Series(False, index=table.index)
     return (table["organisation_share"] >= ORGANISATION_NAMED) & (table["creation_spread"] >= GREW_OVER)
+
+
+def ring_tooling_share(evidence: Evidence, labels: np.ndarray, clusters: np.ndarray, templates: np.ndarray) -> pd.Series:
+    """Per cluster of ``clusters`` (numbered as in ``labels``): the share of its members' requests on
+    ``templates`` (the characteristic templates of the flagged rings), 0 where it sent none."""
+    prompts = evidence.prompts
+    out = pd.Series(0.0, index=clusters)
+    if len(clusters) == 0 or len(templates) == 0 or "template_id" not in prompts.columns:
+        return out
+    positions = evidence.account_positions("prompts")
+    asked = np.zeros(int(labels.max(initial=0)) + 1, dtype=bool)
+    asked[clusters] = True
+    rows = np.flatnonzero(positions >= 0)
+    rows = rows[asked[labels[positions[rows]]]]
+    cluster = labels[positions[rows]]
+    count = prompts["count"].to_numpy(dtype=float)[rows] if "count" in prompts.columns else np.ones(len(rows))
+    on_ring = pd.Series(prompts["template_id"].to_numpy()[rows]).isin(templates).to_numpy()
+    sums = pd.DataFrame({"cluster": cluster, "ring": count * on_ring, "all": count}).groupby("cluster").sum()
+    out.loc[sums.index] = (sums["ring"] / sums["all"].clip(lower=1e-12)).to_numpy()
+    return out
+
+
+def _ring_tooling(table: pd.DataFrame) -> pd.Series | bool:
+    """Per cluster: its requests on flagged rings' templates reach :data:`RING_TOOLING` (False where not measured)."""
+    return table["ring_tooling_share"] >= RING_TOOLING if "ring_tooling_share" in table.columns else False
 
 
 def heavy_off_hours(table: pd.DataFrame) -> pd.Series:
@@ -182,9 +215,8 @@ def off_hours_line(evidence: Evidence, graph: EvidenceGraph) -> float:
 def _off_hours_line(evidence: Evidence, graph: EvidenceGraph) -> float:
     if "email" not in evidence.accounts.columns:
         return OFF_HOURS
-    domain = pd.Series(account_domains(evidence, graph))
     office = graph.derived("account_office_hours", lambda: account_office_hours_share(evidence, graph.n_accounts))
-    seat = domain.notna().to_numpy() & (domain.map(domain.value_counts()).fillna(0).to_numpy() >= 3) & ~np.isnan(office)
+    seat = seated_accounts(evidence, graph) & ~np.isnan(office)
     if seat.sum() < OFF_HOURS_SEATS:
         return OFF_HOURS
     return float(OFF_HOURS_RATIO * np.median(office[seat]))
@@ -276,6 +308,13 @@ def account_domains(evidence: Evidence, graph: EvidenceGraph) -> np.ndarray:
     """Per account position of ``graph``: :func:`organisation_domains` of its email (None without one), found
     once per graph however many scoring passes ask."""
     return graph.derived("organisation_domains", lambda: _organisation_domains(evidence, graph.n_accounts))
+
+
+def seated_accounts(evidence: Evidence, graph: EvidenceGraph) -> np.ndarray:
+    """Per account position of ``graph``: on an organisation's email domain (:func:`account_domains`) that
+    :data:`ORGANISATION_SEATS` or more accounts share."""
+    domain = pd.Series(account_domains(evidence, graph))
+    return domain.notna().to_numpy() & (domain.map(domain.value_counts()).fillna(0).to_numpy() >= ORGANISATION_SEATS)
 
 
 def _organisation_domains(evidence: Evidence, n_accounts: int) -> np.ndarray:

@@ -24,7 +24,7 @@ from .cohorts import cohort_clusters, private_template_clusters, template_cohort
 from .explain import ring_record, why_not_flagged
 from .findings import Cluster, Findings, Ring, RunStats
 from .graph import EvidenceGraph, build_evidence_graph
-from .organisations import account_domains
+from .organisations import account_domains, seated_accounts
 from .rings import join_rings
 from .scoring import FLAG_THRESHOLD, MIN_RING_SIZE, ClusterScores, ring_id_of, score_clusters
 
@@ -100,7 +100,8 @@ def find_rings(
         finder = partial(template_cohort_clusters, graph, min_size=min_size, seed=seed)
         labels, scores = _grouped_again(evidence, graph, labels, scores, "template cohorts (BINs, devices)", finder, *steps)
         # Nothing else ties them: the senders of templates nobody else sends (cohorts.private_template_clusters).
-        finder = partial(private_template_clusters, graph, min_size=min_size, seed=seed)
+        seated = seated_accounts(evidence, graph)
+        finder = partial(private_template_clusters, graph, min_size=min_size, seed=seed, seated=seated)
         labels, scores = _grouped_again(evidence, graph, labels, scores, "template cohorts (private templates)", finder, *steps)
     findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))
     findings.stats = RunStats(

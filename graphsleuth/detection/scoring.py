@@ -34,6 +34,8 @@ from .features import on_held_network, population_features
 from .graph import EvidenceGraph, lockstep_tokens, template_hours
 from .model import RingModel, ring_model
 from .organisations import (
+    ORGANISATION_NAMED,
+    RING_TOOLING,
     SEEN_WORKING,
     account_domains,
     grown_organisation,
@@ -43,6 +45,7 @@ from .organisations import (
     off_hours_members,
     organisation_excuse,
     organisation_share,
+    ring_tooling_share,
 )
 
 __all__ = [
@@ -428,12 +431,29 @@ def score_clusters(
     creation_known = _creation_known(evidence)
     features["signals"] = signal_kinds(features, creation_known=creation_known)
     features["signal_strength"] = signal_strength(features, creation_known=creation_known)
-    features["flagged"] = (
-        (features["score"] >= (model.threshold if threshold is None else threshold))
-        & (features["signals"] >= 1)
-        & (features["signal_strength"] >= SIGNALS_NEEDED)
-    )
+    flag_at = model.threshold if threshold is None else threshold
+    features["flagged"] = _flagged(features, flag_at)
+    features["ring_tooling_share"] = _organisations_ring_tooling(evidence, labels, features, own_templates)
+    if (features["ring_tooling_share"] >= RING_TOOLING).any():
+        features["signals"] = signal_kinds(features, creation_known=creation_known)
+        features["signal_strength"] = signal_strength(features, creation_known=creation_known)
+        features["flagged"] = _flagged(features, flag_at)
     return ClusterScores(features.reset_index(drop=True), own_templates, member_scores)
+
+
+def _flagged(features: pd.DataFrame, flag_at: float) -> pd.Series:
+    """Per cluster: scored at ``flag_at`` or more, with signals worth :data:`SIGNALS_NEEDED` kinds, one in full."""
+    return (features["score"] >= flag_at) & (features["signals"] >= 1) & (features["signal_strength"] >= SIGNALS_NEEDED)
+
+
+def _organisations_ring_tooling(evidence: Evidence, labels: np.ndarray, features: pd.DataFrame, own_templates: pd.DataFrame) -> pd.Series:
+    """Per cluster: for the unflagged ones on organisations' domains, the share of their requests on the flagged
+    clusters' characteristic templates (:func:`.organisations.ring_tooling_share`); 0 for the others."""
+    flagged = features["flagged"].to_numpy()
+    organisations = features.index[(features["organisation_share"] >= ORGANISATION_NAMED).to_numpy() & ~flagged].to_numpy()
+    templates = own_templates.loc[own_templates["cluster"].isin(features.index[flagged]), "template_id"].unique()
+    share = ring_tooling_share(evidence, labels, organisations, templates)
+    return share.reindex(features.index, fill_value=0.0)
 
 
 def signal_kinds(table: pd.DataFrame, creation_known: bool = True) -> pd.Series:

@@ -21,7 +21,14 @@ from graphsleuth.detection.explain import explain_ring, why_not_flagged
 from graphsleuth.detection.features import _event_features, on_held_network
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
 from graphsleuth.detection.model import MODEL_FEATURES, model_inputs, ring_model
-from graphsleuth.detection.organisations import grown_organisation, off_hours_line, organisation_domains, organisation_share
+from graphsleuth.detection.organisations import (
+    grown_organisation,
+    off_hours_line,
+    organisation_domains,
+    organisation_excuse,
+    organisation_share,
+    ring_tooling_share,
+)
 from graphsleuth.detection.pipeline import find_rings
 from graphsleuth.detection.rings import _tie_communities, join_rings
 from graphsleuth.detection.scoring import (
@@ -32,7 +39,7 @@ from graphsleuth.detection.scoring import (
     signal_kinds,
     signal_strength,
 )
-from graphsleuth.evidence import subnet_of
+from graphsleuth.evidence import evidence_from_text, subnet_of
 from graphsleuth.quality import evaluate, evaluate_members, read_truth
 
 from helpers import shared_benchmark
@@ -760,9 +767,11 @@ def test_the_senders_of_templates_nobody_else_sends_are_one_cluster_but_a_starte
     them sent together by a dozen accounts where chance puts none, one cluster. 100 hackathon participants
     send both starter-kit templates, which 400 other users send one of: a cohort, but two thirds of each
     template's senders are not its members, so nobody's own. A ring found already (its accounts taken) that
-    sends two more templates of its own is left as it was."""
+    sends two more templates of its own is left as it was, and so is a class on its university's domain that
+    sends its assignments: its domain ties it, and its own templates are its course's."""
     n = 60_000
     ring, hackers, kit_users, found = np.arange(28), np.arange(100, 200), np.arange(1000, 1400), np.arange(5000, 5040)
+    students = np.arange(6000, 6030)
     rng = np.random.default_rng(5)
     own = [[] for _ in range(6)]
     for account in ring:
@@ -770,16 +779,19 @@ def test_the_senders_of_templates_nobody_else_sends_are_one_cluster_but_a_starte
             own[template].append(account)
     items = [("template", np.array(senders)) for senders in own]
     items += [("template", np.concatenate([hackers, kit_users[k::2]])) for k in range(2)]
-    items += [("template", found) for _ in range(2)]
+    items += [("template", found) for _ in range(2)] + [("template", students) for _ in range(3)]
     graph = _graph_of_items(n, items)
     graph.evidence["hub"] = graph.evidence["degree"] > 500
     labels = np.arange(n)
     taken = np.zeros(n, dtype=bool)
     taken[found] = True
-    grouped = private_template_clusters(graph, labels, taken, min_size=10)
+    seated = np.zeros(n, dtype=bool)
+    seated[students] = True
+    assert len(np.unique(private_template_clusters(graph, labels, taken, min_size=10)[students])) == 1
+    grouped = private_template_clusters(graph, labels, taken, min_size=10, seated=seated)
     assert len(np.unique(grouped[ring])) == 1 and grouped[ring[0]] != labels[ring[0]]
     assert (grouped[hackers] == labels[hackers]).all() and (grouped[kit_users] == labels[kit_users]).all()
-    assert (grouped[found] == labels[found]).all()
+    assert (grouped[found] == labels[found]).all() and (grouped[students] == labels[students]).all()
 
 
 def test_a_piece_kept_apart_into_a_ring_too_small_to_report_joins_the_ring_whose_evidence_its_members_use():
@@ -1221,6 +1233,40 @@ def test_an_evaluation_company_grown_over_months_runs_its_nightly_suites_but_sea
     table = pd.DataFrame([suites | {"creation_spread": 0.66}, suites | {"creation_spread": 0.1}], index=["company", "dressed"])
     assert grown_organisation(table).tolist() == [True, False]
     assert signal_kinds(table).tolist() == [1, 4]
+
+
+def test_a_company_that_sends_a_flagged_rings_templates_under_its_camouflage_keeps_no_excuse_unless_invoiced():
+    """136 seats on one domain and card, made within five weeks, send a ring's bank templates in 9% of their
+    requests, the rest ordinary traffic, at an hour the population's seats also keep: the company excuse held,
+    and one company card and a burst of onboarding counted for nothing. Sending a flagged ring's own templates
+    is no company's tooling: the excuse fails and the card and the burst count. A company billed by invoice
+    (checked by the provider) keeps it, and a company whose templates are its own was never in question."""
+    dressed = {"template_share": 0.09, "lockstep_share": 0.0, "template_coordination": 0.03, "burst_share": 0.44}
+    dressed |= {"payment": 1.0, "network_share": 1.0, "organisation_share": 1.0, "office_hours_share": 0.13, "volume": 0.16}
+    dressed |= {"off_hours_line": 0.11, "working_spread": 0.91, "creation_spread": 0.21, "invoiced_share": 0.0}
+    rows = [dressed | {"ring_tooling_share": 0.09}, dressed | {"ring_tooling_share": 0.0}]
+    rows += [dressed | {"ring_tooling_share": 0.09, "invoiced_share": 0.9}]
+    table = pd.DataFrame(0.0, index=["dressed", "own tools", "invoiced"], columns=list(MODEL_FEATURES))
+    table[list(rows[0])] = pd.DataFrame(rows, index=table.index)
+    assert organisation_excuse(table)[0].tolist() == [False, True, True]
+    assert signal_kinds(table).tolist() == [2, 0, 0]
+    table["score"], table["size"], table["signals"] = 0.81, 136, signal_kinds(table)
+    table["signal_strength"] = signal_strength(table)
+    table["event_share"] = table["after_event_share"] = table["created_at_event"] = 0.0
+    said = explain_ring(next(table.iloc[[0]].itertuples()), 136, None, None, 0)
+    assert "yet 9% of their requests use templates that other suspected rings send as their own" in said[0], said[0]
+
+
+def test_a_clusters_requests_on_flagged_rings_templates_are_counted_per_request():
+    """Two seats of one cluster send 30 requests, 3 of them on a ring's template; a cluster that sends none of it
+    counts 0, and a cluster with no requests at all counts 0."""
+    accounts = pd.DataFrame({"account_id": ["a", "b", "c", "d"]})
+    prompts = pd.DataFrame({"account_id": ["a", "a", "b", "c"], "template_id": ["ring-bank", "mail", "mail", "mail"]})
+    prompts["count"] = ["3", "7", "20", "5"]
+    evidence = evidence_from_text({"accounts": accounts, "prompts": prompts}, {"accounts": "accounts.csv", "prompts": "prompts.csv"}, "mem")
+    labels = np.array([0, 0, 1, 2])
+    share = ring_tooling_share(evidence, labels, np.array([0, 1, 2]), np.array(["ring-bank"]))
+    assert share.round(3).to_dict() == {0: 0.1, 1: 0.0, 2: 0.0}
 
 
 def test_a_platforms_users_made_one_by_one_show_one_signal_but_accounts_made_within_months_show_two():
