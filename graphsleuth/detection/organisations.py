@@ -149,11 +149,11 @@ def ring_tooling_share(evidence: Evidence, labels: np.ndarray, clusters: np.ndar
     positions = evidence.account_positions("prompts")
     asked = np.zeros(int(labels.max(initial=0)) + 1, dtype=bool)
     asked[clusters] = True
-    rows = np.flatnonzero(positions >= 0)
-    rows = rows[asked[labels[positions[rows]]]]
+    seat = np.append(asked[labels], False)  # position -1 (an unknown account) reads the False at the end
+    rows = np.flatnonzero(seat[positions])
     cluster = labels[positions[rows]]
-    count = prompts["count"].to_numpy(dtype=float)[rows] if "count" in prompts.columns else np.ones(len(rows))
-    on_ring = pd.Series(prompts["template_id"].to_numpy()[rows]).isin(templates).to_numpy()
+    count = prompts["count"].to_numpy()[rows].astype(float) if "count" in prompts.columns else np.ones(len(rows))
+    on_ring = prompts["template_id"].iloc[rows].isin(templates).to_numpy()
     sums = pd.DataFrame({"cluster": cluster, "ring": count * on_ring, "all": count}).groupby("cluster").sum()
     out.loc[sums.index] = (sums["ring"] / sums["all"].clip(lower=1e-12)).to_numpy()
     return out
@@ -312,7 +312,11 @@ def account_domains(evidence: Evidence, graph: EvidenceGraph) -> np.ndarray:
 
 def seated_accounts(evidence: Evidence, graph: EvidenceGraph) -> np.ndarray:
     """Per account position of ``graph``: on an organisation's email domain (:func:`account_domains`) that
-    :data:`ORGANISATION_SEATS` or more accounts share."""
+    :data:`ORGANISATION_SEATS` or more accounts share; found once per graph."""
+    return graph.derived("seated_accounts", lambda: _seated_accounts(evidence, graph))
+
+
+def _seated_accounts(evidence: Evidence, graph: EvidenceGraph) -> np.ndarray:
     domain = pd.Series(account_domains(evidence, graph))
     return domain.notna().to_numpy() & (domain.map(domain.value_counts()).fillna(0).to_numpy() >= ORGANISATION_SEATS)
 

@@ -34,7 +34,6 @@ from .features import on_held_network, population_features
 from .graph import EvidenceGraph, lockstep_tokens, template_hours
 from .model import RingModel, ring_model
 from .organisations import (
-    ORGANISATION_NAMED,
     RING_TOOLING,
     SEEN_WORKING,
     account_domains,
@@ -447,10 +446,10 @@ def _flagged(features: pd.DataFrame, flag_at: float) -> pd.Series:
 
 
 def _organisations_ring_tooling(evidence: Evidence, labels: np.ndarray, features: pd.DataFrame, own_templates: pd.DataFrame) -> pd.Series:
-    """Per cluster: for the unflagged ones on organisations' domains, the share of their requests on the flagged
-    clusters' characteristic templates (:func:`.organisations.ring_tooling_share`); 0 for the others."""
+    """Per cluster: for the unflagged ones an organisation's excuse explains, the share of their requests on the
+    flagged clusters' characteristic templates (:func:`.organisations.ring_tooling_share`); 0 for the others."""
     flagged = features["flagged"].to_numpy()
-    organisations = features.index[(features["organisation_share"] >= ORGANISATION_NAMED).to_numpy() & ~flagged].to_numpy()
+    organisations = features.index[organisation_excuse(features)[0].to_numpy() & ~flagged].to_numpy()
     templates = own_templates.loc[own_templates["cluster"].isin(features.index[flagged]), "template_id"].unique()
     share = ring_tooling_share(evidence, labels, organisations, templates)
     return share.reindex(features.index, fill_value=0.0)
