@@ -155,10 +155,7 @@ def _private_templates(graph: EvidenceGraph, taken: np.ndarray) -> coo_matrix:
 
 def _private_cohorts(held: coo_matrix, graph: EvidenceGraph) -> np.ndarray:
     """The pairs of private templates far more free accounts send both of than chance gives, one (a, b) row each."""
-    both = triu((held.T.tocsr() @ held.tocsr()).tocoo(), k=1).tocoo()
-    a, b, count = both.row, both.col, both.data
-    degree = graph.evidence["degree"].to_numpy()
-    expected = degree[a] * degree[b] / graph.n_accounts
+    a, b, count, expected = _item_pairs(held, graph)
     many = _beyond_chance(count, expected, COHORT_LEAST, COHORT_LIFT, COHORT_ALPHA / max(len(count), 1))
     return np.column_stack([a[many], b[many]])
 
@@ -186,18 +183,23 @@ def _popular_items(graph: EvidenceGraph, taken: np.ndarray) -> coo_matrix:
 
 def _cohorts(held: coo_matrix, graph: EvidenceGraph) -> np.ndarray:
     """The item pairs far more accounts share than chance gives, one (a, b) row each."""
-    both = triu((held.T.tocsr() @ held.tocsr()).tocoo(), k=1).tocoo()
-    a, b, count = both.row, both.col, both.data
-    degree = graph.evidence["degree"].to_numpy()
+    a, b, count, expected = _item_pairs(held, graph)
     kind = graph.evidence["kind"].to_numpy()
     hub = graph.evidence["hub"].to_numpy(dtype=bool)
-    expected = degree[a] * degree[b] / graph.n_accounts
     timing = np.isin(kind[a], TIMING_KINDS) | np.isin(kind[b], TIMING_KINDS)
     least = np.where(timing, TIMING_LEAST, COHORT_LEAST)
     lift = np.where(timing, TIMING_LIFT, COHORT_LIFT)
     chance = np.where(timing, TIMING_CHANCE, COHORT_ALPHA / max(len(count), 1))
     many = _beyond_chance(count, expected, least, lift, chance, ~timing | hub[a] | hub[b])
     return np.column_stack([a[many], b[many]])
+
+
+def _item_pairs(held: coo_matrix, graph: EvidenceGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each pair of items (a < b) some account in ``held`` holds both of: a, b, how many accounts do, and how
+    many chance puts on both (``users(a) * users(b) / N``)."""
+    both = triu((held.T.tocsr() @ held.tocsr()).tocoo(), k=1).tocoo()
+    degree = graph.evidence["degree"].to_numpy()
+    return both.row, both.col, both.data, degree[both.row] * degree[both.col] / graph.n_accounts
 
 
 def _beyond_chance(count, expected, least, lift, chance, eligible=True) -> np.ndarray:
