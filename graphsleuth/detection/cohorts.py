@@ -125,8 +125,10 @@ def private_template_clusters(
     The very last resort: a ring that shares no card, BIN, proxy or device and was made evenly is tied by the
     prompts only it sends. Run on accounts no ring holds, it cannot join two rings found otherwise. Accounts
     ``seated`` on an organisation's domain are tied by it already, and their own templates are its tools (a
-    class's assignments): they are left as they are."""
-    if graph.shared is None:
+    class's assignments): they are left as they are. The cut needs the account graph's edges (uncut, a
+    hackathon's hundreds of participants who send its starter kit and nobody else does were flagged on nine
+    tuning seeds); where another engine holds them (Spark), nothing is grouped."""
+    if graph.shared is None or graph.edge_count is not None:
         return labels
     if seated is not None:
         taken = taken | seated
