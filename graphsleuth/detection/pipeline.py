@@ -58,8 +58,9 @@ def find_rings(
     accounts no ring holds) and ``blocks`` (dense blocks of the account x
     evidence graph, :mod:`.blocks`, and cohorts of accounts that share two popular items,
     :mod:`.cohorts`; and, last, the accounts no ring holds that share a BIN or a device and
-    the templates most of its users send, then those that send templates nobody else sends), one or both. ``scored``, when a list, receives
-    (scores, labels) after every scoring pass: what fitting the score learns from.
+    the templates most of its users send, then those that send templates nobody else sends),
+    one or both. ``scored``, when a list, receives (scores, labels) after every scoring pass:
+    what fitting the score learns from.
 
     Another engine (:mod:`graphsleuth.spark`) hands in the ``graph`` it built and a
     ``cluster_finder`` that stands in for :func:`find_clusters` (same arguments, same

@@ -466,6 +466,7 @@ def signal_kinds(table: pd.DataFrame, creation_known: bool = True) -> pd.Series:
     two days (:data:`SEEN_WORKING`), its seats starting together in the same hours is its first day at work.
     When it does not keep office hours (:func:`off_hours_organisation`), or its seats send many times what an
     ordinary account does (:data:`STAFF_VOLUME`) and its hours do not show otherwise (:func:`keeps_office_hours`),
+    or they send a flagged ring's own templates (:data:`~.organisations.RING_TOOLING`),
     the excuse is contradicted and everything counts again; unless the provider bills it by invoice
     (:data:`INVOICED_CHECKED`), or its seats were made over months (:func:`grown_organisation`: a customer that
     grew, whose seats' shared schedule is its jobs', as an evaluation company's nightly suites are; no timing).
