@@ -151,8 +151,7 @@ def _private_templates(graph: EvidenceGraph, taken: np.ndarray) -> coo_matrix:
     sent = ~taken[account] & (kind == "template")[item]
     free_senders = np.bincount(item[sent], minlength=len(kind))
     private = (free_senders >= COHORT_LEAST) & (free_senders >= TOOLED_SHARE * degree) & ~graph.evidence["hub"].to_numpy(dtype=bool)
-    keep = sent & private[item]
-    return coo_matrix((np.ones(int(keep.sum()), dtype=np.int32), (account[keep], item[keep])), shape=(graph.n_accounts, len(kind)))
+    return _shared_matrix(graph, sent & private[item])
 
 
 def _private_cohorts(held: coo_matrix, graph: EvidenceGraph) -> np.ndarray:
@@ -178,9 +177,15 @@ def _popular_items(graph: EvidenceGraph, taken: np.ndarray) -> coo_matrix:
     account, item = graph.shared
     kind = graph.evidence["kind"].to_numpy()
     usable = np.isin(kind, COHORT_KINDS) & (graph.evidence["degree"].to_numpy() >= COHORT_POPULAR)
-    keep = usable[item] & ~taken[account]
-    shape = (graph.n_accounts, len(kind))
-    return coo_matrix((np.ones(int(keep.sum()), dtype=np.int32), (account[keep], item[keep])), shape=shape)
+    return _shared_matrix(graph, usable[item] & ~taken[account])
+
+
+def _shared_matrix(graph: EvidenceGraph, keep: np.ndarray) -> coo_matrix:
+    """The (account, item) pairs of ``graph.shared`` that ``keep`` selects, as a 0/1 accounts x items matrix."""
+    account, item = graph.shared
+    return coo_matrix(
+        (np.ones(int(keep.sum()), dtype=np.int32), (account[keep], item[keep])), shape=(graph.n_accounts, len(graph.evidence))
+    )
 
 
 def _cohorts(held: coo_matrix, graph: EvidenceGraph) -> np.ndarray:
@@ -228,7 +233,7 @@ def _tooled_cohorts(held: coo_matrix, graph: EvidenceGraph, taken: np.ndarray) -
         return _no_tools()
     shape = (graph.n_accounts, len(kind))
     infra_matrix = coo_matrix((np.ones(len(infra), dtype=np.int32), (on_infra, infra)), shape=shape).tocsr()
-    tool_matrix = coo_matrix((np.ones(int(tool.sum()), dtype=np.int32), (account[tool], item[tool])), shape=shape).tocsr()
+    tool_matrix = _shared_matrix(graph, tool).tocsr()
     both = (infra_matrix.T @ tool_matrix).tocoo()
     a, b, count = both.row, both.col, both.data
     expected = degree[a] * degree[b] / graph.n_accounts

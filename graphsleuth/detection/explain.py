@@ -149,21 +149,8 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
     said = tuple(r[1] for r in reasons)
     text = f"{size} linked accounts (score {row.score:.2f}): " + "; ".join(said)
     excused, off_hours = (flag.iloc[0] for flag in organisation_excuse(pd.DataFrame([row._asdict()])))
-    if off_hours:
-        text += (
-            f"; {row.organisation_share:.0%} are on organisations' email domains, yet only {row.office_hours_share:.0%} "
-            "of their requests fall in office hours in their countries, which a company's staff do not do"
-        )
-    elif row.organisation_share >= ORGANISATION_NAMED and getattr(row, "ring_tooling_share", 0.0) >= RING_TOOLING and not excused:
-        text += (
-            f"; {row.organisation_share:.0%} are on organisations' email domains, yet {row.ring_tooling_share:.0%} of their "
-            "requests use templates that other suspected rings send as their own, which a company's own tools are not"
-        )
-    elif row.organisation_share >= ORGANISATION_NAMED and not excused:  # in office hours, so its volume contradicts it
-        text += (
-            f"; {row.organisation_share:.0%} are on organisations' email domains, yet their typical account sends "
-            f"{10 ** (2 * row.volume):.0f} times the requests of a typical account, which a company's staff do not do"
-        )
+    if row.organisation_share >= ORGANISATION_NAMED and not excused:  # off hours is never excused
+        text += f"; {row.organisation_share:.0%} are on organisations' email domains, yet {_unlike_staff(row, off_hours)}"
     elif any(terms.get(name, 0.0) < 0 for name in ("organisation_share", "organisation_long_lived", "organisation_office_hours")):
         text += f"; {row.organisation_share:.0%} are on organisations' email domains, which lowered the score"
     if terms.get("invoiced_share", 0.0) < 0:
@@ -174,6 +161,23 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
             f"fell within two days{_made_for_it(row)}, as at an event, which lowered the score"
         )
     return text + ".", said
+
+
+def _unlike_staff(row, off_hours: bool) -> str:
+    """What contradicts the excuse of a cluster on organisations' domains (:func:`.organisations.organisation_excuse`),
+    said as what a company's staff or tools do not do: its hours, a flagged ring's templates, or its volume."""
+    if off_hours:
+        return (
+            f"only {row.office_hours_share:.0%} of their requests fall in office hours in their countries, "
+            "which a company's staff do not do"
+        )
+    if getattr(row, "ring_tooling_share", 0.0) >= RING_TOOLING:
+        return (
+            f"{row.ring_tooling_share:.0%} of their requests use templates that other suspected rings send as their own, "
+            "which a company's own tools are not"
+        )
+    # in office hours, with its own tools: its volume contradicts it
+    return f"their typical account sends {10 ** (2 * row.volume):.0f} times the requests of a typical account, which a company's staff do not do"
 
 
 def _made_for_it(row) -> str:
