@@ -252,7 +252,7 @@ def organisation_share(domains: np.ndarray, labels: np.ndarray, size: pd.Series)
     users = per_label.groupby(level="domain").sum()
     largest = per_label.groupby(level="domain").max()
     spread = per_label.groupby(level="domain").size() / users
-    organisations = users.index[(users >= 3) & ((largest >= 0.25 * users) | (spread <= 0.7))]
+    organisations = users.index[(users >= ORGANISATION_SEATS) & ((largest >= 0.25 * users) | (spread <= 0.7))]
     frame = frame[frame["label"].isin(size.index)]
     counts = frame.groupby(["label", "domain"]).size()
     if len(counts) == 0:
