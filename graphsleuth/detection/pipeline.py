@@ -24,6 +24,7 @@ from .cohorts import cohort_clusters, private_template_clusters, template_cohort
 from .explain import ring_record, why_not_flagged
 from .findings import Cluster, Findings, Ring, RunStats
 from .graph import EvidenceGraph, build_evidence_graph
+from .made_together import creation_rank, made_together_clusters
 from .organisations import account_domains, seated_accounts
 from .rings import join_rings
 from .scoring import FLAG_THRESHOLD, MIN_RING_SIZE, ClusterScores, ring_id_of, score_clusters
@@ -104,6 +105,10 @@ def find_rings(
         seated = seated_accounts(evidence, graph)
         finder = partial(private_template_clusters, graph, min_size=min_size, seed=seed, seated=seated)
         labels, scores = _grouped_again(evidence, graph, labels, scores, "template cohorts (private templates)", finder, *steps)
+        # Made together: a template's senders created far closer together than its senders are (made_together).
+        rank = creation_rank(evidence, graph.n_accounts)
+        finder = partial(made_together_clusters, graph, rank, min_size=min_size, seated=seated)
+        labels, scores = _grouped_again(evidence, graph, labels, scores, "accounts made together (templates)", finder, *steps)
     findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))
     findings.stats = RunStats(
         accounts=graph.n_accounts, edges=graph.n_edges, clusters_scored=int(len(scores.table)), timings_s=dict(progress.timings)

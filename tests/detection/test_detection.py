@@ -20,6 +20,7 @@ from graphsleuth.detection.events import event_excuse
 from graphsleuth.detection.explain import explain_ring, why_not_flagged
 from graphsleuth.detection.features import _event_features, on_held_network
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
+from graphsleuth.detection.made_together import made_together_clusters
 from graphsleuth.detection.model import MODEL_FEATURES, model_inputs, ring_model
 from graphsleuth.detection.organisations import (
     grown_organisation,
@@ -1364,3 +1365,37 @@ def test_a_large_ring_tied_sparsely_by_its_own_proxies_comes_out_of_few_communit
     members = find_rings(evidence).members
     found = members.groupby("ring_id")["account_id"].apply(lambda a: len(set(a) & set(ring)) / len(set(a) | set(ring)))
     assert found.max() >= 0.9, found.sort_values().tail(3)
+
+
+def test_a_templates_senders_made_within_hours_are_a_cluster_but_a_starter_kits_and_those_made_apart_are_not():
+    """60,000 accounts made one after another. 40 made back to back send a toolkit template that 10 power users
+    made at any time also send, and one of their own: one cluster, without the power users. 40 more made
+    months later send the same toolkit template: a second cluster, not the first's (two operators made at
+    different times). 300 hackathon participants made back to back send a starter kit's two templates: one
+    that 8,000 others send (a tenth of all accounts: never a run), one that 2,000 others made one by one
+    send (a run, but most of its senders were not made together: the public's, not a toolkit). 50 senders
+    of a template made evenly, a ring found already and a company's seats (on its domain) stay as they were."""
+    n = 60_000
+    ring, other, hackers = np.arange(30_000, 30_040), np.arange(50_000, 50_040), np.arange(10_000, 10_300)
+    power, found, seats = np.arange(2_500, n, 6_000), np.arange(40_000, 40_030), np.arange(20_000, 20_030)
+    kit = np.concatenate([hackers, np.arange(0, n, 7)[:8_000]])
+    graph = _graph_of_items(
+        n,
+        [
+            ("template", np.concatenate([ring, other, power])),
+            ("template", ring),
+            ("template", np.unique(kit)),
+            ("template", np.concatenate([hackers, np.arange(1, n, 29)[:2_000]])),
+            ("template", np.arange(600, n, 1_200)),
+            ("template", found),
+            ("template", seats),
+        ],
+    )
+    rank = (np.arange(n) + 0.5) / n
+    labels, taken, seated = np.arange(n), np.isin(np.arange(n), found), np.isin(np.arange(n), seats)
+    grouped = made_together_clusters(graph, rank, labels, taken, min_size=10, seated=seated)
+    assert len(np.unique(grouped[ring])) == 1 and grouped[ring[0]] != labels[ring[0]]
+    assert len(np.unique(grouped[other])) == 1 and grouped[other[0]] not in (labels[other[0]], grouped[ring[0]])
+    untouched = np.concatenate([power, hackers, np.arange(600, n, 1_200), found, seats])
+    assert (grouped[untouched] == labels[untouched]).all()
+    assert (made_together_clusters(graph, np.full(n, np.nan), labels, taken, min_size=10) == labels).all()
