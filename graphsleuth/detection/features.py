@@ -48,6 +48,7 @@ __all__ = [
     "on_held_network",
     "held_beyond_chance",
     "account_office_hours_share",
+    "known_creation_times",
     "UTC_OFFSET_HOURS",
     "HELD_CHANCE",
     "HELD_LIFT",
@@ -293,13 +294,20 @@ def _event_features(own_templates: pd.DataFrame, graph: EvidenceGraph, cluster_o
 def _created_day(evidence: Evidence, n_accounts: int) -> np.ndarray:
     """Each account's day of creation (days since the epoch), NaN when unknown."""
     day = np.full(n_accounts, np.nan)
+    position, created = known_creation_times(evidence)
+    day[position] = created // (86_400 * 10**9)
+    return day
+
+
+def known_creation_times(evidence: Evidence) -> tuple[np.ndarray, np.ndarray]:
+    """The accounts whose creation time is known (their positions in the accounts table) and those times
+    (nanoseconds since the epoch)."""
     accounts = evidence.accounts
     if "created_at" not in accounts.columns:
-        return day
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     created = accounts["created_at"]
     known = created.notna().to_numpy()
-    day[evidence.account_positions("accounts")[known]] = created[known].astype("int64").to_numpy() // (86_400 * 10**9)
-    return day
+    return evidence.account_positions("accounts")[known], created[known].astype("int64").to_numpy()
 
 
 def _working_spread(graph: EvidenceGraph, cluster_of: np.ndarray) -> pd.Series:

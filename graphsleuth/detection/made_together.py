@@ -37,6 +37,7 @@ from scipy.stats import poisson
 
 from ..evidence import Evidence
 from .cohorts import COHORT_ALPHA, COHORT_LEAST, COHORT_LIFT, TOOLED_SHARE
+from .features import known_creation_times
 from .graph import EvidenceGraph
 
 __all__ = ["made_together_clusters", "creation_rank"]
@@ -66,15 +67,10 @@ def made_together_clusters(
 
 def creation_rank(evidence: Evidence, n_accounts: int) -> np.ndarray:
     """Each account's place in the order accounts were created, from 0 (the first) to 1 (the last); NaN when
-    its creation time is unknown. Accounts created in the same instant are ordered by account number."""
+    its creation time is unknown. Accounts created in the same instant are ordered as the accounts table lists them."""
     rank = np.full(n_accounts, np.nan)
-    accounts = evidence.accounts
-    if "created_at" not in accounts.columns:
-        return rank
-    created = accounts["created_at"]
-    known = created.notna().to_numpy()
-    position = evidence.account_positions("accounts")[known]
-    order = np.lexsort((position, created[known].astype("int64").to_numpy()))
+    position, created = known_creation_times(evidence)
+    order = np.lexsort((position, created))
     rank[position[order]] = (np.arange(len(order)) + 0.5) / max(len(order), 1)
     return rank
 
