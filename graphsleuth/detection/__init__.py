@@ -3,7 +3,8 @@
 Raw prompts get their templates derived (:mod:`.templates`); accounts and the
 evidence they share become a weighted graph (:mod:`.graph`); community
 detection finds clusters (:mod:`.clustering`), beside dense blocks (:mod:`.blocks`) and
-cohorts of accounts that share two popular items (:mod:`.cohorts`); each is scored
+cohorts of accounts that share two popular items (:mod:`.cohorts`) and accounts made together that send
+one toolkit (:mod:`.made_together`); each is scored
 (:mod:`.scoring`, with what an organisation explains in :mod:`.organisations` and what an event does in :mod:`.events`); flagged pieces of one large ring are joined
 (:mod:`.rings`), and rings that share tooling make campaigns (:mod:`.campaigns`); each ring is explained in plain words (:mod:`.explain`)
 and returned as typed records (:mod:`.findings`). :mod:`.pipeline` runs them

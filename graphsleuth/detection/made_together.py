@@ -77,7 +77,7 @@ def creation_rank(evidence: Evidence, n_accounts: int) -> np.ndarray:
 
 def _runs(graph: EvidenceGraph, rank: np.ndarray, free: np.ndarray) -> pd.DataFrame:
     """The runs of one template's free senders made far closer together than its senders are: columns run,
-    account (one row per account of a kept run)."""
+    template, account (one row per account of a kept run)."""
     account, item = graph.shared
     degree = graph.evidence["degree"].to_numpy(dtype=float)
     known = ~np.isnan(rank)

@@ -59,7 +59,8 @@ def find_rings(
     accounts no ring holds) and ``blocks`` (dense blocks of the account x
     evidence graph, :mod:`.blocks`, and cohorts of accounts that share two popular items,
     :mod:`.cohorts`; and, last, the accounts no ring holds that share a BIN or a device and
-    the templates most of its users send, then those that send templates nobody else sends),
+    the templates most of its users send, then those that send templates nobody else sends, then
+    those made together that send one toolkit, :mod:`.made_together`),
     one or both. ``scored``, when a list, receives (scores, labels) after every scoring pass:
     what fitting the score learns from.
 
