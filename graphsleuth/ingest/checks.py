@@ -57,11 +57,8 @@ def locate_bad_rows(engine: Engine, fmt: str, problems: ValueProblems, lenient: 
     engine.variable("bad_ips", problems.bad_ips)
     engine.variable("bad_accounts", problems.bad_accounts)
     engine.run("checks", f"located_{fmt}")
-    engine.execute("SET preserve_insertion_order = true")  # CSV and JSON rows are numbered in file order
-    try:
+    with engine.in_order():  # CSV and JSON rows are numbered in file order
         found = engine.run("checks", "locate", max_rows=1 if not lenient else 2**62).fetch_df()
-    finally:
-        engine.execute("SET preserve_insertion_order = false")
     found["file"] = [Path(f).name for f in found["file"]]
     found = found[REJECT_COLUMNS]
     if not lenient and len(found):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import GraphsleuthError
@@ -77,10 +78,26 @@ class Engine:
         return self.run(file, name, **params).fetchall()
 
     def copy(self, file: str, name: str, path: Path, **params) -> int:
-        """Write the rows of query ``name`` to the Parquet file ``path`` (ZSTD); return how many."""
+        """Write the rows of query ``name`` to the Parquet file ``path`` (ZSTD), sorted by all their columns;
+        return how many. The engine's threads finish their parts in any order: unsorted, the same logs gave
+        the same rows in another order each time, and detection numbers accounts in the order it reads them,
+        so the same logs and seed gave other rings."""
         body = sql_statement(file, name)
-        found = self.execute(f"COPY ({body}) TO $path (FORMAT parquet, COMPRESSION zstd)", {**params, "path": str(path)}).fetchall()
+        with self.in_order():
+            found = self.execute(
+                f"COPY (SELECT * FROM ({body}) ORDER BY ALL) TO $path (FORMAT parquet, COMPRESSION zstd)", {**params, "path": str(path)}
+            ).fetchall()
         return int(found[0][0]) if found and found[0] else 0
+
+    @contextmanager
+    def in_order(self):
+        """Within the block, results keep the order their query gives (the engine drops it otherwise, to save
+        memory)."""
+        self.execute("SET preserve_insertion_order = true")
+        try:
+            yield
+        finally:
+            self.execute("SET preserve_insertion_order = false")
 
     def variable(self, name: str, value) -> None:
         """Set DuckDB variable ``name`` (a name from our code) to ``value``."""
