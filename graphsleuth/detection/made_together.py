@@ -65,12 +65,14 @@ def made_together_clusters(
     return _clusters(runs, labels, graph.n_accounts, min_size)
 
 
-def creation_rank(evidence: Evidence, n_accounts: int) -> np.ndarray:
+def creation_rank(evidence: Evidence, n_accounts: int, seed: int = 0) -> np.ndarray:
     """Each account's place in the order accounts were created, from 0 (the first) to 1 (the last); NaN when
-    its creation time is unknown. Accounts created in the same instant are ordered as the accounts table lists them."""
+    its creation time is unknown. Accounts created in the same instant are put in an order drawn with ``seed``,
+    not the accounts table's: a table sorted by account id, whose creation times are days or one placeholder,
+    would otherwise make a run of accounts that are only listed together."""
     rank = np.full(n_accounts, np.nan)
     position, created = known_creation_times(evidence)
-    order = np.lexsort((position, created))
+    order = np.lexsort((np.random.default_rng(seed).permutation(len(created)), created))
     rank[position[order]] = (np.arange(len(order)) + 0.5) / max(len(order), 1)
     return rank
 

@@ -107,7 +107,7 @@ def find_rings(
         finder = partial(private_template_clusters, graph, min_size=min_size, seed=seed, seated=seated)
         labels, scores = _grouped_again(evidence, graph, labels, scores, "template cohorts (private templates)", finder, *steps)
         # Made together: a template's senders created far closer together than its senders are (made_together).
-        rank = creation_rank(evidence, graph.n_accounts)
+        rank = creation_rank(evidence, graph.n_accounts, seed)
         finder = partial(made_together_clusters, graph, rank, min_size=min_size, seated=seated)
         labels, scores = _grouped_again(evidence, graph, labels, scores, "accounts made together (templates)", finder, *steps)
     findings = progress.step("explaining rings", lambda: _findings(evidence, graph, labels, scores, algorithm, seed))

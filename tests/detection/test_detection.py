@@ -20,7 +20,7 @@ from graphsleuth.detection.events import event_excuse
 from graphsleuth.detection.explain import explain_ring, why_not_flagged
 from graphsleuth.detection.features import _event_features, on_held_network
 from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
-from graphsleuth.detection.made_together import made_together_clusters
+from graphsleuth.detection.made_together import creation_rank, made_together_clusters
 from graphsleuth.detection.model import MODEL_FEATURES, model_inputs, ring_model
 from graphsleuth.detection.organisations import (
     grown_organisation,
@@ -1399,3 +1399,19 @@ def test_a_templates_senders_made_within_hours_are_a_cluster_but_a_starter_kits_
     untouched = np.concatenate([power, hackers, np.arange(600, n, 1_200), found, seats])
     assert (grouped[untouched] == labels[untouched]).all()
     assert (made_together_clusters(graph, np.full(n, np.nan), labels, taken, min_size=10) == labels).all()
+
+
+def test_accounts_made_in_the_same_instant_are_not_ordered_as_the_table_lists_them():
+    """Creation times that are one placeholder day for everybody say nothing about who was made together: the
+    order of creation among them is drawn (by the seed), so forty accounts listed one after another in an
+    accounts table sorted by id are not a stretch of ranks, while the accounts made later still come after."""
+    ids = [f"acct{i:05d}" for i in range(1_000)]
+    created = ["2026-01-01T00:00:00Z"] * 900 + [f"2026-02-01T00:{i // 60:02d}:{i % 60:02d}Z" for i in range(100)]
+    evidence = evidence_from_text(
+        {"accounts": pd.DataFrame({"account_id": ids, "created_at": created})}, {"accounts": "accounts.csv"}, "mem"
+    )
+    rank = creation_rank(evidence, 1_000, seed=0)
+    listed_together = rank[100:140] * 1_000
+    assert listed_together.max() - listed_together.min() > 400  # spread over the placeholder's block, not 40 wide
+    assert (rank[900:] > rank[:900].max()).all() and (np.diff(rank[900:]) > 0).all()
+    assert (creation_rank(evidence, 1_000, seed=0) == rank).all()
