@@ -363,15 +363,12 @@ def _volume(requests: np.ndarray, cluster_of: np.ndarray) -> pd.Series:
 
 def _creation_spread(evidence: Evidence, cluster_of: np.ndarray) -> pd.Series:
     """Per cluster: the span between its 10th and 90th percentile creation times, in half-years, at most 1."""
-    accounts = evidence.accounts
-    if "created_at" not in accounts.columns:
+    if "created_at" not in evidence.accounts.columns:
         return pd.Series(dtype=float)
-    positions = evidence.account_positions("accounts")
-    created = accounts["created_at"]
+    positions, created = known_creation_times(evidence)
     cluster = cluster_of[positions]
-    keep = (cluster >= 0) & created.notna().to_numpy()
-    seconds = created[keep].astype("int64").to_numpy() / 1e9
-    grouped = pd.Series(seconds).groupby(cluster[keep])
+    keep = cluster >= 0
+    grouped = pd.Series(created[keep] / 1e9).groupby(cluster[keep])
     span = (grouped.quantile(0.9) - grouped.quantile(0.1)) / (182 * _DAY_S)
     return span.clip(0.0, 1.0)
 
