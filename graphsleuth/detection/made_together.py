@@ -108,7 +108,7 @@ def _toolkits_runs(graph: EvidenceGraph, runs: pd.DataFrame, taken: np.ndarray) 
     the public's, though a hackathon's participants made together send it too."""
     account, item = graph.shared
     ringed = np.bincount(item[taken[account]], minlength=len(graph.evidence))
-    together = runs.drop_duplicates(["template", "account"])["template"].value_counts()
+    together = runs["template"].value_counts()  # a template's senders are distinct accounts
     templates = together.index.to_numpy(dtype=np.int64)
     share = (together.to_numpy() + ringed[templates]) / graph.evidence["degree"].to_numpy()[templates]
     return runs[runs["template"].isin(templates[share >= TOOLED_SHARE])]
