@@ -13,7 +13,7 @@ from ..evidence import Evidence, subnet_of
 from .findings import PeakDay, Ring, SharedEvidence, SharedValue
 from .graph import EvidenceGraph
 from .model import ring_model
-from .organisations import ORGANISATION_NAMED, RING_TOOLING, organisation_excuse
+from .organisations import ORGANISATION_NAMED, ORGANISATION_SEATS, RING_TOOLING, SEATS_ALIKE, organisation_excuse
 from .scoring import SIGNAL_LEVELS, SIGNALS_NEEDED, WEAK_COORDINATION, platform_users
 
 __all__ = ["ring_record", "why_not_flagged", "explain_ring"]
@@ -165,10 +165,16 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
 
 def _unlike_staff(row, off_hours: bool) -> str:
     """What contradicts the excuse of a cluster on organisations' domains (:func:`.organisations.organisation_excuse`),
-    said as what a company's staff or tools do not do: its hours, a flagged ring's templates, or its volume."""
+    said as what a company's staff or tools do not do: its hours, every seat on the same templates, a flagged
+    ring's templates, or its volume."""
     if off_hours:
         return (
             f"only {row.office_hours_share:.0%} of their requests fall in office hours in their countries, "
+            "which a company's staff do not do"
+        )
+    if getattr(row, "seats_sending", 0.0) >= SEATS_ALIKE and getattr(row, "accounts_per_card", 0.0) >= ORGANISATION_SEATS:
+        return (
+            f"{row.seats_sending:.0%} of the seats their organisation pays for send the group's own templates, all alike, "
             "which a company's staff do not do"
         )
     if getattr(row, "ring_tooling_share", 0.0) >= RING_TOOLING:

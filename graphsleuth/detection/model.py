@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..resources import package_file
-from .organisations import heavy_off_hours
+from .organisations import heavy_off_hours, scripted_seats
 
 __all__ = ["RingModel", "ring_model", "model_inputs", "MODEL_FEATURES"]
 
@@ -70,8 +70,9 @@ def model_inputs(table: pd.DataFrame) -> pd.DataFrame:
     inputs["one_event"] = (2.0 * table["event_share"].astype(float) - 1.0).clip(0.0, 1.0) * made_for_it
     inputs["event_then_ordinary"] = inputs["one_event"] * table["after_event_share"].astype(float)
     inputs["activity_in_two_days"] = 1.0 - table["after_event_share"].astype(float)
-    # An organisation's office network explains its seats' shared addresses, unless they send heavily off hours.
-    office_network = organisation.where(~heavy_off_hours(table), 0.0)
+    # An organisation's office network explains its seats' shared addresses, unless they send heavily off hours
+    # or every seat it pays for runs the same templates (one script's accounts have no office).
+    office_network = organisation.where(~(heavy_off_hours(table) | scripted_seats(table)), 0.0)
     inputs["network_without_organisation"] = table["network_share"].astype(float) * (1.0 - office_network)
     size = table["size"].astype(float) if "size" in table.columns else pd.Series(10.0, index=table.index)
     scale = (np.log10(size.clip(lower=10.0) / 10.0) / np.log10(NETWORK_SCALE / 10.0)).clip(0.0, 1.0)

@@ -38,6 +38,12 @@ __all__ = [
     "grown_organisation",
     "RING_TOOLING",
     "ring_tooling_share",
+    "SEATS_ALIKE",
+    "JOB_SEATS",
+    "seats_sending",
+    "domain_codes",
+    "scripted_seats",
+    "organisation_jobs",
     "OFF_HOURS",
     "HOURS_KEPT",
     "FREE_MAIL_PROVIDERS",
@@ -65,6 +71,15 @@ GREW_OVER = 0.33
 #: own runs that ring's distillation tooling: its excuse fails. A ring dressed as a company hides a bank's
 #: templates under its camouflage (a twentieth of its traffic or more); a company's own tools are nobody else's.
 RING_TOOLING = 0.05
+#: An organisation that pays for its seats (one card shared by at least :data:`ORGANISATION_SEATS` of them) and
+#: whose seats nearly all send a cluster's own templates (at least this share of every account on its domain) is
+#: no staff but one script's accounts: a company's people work at different things (an internal tool reaches
+#: about half of them), a ring dressed as a company runs the same templates on every seat.
+SEATS_ALIKE = 0.8
+#: An organisation's cluster whose own templates at most this share of the organisation's seats send is some of
+#: its seats running its jobs (an evaluation company's benchmark runners beside its staff): neither their hours
+#: nor their volume contradict the excuse (a flagged ring's templates still do).
+JOB_SEATS = 0.4
 #: An organisation's cluster that sends at most this share of its requests in office hours does not keep them,
 #: when the population's own organisations say nothing about their hours (see :data:`OFF_HOURS_RATIO`).
 OFF_HOURS = 0.2
@@ -117,12 +132,15 @@ def organisation_excuse(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
     The excuse fails when its seats do not work as staff: off hours, or each at :data:`STAFF_VOLUME` where
     their hours do not show they keep office hours (:func:`keeps_office_hours`), or when they send a flagged
-    ring's templates (:data:`RING_TOOLING`, the table's ``ring_tooling_share``); it holds whatever their hours,
-    volume and templates when the provider invoices it (:data:`INVOICED_CHECKED`) or when it grew over months
-    (:func:`grown_organisation`)."""
+    ring's templates (:data:`RING_TOOLING`, the table's ``ring_tooling_share``), or when the seats it pays for
+    all run the same templates (:func:`scripted_seats`); their hours and volume do not contradict it when the
+    cluster is a few of its seats running its jobs (:func:`organisation_jobs`), and nothing does when the
+    provider invoices it (:data:`INVOICED_CHECKED`) or when it grew over months (:func:`grown_organisation`)."""
     organisation = table["organisation_share"] if "organisation_share" in table.columns else 0.0
     off_hours = off_hours_organisation(table)
-    contradicted = off_hours | _heavy(table) & ~keeps_office_hours(table) | _ring_tooling(table)
+    jobs = organisation_jobs(table)
+    off_hours &= ~jobs
+    contradicted = (off_hours | _heavy(table) & ~keeps_office_hours(table) & ~jobs) | _ring_tooling(table) | scripted_seats(table)
     checked = grown_organisation(table)
     if "invoiced_share" in table.columns:
         checked |= table["invoiced_share"] >= INVOICED_CHECKED
@@ -157,6 +175,62 @@ def ring_tooling_share(evidence: Evidence, labels: np.ndarray, clusters: np.ndar
     sums = pd.DataFrame({"cluster": cluster, "ring": count * on_ring, "all": count}).groupby("cluster").sum()
     out.loc[sums.index] = (sums["ring"] / sums["all"].clip(lower=1e-12)).to_numpy()
     return out
+
+
+def seats_sending(
+    domain_codes: np.ndarray,
+    labels: np.ndarray,
+    clusters: np.ndarray,
+    own_templates: pd.DataFrame,
+    prompts: pd.DataFrame,
+    positions: np.ndarray,
+) -> pd.Series:
+    """Per cluster of ``clusters`` (numbered as in ``labels``): the share of its organisation's seats, every
+    account on the email domain most of its members are on, that send one of its own templates (``own_templates``:
+    cluster, template_id); 0 where it has no such domain or no templates. ``domain_codes`` numbers each account
+    position's domain (-1: none; :func:`domain_codes`), ``positions`` is the account position of each of
+    ``prompts``' rows."""
+    out = pd.Series(0.0, index=clusters)
+    in_scope = np.isin(labels, clusters) & (domain_codes >= 0)
+    if not in_scope.any() or len(own_templates) == 0 or "template_id" not in prompts.columns:
+        return out
+    per_cluster = pd.DataFrame({"cluster": labels[in_scope], "code": domain_codes[in_scope]}).value_counts()
+    main = per_cluster.reset_index().drop_duplicates("cluster").set_index("cluster")["code"]  # value_counts sorts by count
+    rows = np.flatnonzero(positions >= 0)
+    rows = rows[np.isin(domain_codes[positions[rows]], main.to_numpy())]
+    sent = pd.DataFrame({"position": positions[rows], "template_id": prompts["template_id"].to_numpy()[rows]})
+    sent["code"] = domain_codes[sent["position"].to_numpy()]
+    own = own_templates.loc[own_templates["cluster"].isin(main.index), ["cluster", "template_id"]]
+    own = own.assign(code=main.reindex(own["cluster"]).to_numpy())
+    senders = sent.merge(own, on=["template_id", "code"])[["cluster", "position"]].drop_duplicates()["cluster"].value_counts()
+    seats = np.bincount(domain_codes[domain_codes >= 0])
+    out.loc[senders.index] = senders.to_numpy() / seats[main.reindex(senders.index).to_numpy()]
+    return out
+
+
+def domain_codes(domains: np.ndarray) -> np.ndarray:
+    """A number per distinct domain of ``domains`` (per account; -1 where None), for counting seats by domain."""
+    codes, _ = pd.factorize(pd.Series(domains, dtype=object), use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
+def scripted_seats(table: pd.DataFrame) -> pd.Series:
+    """Per cluster: an organisation that pays for its seats (a card shared by :data:`ORGANISATION_SEATS` or more)
+    whose seats nearly all send the cluster's own templates (:data:`SEATS_ALIKE`): one script's accounts, not a
+    staff (False where not measured)."""
+    if "seats_sending" not in table.columns or "accounts_per_card" not in table.columns:
+        return pd.Series(False, index=table.index)
+    return (table["seats_sending"] >= SEATS_ALIKE) & (table["accounts_per_card"] >= ORGANISATION_SEATS)
+
+
+def organisation_jobs(table: pd.DataFrame) -> pd.Series:
+    """Per cluster: on organisations' domains (:data:`ORGANISATION_NAMED`), with own templates that only a few of
+    the organisation's seats send (:data:`JOB_SEATS`): some seats running the organisation's jobs beside its
+    staff (False where not measured)."""
+    if "seats_sending" not in table.columns or "organisation_share" not in table.columns:
+        return pd.Series(False, index=table.index)
+    sending = table["seats_sending"]
+    return (table["organisation_share"] >= ORGANISATION_NAMED) & (sending > 0) & (sending <= JOB_SEATS)
 
 
 def _ring_tooling(table: pd.DataFrame) -> pd.Series | bool:

@@ -34,17 +34,22 @@ from .features import on_held_network, population_features
 from .graph import EvidenceGraph, lockstep_tokens, template_hours
 from .model import RingModel, ring_model
 from .organisations import (
+    ORGANISATION_NAMED,
     RING_TOOLING,
     SEEN_WORKING,
     account_domains,
+    domain_codes,
     grown_organisation,
     keeps_office_hours,
     network_members,
     off_hours_line,
     off_hours_members,
     organisation_excuse,
+    organisation_jobs,
     organisation_share,
     ring_tooling_share,
+    scripted_seats,
+    seats_sending,
 )
 
 __all__ = [
@@ -412,7 +417,8 @@ def score_clusters(
     if len(big) == 0:
         return ClusterScores.empty()
     kept = _unchanged_clusters(labels, big, previous, previous_labels)
-    organisation = organisation_share(account_domains(evidence, graph), labels, pd.Series(sizes[big], index=big))
+    domains = account_domains(evidence, graph)
+    organisation = organisation_share(domains, labels, pd.Series(sizes[big], index=big))
     measured, own_templates, member_scores = _measure_clusters(evidence, graph, labels, sizes, big[~np.isin(big, kept)], organisation)
     if len(kept):
         old = previous.table.set_index("cluster", drop=False).loc[kept, _MEASURED]
@@ -425,6 +431,7 @@ def score_clusters(
     size = features["size"]
     features["organisation_share"] = organisation.reindex(size.index).to_numpy()
     features["off_hours_line"] = off_hours_line(evidence, graph)
+    features["seats_sending"] = _seats_sending(evidence, graph, domains, labels, features, own_templates)
     model = model or ring_model()
     features["score"] = model.probability(features).round(4)
     creation_known = _creation_known(evidence)
@@ -443,6 +450,17 @@ def score_clusters(
 def _flagged(features: pd.DataFrame, flag_at: float) -> pd.Series:
     """Per cluster: scored at ``flag_at`` or more, with signals worth :data:`SIGNALS_NEEDED` kinds, one in full."""
     return (features["score"] >= flag_at) & (features["signals"] >= 1) & (features["signal_strength"] >= SIGNALS_NEEDED)
+
+
+def _seats_sending(
+    evidence: Evidence, graph: EvidenceGraph, domains: np.ndarray, labels: np.ndarray, features: pd.DataFrame, own_templates: pd.DataFrame
+) -> np.ndarray:
+    """Per cluster: for those on organisations' domains, the share of the organisation's seats that send its own
+    templates (:func:`.organisations.seats_sending`); 0 for the others."""
+    organisations = features.index[features["organisation_share"].to_numpy() >= ORGANISATION_NAMED].to_numpy()
+    codes = graph.derived("domain_codes", lambda: domain_codes(domains))
+    share = seats_sending(codes, labels, organisations, own_templates, evidence.prompts, evidence.account_positions("prompts"))
+    return share.reindex(features.index, fill_value=0.0).to_numpy()
 
 
 def _organisations_ring_tooling(evidence: Evidence, labels: np.ndarray, features: pd.DataFrame, own_templates: pd.DataFrame) -> pd.Series:
@@ -519,7 +537,7 @@ def _signal_parts(table: pd.DataFrame) -> pd.DataFrame:
     explained, off_hours = organisation_excuse(table)
     timing = np.fmax(table["lockstep_share"], table["template_coordination"])
     timing = timing.where(~(explained & keeps_office_hours(table)), table["lockstep_share"])
-    timing = timing.where(~(explained & grown_organisation(table)), 0.0)
+    timing = timing.where(~(explained & (grown_organisation(table) | organisation_jobs(table))), 0.0)
     if "working_spread" in table.columns:
         timing = timing.where(~(explained & (table["working_spread"] < SEEN_WORKING)), 0.0)
     event = event_excuse(table)
@@ -528,7 +546,7 @@ def _signal_parts(table: pd.DataFrame) -> pd.DataFrame:
         "timing": (timing.where(~event, 0.0), "lockstep_share"),
         "creation": (table["burst_share"].where(~(explained | event), 0.0), "burst_share"),
         "payment": (table["payment"].where(~explained, 0.0), "payment"),
-        "network": (table["network_share"].where(~event, 0.0) * (1.0 - organisation), "network"),
+        "network": (table["network_share"].where(~event, 0.0) * (1.0 - organisation * ~scripted_seats(table)), "network"),
     }
     below_one = np.nextafter(1.0, 0.0)
     parts = {

@@ -23,12 +23,16 @@ from graphsleuth.detection.graph import EvidenceGraph, build_evidence_graph
 from graphsleuth.detection.made_together import creation_rank, made_together_clusters
 from graphsleuth.detection.model import MODEL_FEATURES, model_inputs, ring_model
 from graphsleuth.detection.organisations import (
+    domain_codes,
     grown_organisation,
     off_hours_line,
     organisation_domains,
     organisation_excuse,
+    organisation_jobs,
     organisation_share,
     ring_tooling_share,
+    scripted_seats,
+    seats_sending,
 )
 from graphsleuth.detection.pipeline import find_rings
 from graphsleuth.detection.rings import _tie_communities, join_rings
@@ -979,10 +983,11 @@ def test_integrators_made_over_years_on_one_cloud_are_not_a_ring_but_an_operator
     assert score["operator"] >= model.threshold > score["integrators"]
 
 
-def _company_that_works_as_no_staff(path: Path, at_night: bool) -> list[str]:
-    """60 seats on one company domain and one corporate card, created within weeks, sending at eight times an
-    ordinary account's rate, among 3,000 ordinary users; returns the seats' ids. They send mostly four templates
-    of their own: at night, or at any hour."""
+def _company_that_works_as_no_staff(path: Path, at_night: bool, runners: int = 60, count: int = 40) -> list[str]:
+    """60 seats on one company domain and one corporate card, created within weeks, among 3,000 ordinary users;
+    returns the seats' ids. The first ``runners`` of them send mostly four templates of their own, ``count``
+    requests a row (eight times an ordinary account's rate at 40): at night, or at any hour; the others send
+    what ordinary users send."""
     rng = np.random.default_rng(5)
     n_ring, n_other = 60, 3000
     ids = [f"a{i}" for i in range(n_ring + n_other)]
@@ -1005,12 +1010,12 @@ def _company_that_works_as_no_staff(path: Path, at_night: bool) -> list[str]:
     rows = []
     for i in range(n_ring + n_other):
         for day in range(0, 28, 2 if i < n_ring else 9):
-            hour = 1 + int(rng.integers(0, 4)) if i < n_ring and at_night else int(rng.integers(0, 24))
+            hour = 1 + int(rng.integers(0, 4)) if i < runners and at_night else int(rng.integers(0, 24))
             when = (start + pd.Timedelta(days=day, hours=hour)).strftime("%Y-%m-%dT%H:%M:%SZ")
             template = f"benign-{int(rng.integers(0, 80))}"
-            if i < n_ring and rng.random() < 0.9:
+            if i < runners and rng.random() < 0.9:
                 template = f"northwind-{int(rng.integers(0, 4))}"
-            rows.append((ids[i], template, when, 40 if i < n_ring else 5))
+            rows.append((ids[i], template, when, count if i < runners else 5))
     pd.DataFrame(rows, columns=["account_id", "template_id", "ts", "count"]).to_csv(path / "prompts.csv", index=False)
     return ids[:n_ring]
 
@@ -1028,6 +1033,21 @@ def test_a_company_that_does_not_work_as_staff_is_not_excused_and_is_named_so(tm
     assert not set(members.index) - set(seats)
     (ring,) = [r for r in findings.rings if set(members.index[members.ring_id == r.ring_id]) & found]
     assert "yet" in ring.explanation and said in ring.explanation, ring.explanation
+
+
+def test_a_company_whose_every_seat_runs_its_templates_at_an_ordinary_rate_is_found_but_its_runners_are_not(tmp_path):
+    """60 seats on one domain and card, made within weeks, all sending four templates of their own at an ordinary
+    account's rate and hours: nothing a staff would not do but that every seat does the same, and that is found.
+    Fifteen of the 60 doing it at night at eight times that rate, beside 45 seats at ordinary work, are the
+    company's runners: nothing is flagged (51 of its seats were, before runners were told from scripts)."""
+    seats = _company_that_works_as_no_staff(tmp_path, at_night=False, count=5)
+    members = detect(tmp_path, browser_links=False).members
+    assert len(set(members["account_id"]) & set(seats)) >= 0.9 * len(seats)
+    assert set(members["account_id"]) <= set(seats)
+    runners = tmp_path / "runners"
+    runners.mkdir()
+    _company_that_works_as_no_staff(runners, at_night=True, runners=15, count=40)
+    assert detect(runners, browser_links=False).members.empty
 
 
 def test_an_invoiced_company_is_not_told_it_does_not_work_as_staff(tmp_path):
@@ -1259,6 +1279,52 @@ def test_a_company_that_sends_a_flagged_rings_templates_under_its_camouflage_kee
     table["event_share"] = table["after_event_share"] = table["created_at_event"] = 0.0
     said = explain_ring(next(table.iloc[[0]].itertuples()), 136, None, None, 0)
     assert "yet 9% of their requests use templates that other suspected rings send as their own" in said[0], said[0]
+
+
+def test_the_share_of_an_organisations_seats_that_send_a_clusters_own_templates_counts_every_seat_on_its_domain():
+    """Cluster 0 holds three of acme.io's four seats, two of which send its template "suite" (a fourth seat, outside
+    the cluster, sends it too): three of four seats. Cluster 1, on free mail, has no organisation's domain; cluster
+    2 is on acme.io as well but sends nothing of its own."""
+    emails = ["a@acme.io", "b@acme.io", "c@acme.io", "d@acme.io", "e@gmail.com", "f@gmail.com"]
+    domains = organisation_domains(pd.Series(emails))
+    labels = np.array([0, 0, 0, 2, 1, 1])
+    prompts = pd.DataFrame({"template_id": ["suite", "suite", "mail", "suite", "suite"]})
+    positions = np.array([0, 1, 2, 3, 4])
+    own = pd.DataFrame({"cluster": [0, 1], "template_id": ["suite", "suite"]})
+    share = seats_sending(domain_codes(domains), labels, np.array([0, 1, 2]), own, prompts, positions)
+    assert share.to_dict() == {0: 0.75, 1: 0.0, 2: 0.0}
+
+
+def test_a_company_whose_every_paid_seat_runs_its_templates_is_no_staff_but_a_few_seats_running_jobs_are_one():
+    """A hundred seats on one company's domain and card, made within two weeks, sending its templates in waves at a
+    typical account's hours and four times its volume: when 95% of the company's seats send them, the seats are one
+    script's, a ring dressed as a company, and the card and the network count again; when a fifth of them do, they are
+    its benchmark runners beside its staff, whose volume, timing and night hours are its jobs'. One script's seats
+    have no office, so the addresses they share count as a network of their own; a company's office's do not. A
+    class whose students all send their assignment, each paying for themselves, is never taken for a script; and a
+    few seats sending a flagged ring's templates stay suspect."""
+    seats = {"template_share": 0.5, "lockstep_share": 0.0, "template_coordination": 0.6, "burst_share": 0.0}
+    seats |= {"payment": 1.0, "network_share": 1.0, "organisation_share": 1.0, "office_hours_share": 0.25}
+    seats |= {"off_hours_line": 0.12, "working_spread": 0.9, "volume": 0.4, "invoiced_share": 0.0, "creation_spread": 0.15}
+    seats |= {"accounts_per_card": 100.0, "ring_tooling_share": 0.0}
+    rows = [seats | {"seats_sending": 0.95}, seats | {"seats_sending": 0.2}, seats | {"seats_sending": 0.2, "office_hours_share": 0.05}]
+    rows += [seats | {"seats_sending": 1.0, "accounts_per_card": 1.0, "payment": 0.0, "volume": 0.0}]
+    rows += [seats | {"seats_sending": 0.2, "ring_tooling_share": 0.3}, seats | {"seats_sending": 0.6, "volume": 0.0}]
+    index = ["dressed", "runners", "runners at night", "class", "runners on a ring's templates", "staff with a tool"]
+    table = pd.DataFrame(rows, index=index)
+    assert scripted_seats(table).tolist() == [True, False, False, False, False, False]
+    assert organisation_jobs(table).tolist() == [False, True, True, False, True, False]
+    assert organisation_excuse(table)[0].tolist() == [False, True, True, True, False, True]
+    assert organisation_excuse(table)[1].tolist() == [False, False, False, False, False, False]
+    kinds = signal_kinds(table)
+    assert kinds["dressed"] == 4 and kinds["runners on a ring's templates"] == 3  # the script's addresses are no office's
+    assert kinds["runners"] == kinds["runners at night"] == 1 < SIGNALS_NEEDED
+    table["score"], table["size"], table["signals"] = 0.9, 100, signal_kinds(table)
+    table["signal_strength"] = signal_strength(table)
+    table["event_share"] = table["after_event_share"] = table["created_at_event"] = 0.0
+    table[[c for c in MODEL_FEATURES if c not in table.columns]] = 0.0
+    said = explain_ring(next(table.iloc[[0]].itertuples()), 100, None, None, 3)
+    assert "yet 95% of the seats their organisation pays for send the group's own templates, all alike" in said[0], said[0]
 
 
 def test_a_clusters_requests_on_flagged_rings_templates_are_counted_per_request():
