@@ -1317,7 +1317,8 @@ def test_a_company_whose_every_paid_seat_runs_its_templates_is_no_staff_but_a_fe
     assert organisation_excuse(table)[0].tolist() == [False, True, True, True, False, True]
     assert organisation_excuse(table)[1].tolist() == [False, False, False, False, False, False]
     kinds = signal_kinds(table)
-    assert kinds["dressed"] == 4 and kinds["runners on a ring's templates"] == 3  # the script's addresses are no office's
+    assert kinds["dressed"] == 4  # templates, timing, the card, and addresses that are no office's
+    assert kinds["runners on a ring's templates"] == 3  # templates, timing, the card; an office's addresses
     assert kinds["runners"] == kinds["runners at night"] == 1 < SIGNALS_NEEDED
     table["score"], table["size"], table["signals"] = 0.9, 100, signal_kinds(table)
     table["signal_strength"] = signal_strength(table)
