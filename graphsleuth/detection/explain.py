@@ -13,7 +13,7 @@ from ..evidence import Evidence, subnet_of
 from .findings import PeakDay, Ring, SharedEvidence, SharedValue
 from .graph import EvidenceGraph
 from .model import ring_model
-from .organisations import ORGANISATION_NAMED, ORGANISATION_SEATS, RING_TOOLING, SEATS_ALIKE, organisation_excuse
+from .organisations import ORGANISATION_NAMED, RING_TOOLING, organisation_excuse, scripted_seats
 from .scoring import SIGNAL_LEVELS, SIGNALS_NEEDED, WEAK_COORDINATION, platform_users
 
 __all__ = ["ring_record", "why_not_flagged", "explain_ring"]
@@ -138,7 +138,8 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
     over months) are said after them.
     """
     model = ring_model()
-    terms = model.contributions(pd.DataFrame([row._asdict()])).iloc[0]
+    table = pd.DataFrame([row._asdict()])
+    terms = model.contributions(table).iloc[0]
     reasons = []
     for name, level in NAMED_FROM.items():
         value = float(getattr(row, name, 0.0))
@@ -148,9 +149,9 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
     reasons.sort(key=lambda r: -r[0])
     said = tuple(r[1] for r in reasons)
     text = f"{size} linked accounts (score {row.score:.2f}): " + "; ".join(said)
-    excused, off_hours = (flag.iloc[0] for flag in organisation_excuse(pd.DataFrame([row._asdict()])))
+    excused, off_hours = (flag.iloc[0] for flag in organisation_excuse(table))
     if row.organisation_share >= ORGANISATION_NAMED and not excused:  # off hours is never excused
-        text += f"; {row.organisation_share:.0%} are on organisations' email domains, yet {_unlike_staff(row, off_hours)}"
+        text += f"; {row.organisation_share:.0%} are on organisations' email domains, yet {_unlike_staff(row, table, off_hours)}"
     elif any(terms.get(name, 0.0) < 0 for name in ("organisation_share", "organisation_long_lived", "organisation_office_hours")):
         text += f"; {row.organisation_share:.0%} are on organisations' email domains, which lowered the score"
     if terms.get("invoiced_share", 0.0) < 0:
@@ -163,16 +164,16 @@ def explain_ring(row, size: int, created_from: str | None, created_to: str | Non
     return text + ".", said
 
 
-def _unlike_staff(row, off_hours: bool) -> str:
+def _unlike_staff(row, table: pd.DataFrame, off_hours: bool) -> str:
     """What contradicts the excuse of a cluster on organisations' domains (:func:`.organisations.organisation_excuse`),
     said as what a company's staff or tools do not do: its hours, every seat on the same templates, a flagged
-    ring's templates, or its volume."""
+    ring's templates, or its volume (``table``: the row as a one-row table, as the rules read it)."""
     if off_hours:
         return (
             f"only {row.office_hours_share:.0%} of their requests fall in office hours in their countries, "
             "which a company's staff do not do"
         )
-    if getattr(row, "seats_sending", 0.0) >= SEATS_ALIKE and getattr(row, "accounts_per_card", 0.0) >= ORGANISATION_SEATS:
+    if scripted_seats(table).iloc[0]:
         return (
             f"{row.seats_sending:.0%} of the seats their organisation pays for send the group's own templates, all alike, "
             "which a company's staff do not do"

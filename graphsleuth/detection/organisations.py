@@ -143,7 +143,7 @@ def organisation_excuse(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     off_hours = off_hours_organisation(table)
     jobs = organisation_jobs(table)
     off_hours &= ~jobs
-    contradicted = (off_hours | _heavy(table) & ~keeps_office_hours(table) & ~jobs) | _ring_tooling(table) | scripted_seats(table)
+    contradicted = (off_hours | _heavy(table) & ~keeps_office_hours(table)) & ~jobs | _ring_tooling(table) | scripted_seats(table)
     checked = grown_organisation(table)
     if "invoiced_share" in table.columns:
         checked |= table["invoiced_share"] >= INVOICED_CHECKED
