@@ -53,6 +53,8 @@ def test_a_ring_is_described_by_its_knobs(small):
         text = describe_ring(record)
         assert f"{record['size']:,} acc" in text and record["planted"]["proxies"] in text
         assert ("burst" in text) == (record["planted"]["creation"] == "bursts")
+        # a ring whose accounts take turns is made over the whole window, whatever its creation knob says
+        assert ("taking turns" in text) == (record["planted"]["account_days"] > 0)
 
 
 def test_perturbed_copies_drop_rows_or_a_table(small, tmp_path):
