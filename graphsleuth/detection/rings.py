@@ -70,6 +70,8 @@ TOOLING_VOTE = 0.5
 #: what chance gives (one operator's pieces that modularity splits are tied about a third as often as
 #: chance across the split; a ring and a hackathon that share one popular BIN, a hundredth).
 TIE_SEPARATION = 0.2
+#: A piece tied once into a ring, to a piece with this many ties in it, is set apart (:func:`_lone_ties_apart`).
+LONE_TIE_PARTNER = 3
 #: A piece counts a held BIN as its own only when its own members pay from it more often than the BIN's
 #: popularity gives this often at most: a BIN a ring buys hundreds of cards from is held, and a hackathon's
 #: piece whose two card holders bank with that popular issuer must not be joined to the ring by it.
@@ -409,7 +411,8 @@ def _tie_communities(a: np.ndarray, b: np.ndarray, weight: np.ndarray, n_pieces:
     BIN, a template hour): joined by it transitively, they would make one ring of both.
     Modularity measures each tie against what the pieces' totals predict, so the lone tie
     between two tight groups does not hold them together, while a ring whose pieces modularity
-    splits anyway is joined back by the many ties across the split.
+    splits anyway is joined back by the many ties across the split. It cannot part a piece whose
+    only tie is to one piece of a tight group: that piece is set apart (:func:`_lone_ties_apart`).
     """
     ring = np.arange(n_pieces, dtype=np.int64)
     if len(a) == 0:
@@ -424,7 +427,28 @@ def _tie_communities(a: np.ndarray, b: np.ndarray, weight: np.ndarray, n_pieces:
         ig.set_random_number_generator(previous if previous is not None else random)
     community = component * n_pieces + community  # never across components
     _, community = np.unique(community, return_inverse=True)
-    return rejoined_by_chance(a, b, weight, community.astype(np.int64))
+    return _lone_ties_apart(a, b, rejoined_by_chance(a, b, weight, community.astype(np.int64)))
+
+
+def _lone_ties_apart(a: np.ndarray, b: np.ndarray, community: np.ndarray) -> np.ndarray:
+    """``community`` with each piece whose one tie into a ring of three pieces or more goes to a piece tied
+    to :data:`LONE_TIE_PARTNER` or more of them set apart, a ring of its own.
+
+    A small ring compared with the forty pieces of a large one that sends the same toolkit all night finds
+    one whose wave hours or popular BIN its own happen to match: one tie among forty chances, where the
+    large ring's pieces tie to many of their own. Modularity always gives a piece with a single tie to its
+    partner's community. A piece of a ring whose accounts take turns ties only to the pieces at work just
+    before and after it, a chain whose ends tie to pieces with two ties: they stay."""
+    n = len(community)
+    inside = community[a] == community[b]
+    ties = np.bincount(a[inside], minlength=n) + np.bincount(b[inside], minlength=n)
+    partner = np.zeros(n, dtype=np.int64)
+    partner[a[inside]], partner[b[inside]] = b[inside], a[inside]  # read only where a piece has one tie
+    pieces = np.bincount(community, minlength=n)[community]
+    lone = (ties == 1) & (pieces >= 3) & (ties[partner] >= LONE_TIE_PARTNER)
+    out = community.copy()
+    out[lone] = n + np.arange(int(lone.sum()))
+    return out
 
 
 def rejoined_by_chance(

@@ -127,7 +127,9 @@ def describe_ring(record: dict, raw: bool = True) -> str:
     p, m, t = record["planted"], record["measured"], record["traits"]
     if p.get("account_days", 0) > 0:  # the accounts take turns: made as each starts work, over the whole window
         turns = "one after another" if p["creation"] == "even" else f"in {p['creation_bursts']} bursts"
-        created = f"taking turns {turns} over {m['creation_span_days']:.0f} d, {p['account_days']:.0f} d each"
+        span = m["creation_span_days"]
+        over = f"{span * 24:.0f} h" if span < 2 else f"{span:.0f} d"
+        created = f"taking turns {turns} over {over}, {p['account_days']:.0f} d each"
     elif p["creation"] == "even":
         days = p["creation_days"]
         created = f"evenly over {days * 24:.0f} h" if days < 2 else f"evenly over {days:.0f} d"

@@ -575,6 +575,20 @@ def test_one_marginal_tie_does_not_make_two_tight_groups_one_ring():
     assert len(set(_tie_communities(a, b, np.ones(len(a)), 24))) == 1
 
 
+def test_a_small_ring_tied_once_to_one_piece_of_a_large_ring_stays_apart_but_a_chain_of_turns_stays_one():
+    """A large ring's twelve pieces are tied many times over; a small ring, one piece, shares one tie with one of
+    them (its waves fell in hours that piece sent the same toolkit in): two rings, where modularity gives a
+    piece with a single tie to its partner's ring. A ring whose accounts take turns, each piece tied to the
+    ones at work just before and after it, stays one ring, its two ends included."""
+    large = np.arange(12)
+    a, b = np.triu_indices(12, 1)
+    rings = _tie_communities(np.r_[a, 3], np.r_[b, 12], np.ones(len(a) + 1), 13)
+    assert len(set(rings[large])) == 1 and rings[12] != rings[0]
+    chain = np.arange(6)
+    rings = _tie_communities(chain[:-1], chain[1:], np.ones(5), 6)
+    assert len(set(rings)) == 1
+
+
 def test_a_piece_whose_few_card_holders_bank_with_a_popular_issuer_is_not_joined_to_a_ring_by_it():
     """Two pieces of one ring pay four cards in five from a BIN a fifth of everyone uses: joined by it. A
     hackathon's piece, two of whose ten members bank there too, is as alike in BIN profile (its only BIN), yet
