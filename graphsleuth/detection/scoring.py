@@ -36,16 +36,12 @@ from .model import RingModel, ring_model
 from .organisations import (
     ORGANISATION_NAMED,
     RING_TOOLING,
-    SEEN_WORKING,
     account_domains,
     domain_codes,
-    grown_organisation,
-    keeps_office_hours,
     network_members,
     off_hours_line,
     off_hours_members,
     organisation_excuse,
-    organisation_jobs,
     organisation_share,
     ring_tooling_share,
     scripted_seats,
@@ -480,14 +476,13 @@ def signal_kinds(table: pd.DataFrame, creation_known: bool = True) -> pd.Series:
 
     A cluster on one organisation's domain is explained as that organisation: its office network, the card
     it pays its seats with and the days it onboarded them are what a company has, and count for nothing;
-    its own templates in its seats' own time are its internal tools, one signal, and when all it did fell in
-    two days (:data:`SEEN_WORKING`), its seats starting together in the same hours is its first day at work.
-    When it does not keep office hours (:func:`off_hours_organisation`), or its seats send many times what an
+    its own templates are its internal tools, one signal, and the schedule its seats send them on (in step,
+    or all together on its first day at work) is its jobs', no timing. When it does not keep office hours (:func:`off_hours_organisation`), or its seats send many times what an
     ordinary account does (:data:`STAFF_VOLUME`) and its hours do not show otherwise (:func:`keeps_office_hours`),
     or they send a flagged ring's own templates (:data:`~.organisations.RING_TOOLING`),
     the excuse is contradicted and everything counts again; unless the provider bills it by invoice
     (:data:`INVOICED_CHECKED`), or its seats were made over months (:func:`grown_organisation`: a customer that
-    grew, whose seats' shared schedule is its jobs', as an evaluation company's nightly suites are; no timing).
+    grew, as an evaluation company running nightly suites has).
 
     An event's participants (:func:`~.events.event_excuse`: made for it, active within its two days, at an
     ordinary account's rate) sign up together, sit at its venue and send in the same hours: their burst,
@@ -535,11 +530,9 @@ def _signal_parts(table: pd.DataFrame) -> pd.DataFrame:
     or above it, the feature over the level below it (never 1 there); 0 where an organisation explains it."""
     organisation = table["organisation_share"] if "organisation_share" in table.columns else 0.0
     explained, off_hours = organisation_excuse(table)
-    timing = np.fmax(table["lockstep_share"], table["template_coordination"])
-    timing = timing.where(~(explained & keeps_office_hours(table)), table["lockstep_share"])
-    timing = timing.where(~(explained & (grown_organisation(table) | organisation_jobs(table))), 0.0)
-    if "working_spread" in table.columns:
-        timing = timing.where(~(explained & (table["working_spread"] < SEEN_WORKING)), 0.0)
+    # An organisation's seats sending its own templates on a shared schedule is its jobs running: what would
+    # show a campaign under its name (off hours, heavy volume, a ring's templates, one script) takes the excuse.
+    timing = np.fmax(table["lockstep_share"], table["template_coordination"]).where(~explained, 0.0)
     event = event_excuse(table)
     features = {
         "tooling": (table["template_share"], "template_share"),

@@ -1224,8 +1224,8 @@ def test_an_organisation_explains_its_card_its_office_and_its_onboarding_unless_
     template show one signal (the template); the same at night, or with no domain at all, show four, and seats that
     each send ten times an ordinary account's requests are not working as staff either where the population's hours
     say nothing, unless the provider invoices them; where its seats keep office hours as the population's do,
-    their hours speak for them, and its internal templates sent in the same hours are its office's working day,
-    not a campaign's timing, unless its requests go out in lockstep far above chance."""
+    their hours speak for them. Its internal templates sent in the same hours, even in lockstep far above chance,
+    are its jobs running, not a campaign's timing."""
     company = {"template_share": 0.4, "lockstep_share": 0.0, "template_coordination": 0.0, "burst_share": 1.0, "payment": 1.0}
     company |= {"network_share": 1.0, "organisation_share": 1.0, "office_hours_share": 0.8, "off_hours_line": 0.4}
     company |= {"working_spread": 0.8, "volume": 0.05, "invoiced_share": 0.0}
@@ -1238,21 +1238,22 @@ def test_an_organisation_explains_its_card_its_office_and_its_onboarding_unless_
     rows += [company | {"template_coordination": 0.9, "office_hours_share": 0.42}]  # not off hours, nor an office's either
     rows += [company | {"template_coordination": 0.9, "lockstep_share": 0.6}]
     rows += [company | {"template_coordination": 0.9, "lockstep_share": 0.6, "working_spread": 0.2}]  # its first days
-    assert signal_kinds(pd.DataFrame(rows)).tolist() == [1, 4, 4, 1, 1, 1, 3, 1, 1, 2, 2, 1]
+    assert signal_kinds(pd.DataFrame(rows)).tolist() == [1, 4, 4, 1, 1, 1, 3, 1, 1, 1, 1, 1]
 
 
 def test_a_company_keeps_office_hours_where_the_populations_seats_send_somewhat_more_in_them_than_at_any_hour():
     """Where the population's typical organisation seat sends 42% of its requests in office hours (sending at any hour
-    alike gives 30%), 396 seats of one company made within two weeks that send 80% in them keep office hours: their
-    internal tool's waves are their working day, one signal. Where the typical seat sends 34%, the hours say
-    nothing and the waves count; and seats sending 40% in office hours keep none anywhere."""
+    alike gives 30%), 396 seats of one company made within two weeks that send 80% in them keep office hours, and
+    sending ten times an ordinary account's requests (an evaluation company's suites) leaves their excuse: one
+    signal, their templates. Where the typical seat sends 34%, the hours say nothing and the volume takes the
+    excuse; and seats sending 40% in office hours keep none anywhere."""
     company = {"template_share": 0.32, "lockstep_share": 0.15, "template_coordination": 0.82, "burst_share": 1.0}
     company |= {"payment": 1.0, "network_share": 1.0, "organisation_share": 1.0, "office_hours_share": 0.8}
-    company |= {"off_hours_line": 0.21, "working_spread": 0.67, "volume": 0.04, "invoiced_share": 0.0}
+    company |= {"off_hours_line": 0.21, "working_spread": 0.67, "volume": 0.5, "invoiced_share": 0.0}
     rows = [company, company | {"off_hours_line": 0.17}, company | {"office_hours_share": 0.4}]
     table = pd.DataFrame(rows, index=["told", "hours say nothing", "not kept"])
     assert keeps_office_hours(table).tolist() == [True, False, False]
-    assert signal_kinds(table).tolist() == [1, 2, 2]
+    assert signal_kinds(table).tolist() == [1, 4, 4]
 
 
 def test_an_event_explains_its_participants_burst_venue_and_hours_but_not_distillation_volume_or_a_card_pattern():
