@@ -477,12 +477,13 @@ def signal_kinds(table: pd.DataFrame, creation_known: bool = True) -> pd.Series:
     A cluster on one organisation's domain is explained as that organisation: its office network, the card
     it pays its seats with and the days it onboarded them are what a company has, and count for nothing;
     its own templates are its internal tools, one signal, and the schedule its seats send them on (in step,
-    or all together on its first day at work) is its jobs', no timing. When it does not keep office hours (:func:`off_hours_organisation`), or its seats send many times what an
-    ordinary account does (:data:`STAFF_VOLUME`) and its hours do not show otherwise (:func:`keeps_office_hours`),
-    or they send a flagged ring's own templates (:data:`~.organisations.RING_TOOLING`),
-    the excuse is contradicted and everything counts again; unless the provider bills it by invoice
-    (:data:`INVOICED_CHECKED`), or its seats were made over months (:func:`grown_organisation`: a customer that
-    grew, as an evaluation company running nightly suites has).
+    or all together on its first day at work) is its jobs', no timing. When it does not keep office hours
+    (:func:`off_hours_organisation`), or its seats send many times what an ordinary account does
+    (:data:`STAFF_VOLUME`) and its hours do not show otherwise (:func:`keeps_office_hours`), or they send a
+    flagged ring's own templates (:data:`~.organisations.RING_TOOLING`), the excuse is contradicted and
+    everything counts again; unless the provider bills it by invoice (:data:`INVOICED_CHECKED`), or its seats
+    were made over months (:func:`grown_organisation`: a customer that grew, as an evaluation company running
+    nightly suites has).
 
     An event's participants (:func:`~.events.event_excuse`: made for it, active within its two days, at an
     ordinary account's rate) sign up together, sit at its venue and send in the same hours: their burst,
