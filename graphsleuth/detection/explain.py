@@ -13,7 +13,7 @@ from ..evidence import Evidence, subnet_of
 from .findings import PeakDay, Ring, SharedEvidence, SharedValue
 from .graph import EvidenceGraph
 from .model import ring_model
-from .organisations import ORGANISATION_NAMED, RING_TOOLING, organisation_excuse, scripted_seats
+from .organisations import ORGANISATION_NAMED, organisation_excuse, scripted_seats, sends_ring_tooling
 from .scoring import SIGNAL_LEVELS, SIGNALS_NEEDED, WEAK_COORDINATION, platform_users
 
 __all__ = ["ring_record", "why_not_flagged", "explain_ring"]
@@ -178,7 +178,7 @@ def _unlike_staff(row, table: pd.DataFrame, off_hours: bool) -> str:
             f"{row.seats_sending:.0%} of the seats their organisation pays for send the group's own templates, all alike, "
             "which a company's staff do not do"
         )
-    if getattr(row, "ring_tooling_share", 0.0) >= RING_TOOLING:
+    if sends_ring_tooling(table).iloc[0]:
         return (
             f"{row.ring_tooling_share:.0%} of their requests use templates that other suspected rings send as their own, "
             "which a company's own tools are not"

@@ -38,6 +38,7 @@ __all__ = [
     "grown_organisation",
     "RING_TOOLING",
     "ring_tooling_share",
+    "sends_ring_tooling",
     "SEATS_ALIKE",
     "JOB_SEATS",
     "seats_sending",
@@ -149,7 +150,7 @@ def organisation_excuse(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     off_hours = off_hours_organisation(table)
     jobs = organisation_jobs(table)
     off_hours &= ~jobs
-    contradicted = (off_hours | _heavy(table) & ~keeps_office_hours(table)) & ~jobs | _ring_tooling(table) | scripted_seats(table)
+    contradicted = (off_hours | _heavy(table) & ~keeps_office_hours(table)) & ~jobs | sends_ring_tooling(table) | scripted_seats(table)
     checked = grown_organisation(table)
     if "invoiced_share" in table.columns:
         checked |= table["invoiced_share"] >= INVOICED_CHECKED
@@ -242,9 +243,11 @@ def organisation_jobs(table: pd.DataFrame) -> pd.Series:
     return (table["organisation_share"] >= ORGANISATION_NAMED) & (sending > 0) & (sending <= JOB_SEATS)
 
 
-def _ring_tooling(table: pd.DataFrame) -> pd.Series | bool:
+def sends_ring_tooling(table: pd.DataFrame) -> pd.Series:
     """Per cluster: its requests on flagged rings' templates reach :data:`RING_TOOLING` (False where not measured)."""
-    return table["ring_tooling_share"] >= RING_TOOLING if "ring_tooling_share" in table.columns else False
+    if "ring_tooling_share" not in table.columns:
+        return pd.Series(False, index=table.index)
+    return table["ring_tooling_share"] >= RING_TOOLING
 
 
 def heavy_off_hours(table: pd.DataFrame) -> pd.Series:

@@ -35,7 +35,6 @@ from .graph import EvidenceGraph, lockstep_tokens, template_hours
 from .model import RingModel, ring_model
 from .organisations import (
     ORGANISATION_NAMED,
-    RING_TOOLING,
     account_domains,
     domain_codes,
     network_members,
@@ -46,6 +45,7 @@ from .organisations import (
     ring_tooling_share,
     scripted_seats,
     seats_sending,
+    sends_ring_tooling,
 )
 
 __all__ = [
@@ -436,7 +436,7 @@ def score_clusters(
     flag_at = model.threshold if threshold is None else threshold
     features["flagged"] = _flagged(features, flag_at)
     features["ring_tooling_share"] = _organisations_ring_tooling(evidence, labels, features, own_templates)
-    if (features["ring_tooling_share"] >= RING_TOOLING).any():
+    if sends_ring_tooling(features).any():
         features["signals"] = signal_kinds(features, creation_known=creation_known)
         features["signal_strength"] = signal_strength(features, creation_known=creation_known)
         features["flagged"] = _flagged(features, flag_at)
