@@ -139,10 +139,11 @@ def population_features(
     out["after_event_share"] = events["after_event_share"].fillna(1.0).to_numpy()
     out["created_at_event"] = events["created_at_event"].to_numpy()  # NaN when unknown: nothing against an event
     out["working_spread"] = _working_spread(graph, cluster_of).reindex(clusters).fillna(0.0).to_numpy()
-    requests = _requests_per_account(evidence, graph.n_accounts)
+    requests = graph.derived("requests_per_account", lambda: _requests_per_account(evidence, graph.n_accounts))
     out["volume"] = _volume(requests, cluster_of).reindex(clusters).fillna(0.0).to_numpy()
     out["creation_spread"] = _creation_spread(evidence, cluster_of).reindex(clusters).fillna(1.0).to_numpy()
-    out["office_hours_share"] = _office_hours_share(evidence, cluster_of).reindex(clusters).fillna(0.5).to_numpy()
+    office_rows = graph.derived("office_rows", lambda: _office_rows(evidence))
+    out["office_hours_share"] = _office_hours_share(office_rows, cluster_of).reindex(clusters).fillna(0.5).to_numpy()
     return out
 
 
@@ -373,9 +374,9 @@ def _creation_spread(evidence: Evidence, cluster_of: np.ndarray) -> pd.Series:
     return span.clip(0.0, 1.0)
 
 
-def _office_hours_share(evidence: Evidence, cluster_of: np.ndarray) -> pd.Series:
-    """Per cluster: the share of its timed requests sent Monday to Friday, 08:00 to 18:00, in the senders' countries."""
-    rows = _office_rows(evidence)
+def _office_hours_share(rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None, cluster_of: np.ndarray) -> pd.Series:
+    """Per cluster: the share of its timed requests sent Monday to Friday, 08:00 to 18:00, in the senders' countries
+    (``rows``: the population's timed prompt rows, :func:`_office_rows`)."""
     if rows is None:
         return pd.Series(dtype=float)
     position, office, count = rows

@@ -185,12 +185,10 @@ class _Usage:
 def _held_usage(graph: EvidenceGraph, labels: np.ndarray, member: np.ndarray) -> _Usage:
     """The held evidence each flagged piece's members use, pieces numbered as ``np.unique(labels[member])``."""
     account, item = graph.shared
-    kind_names = graph.evidence["kind"].to_numpy()
-    kind_code = {name: code for code, name in enumerate(JOIN_KINDS)}
-    item_kind = np.array([kind_code.get(name, -1) for name in kind_names], dtype=np.int64)
+    item_kind = graph.derived("join_kind", lambda: _join_kinds(graph))
     joinable = item_kind[item] >= 0
     account, item = account[joinable].astype(np.int64), item[joinable].astype(np.int64)
-    n_items = len(kind_names)
+    n_items = len(item_kind)
     inside = member[account]
     users_inside = np.bincount(item[inside], minlength=n_items)
     users = graph.evidence["degree"].to_numpy()
@@ -212,6 +210,11 @@ def _held_usage(graph: EvidenceGraph, labels: np.ndarray, member: np.ndarray) ->
     hour[timed] = graph.evidence["value"].to_numpy()[timed].astype(np.int64)
     window = _active_windows(graph.template_hours, piece_index, len(size))
     return _Usage(piece, e, item_kind[e], count, count / size[piece], held, item_kind, hour, window, by_all)
+
+
+def _join_kinds(graph: EvidenceGraph) -> np.ndarray:
+    """Per evidence item: the position of its kind in :data:`JOIN_KINDS` (-1: a kind that never joins pieces)."""
+    return pd.Categorical(graph.evidence["kind"].to_numpy(), categories=JOIN_KINDS).codes.astype(np.int64)
 
 
 def _brought_in(

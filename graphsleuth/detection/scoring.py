@@ -235,22 +235,69 @@ def _member_template_share(
     return np.divide(np.bincount(positions[scored], weights=own, minlength=n_accounts), total, out=np.zeros(n_accounts), where=total > 0)
 
 
-def _population_card_sharing(pay: pd.DataFrame, card_holders: pd.Series, clusters: pd.Index) -> np.ndarray:
-    """Per cluster: how many accounts of the whole population use its median member's most shared card.
+@dataclass
+class _PaymentRows:
+    """The payments table numbered once for every scoring pass: grouping millions of text ids again
+    each pass took seconds at 1M accounts. Numbers follow first appearance; -1 is a missing value."""
+
+    #: Per row: its account id's number, its card's (payment_id), its BIN's, whether it is an invoice.
+    account: np.ndarray
+    card: np.ndarray
+    bin: np.ndarray
+    invoice: np.ndarray
+    has_kind: bool
+    has_bin: bool
+    #: Per card number: how many accounts of the whole population use it (None: not known).
+    holders: np.ndarray | None
+
+
+def _numbered_payments(payments: pd.DataFrame, card_holders: pd.Series | None = None) -> _PaymentRows:
+    """``payments`` numbered for scoring (``card_holders``: accounts per card in the population, by card id)."""
+    n = len(payments)
+    account = pd.factorize(payments["account_id"])[0].astype(np.int64)
+    card, card_ids = pd.factorize(payments["payment_id"])
+    has_bin = "bin" in payments.columns
+    bins = pd.factorize(payments["bin"])[0].astype(np.int64) if has_bin else np.full(n, -1, dtype=np.int64)
+    has_kind = "kind" in payments.columns
+    invoice = (payments["kind"].astype("str").str.lower().to_numpy() == "invoice") if has_kind else np.zeros(n, dtype=bool)
+    holders = None
+    if card_holders is not None:
+        holders = card_holders.reindex(np.asarray(card_ids)).fillna(1.0).to_numpy(dtype=float)
+    return _PaymentRows(account, card.astype(np.int64), bins, invoice, has_kind, has_bin, holders)
+
+
+def _distinct_per_cluster(cluster: np.ndarray, value: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Per cluster number: how many distinct non-missing ``value`` numbers its rows hold."""
+    known = value >= 0
+    pairs = np.unique(cluster[known] * (int(value.max(initial=0)) + 1) + value[known])
+    return np.bincount(pairs // (int(value.max(initial=0)) + 1), minlength=n_clusters)
+
+
+def _first_rows(*keys: np.ndarray) -> np.ndarray:
+    """The positions of the first row of each distinct combination of ``keys`` (non-negative numbers), in row order."""
+    key = np.zeros(len(keys[0]), dtype=np.int64)
+    for values in keys:
+        key = key * (int(values.max(initial=0)) + 1) + values
+    _, first = np.unique(key, return_index=True)
+    return np.sort(first)
+
+
+def _population_card_sharing(cluster: np.ndarray, account: np.ndarray, holders: np.ndarray) -> pd.Series:
+    """Per cluster: how many accounts of the whole population use its median member's most shared card
+    (per row: its cluster, account number and its card's holders).
 
     Clustering cuts a ring of hundreds on a few dozen cards into pieces of a few accounts, often one
     card each, while every one of those cards pays for dozens of accounts: counted inside the piece,
     its cards look unshared and the piece shows one kind of signal where the ring shows two. The median
     member keeps one company card in a cluster of individuals from counting for all of them.
     """
-    holders = card_holders.reindex(pay["payment_id"].to_numpy()).fillna(1.0).to_numpy(dtype=float)
-    most = pd.DataFrame({"cluster": pay["cluster"].to_numpy(), "account": pay["account_id"].to_numpy(), "holders": holders})
+    most = pd.DataFrame({"cluster": cluster, "account": account, "holders": holders})
     per_account = most.groupby(["cluster", "account"], sort=False)["holders"].max()
-    return per_account.groupby(level=0).median().reindex(clusters).fillna(0.0).to_numpy()
+    return per_account.groupby(level=0).median()
 
 
-def _ring_bins(payments: pd.DataFrame, row_cluster: np.ndarray) -> pd.DataFrame:
-    """(cluster, bin) pairs where the cluster's cards come from the BIN far more than everybody's.
+def _ring_bins(rows: _PaymentRows, row_cluster: np.ndarray) -> pd.DataFrame:
+    """(cluster, bin number, cards) where the cluster's cards come from the BIN far more than everybody's.
 
     A ring that buys one card per account still buys them from a few issuers;
     a large legitimate group's cards come from as many BINs as chance gives,
@@ -258,70 +305,85 @@ def _ring_bins(payments: pd.DataFrame, row_cluster: np.ndarray) -> pd.DataFrame:
     the ring's when 3+ of the cluster's cards use it and its share of them is
     at least :data:`CHARACTERISTIC_LIFT` times its share of the other cards.
     """
-    cards = payments.assign(cluster=row_cluster).dropna(subset=["bin"]).drop_duplicates(["account_id", "payment_id"])
-    everyone = cards.drop_duplicates("payment_id")
-    all_cards = everyone["bin"].value_counts()
-    mine = cards[cards["cluster"].to_numpy() >= 0].drop_duplicates(["cluster", "payment_id"])
-    per_bin = mine.groupby(["cluster", "bin"]).size().rename("cards").reset_index()
-    total = mine.groupby("cluster").size()
+    with_bin = np.flatnonzero((rows.bin >= 0) & (rows.card >= 0))
+    cards = with_bin[_first_rows(rows.account[with_bin], rows.card[with_bin])]
+    everyone = cards[_first_rows(rows.card[cards])]
+    all_cards = np.bincount(rows.bin[everyone], minlength=int(rows.bin.max(initial=-1)) + 1)
+    mine = cards[row_cluster[cards] >= 0]
+    mine = mine[_first_rows(row_cluster[mine], rows.card[mine])]
+    per_bin = pd.DataFrame({"cluster": row_cluster[mine], "bin": rows.bin[mine]}).value_counts(sort=False).rename("cards").reset_index()
+    total = pd.Series(row_cluster[mine]).value_counts(sort=False)
     cluster_cards = total.reindex(per_bin["cluster"]).to_numpy()
     inside = per_bin["cards"].to_numpy() / cluster_cards
     # Against the cards outside the cluster (a card two clusters share counts in both: rare, and harmless).
-    others = np.maximum(all_cards.reindex(per_bin["bin"]).to_numpy() - per_bin["cards"].to_numpy(), 0)
+    others = np.maximum(all_cards[per_bin["bin"].to_numpy()] - per_bin["cards"].to_numpy(), 0)
     outside = others / np.maximum(len(everyone) - cluster_cards, 1)
     return per_bin[(per_bin["cards"].to_numpy() >= 3) & (inside >= CHARACTERISTIC_LIFT * outside)]
 
 
 def _member_payment(
-    payments: pd.DataFrame, positions: np.ndarray, row_cluster: np.ndarray, ring_bins: pd.DataFrame, n_accounts: int
+    rows: _PaymentRows, positions: np.ndarray, row_cluster: np.ndarray, ring_bins: pd.DataFrame, n_accounts: int
 ) -> np.ndarray:
     """Per account position: 1 when it shares a card with 2+ members, or pays from one of its ring's BINs."""
-    scored = row_cluster >= 0
-    pay = payments.loc[scored].assign(cluster=row_cluster[scored])
-    if len(pay) == 0:
+    scored = np.flatnonzero(row_cluster >= 0)
+    if len(scored) == 0:
         return np.zeros(n_accounts)
-    card_users = pay.groupby(["cluster", "payment_id"])["account_id"].transform("nunique")
-    signal = (card_users >= 3).to_numpy().copy()
-    if "bin" in pay.columns and len(ring_bins):
-        marks = ring_bins[["cluster", "bin"]].assign(ring_bin=True)
-        signal |= pay[["cluster", "bin"]].merge(marks, on=["cluster", "bin"], how="left")["ring_bin"].fillna(False).to_numpy(dtype=bool)
+    cluster, card = row_cluster[scored].astype(np.int64), rows.card[scored]
+    carded = card >= 0
+    # each (cluster, card) pair numbered, then its distinct accounts counted
+    _, pair = np.unique(cluster[carded] * (int(rows.card.max(initial=0)) + 1) + card[carded], return_inverse=True)
+    n_ids = int(rows.account.max(initial=0)) + 1
+    users = np.bincount(np.unique(pair * n_ids + rows.account[scored][carded]) // n_ids, minlength=int(pair.max(initial=-1)) + 1)
+    signal = np.zeros(len(scored), dtype=bool)
+    signal[carded] = users[pair] >= 3
+    if rows.has_bin and len(ring_bins):
+        n_bins = int(rows.bin.max(initial=0)) + 1
+        marks = ring_bins["cluster"].to_numpy(dtype=np.int64) * n_bins + ring_bins["bin"].to_numpy(dtype=np.int64)
+        binned = rows.bin[scored] >= 0
+        signal[binned] |= np.isin(cluster[binned] * n_bins + rows.bin[scored][binned], marks)
     return (np.bincount(positions[scored][signal], minlength=n_accounts) > 0).astype(float)
 
 
 def _payment_features(
-    payments: pd.DataFrame, row_cluster: np.ndarray, size: pd.Series, card_holders: pd.Series | None = None
+    payments: pd.DataFrame | _PaymentRows, row_cluster: np.ndarray, size: pd.Series, card_holders: pd.Series | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per cluster: accounts per shared card, the share of its cards from its own few BINs, and the share of
     its members billed by invoice (payments of kind ``invoice``: a provider invoices the customers whose
     business it has checked).
 
     ``card_holders`` (accounts per card in the whole population, by card id) lets a card count as shared
-    as it is everywhere, not only inside the cluster (:func:`_population_card_sharing`).
+    as it is everywhere, not only inside the cluster (:func:`_population_card_sharing`); ``payments`` may
+    come numbered already (:func:`_numbered_payments`, holders included).
     Also returns the clusters' characteristic BINs (see :func:`_ring_bins`).
     """
-    pay = payments[row_cluster >= 0].assign(cluster=row_cluster[row_cluster >= 0])
+    rows = payments if isinstance(payments, _PaymentRows) else _numbered_payments(payments, card_holders)
+    scored = np.flatnonzero(row_cluster >= 0)
+    cluster = row_cluster[scored].astype(np.int64)
+    n_clusters = int(cluster.max(initial=-1)) + 1
     out = pd.DataFrame(index=size.index)
     ring_bins = pd.DataFrame({"cluster": [], "bin": [], "cards": []})
     out["invoiced_share"] = 0.0
-    if len(pay) and "kind" in pay.columns:
-        invoiced = pay[pay["kind"].astype("str").str.lower().to_numpy() == "invoice"]
-        out["invoiced_share"] = (invoiced.groupby("cluster")["account_id"].nunique().reindex(size.index, fill_value=0) / size).clip(0, 1)
-    if len(pay) == 0:
+    if len(scored) and rows.has_kind:
+        invoiced = rows.invoice[scored]
+        seats = pd.Series(_distinct_per_cluster(cluster[invoiced], rows.account[scored][invoiced], n_clusters))
+        out["invoiced_share"] = (seats.reindex(size.index, fill_value=0) / size).clip(0, 1)
+    if len(scored) == 0:
         out["cards"] = 0
         out["bins"] = 0
         out["accounts_per_card"] = 0.0
         out["ring_bins"] = 0
         out["bin_concentration"] = 0.0
         return out, ring_bins
-    g = pay.groupby("cluster")
-    out["cards"] = g["payment_id"].nunique().reindex(size.index, fill_value=0)
-    with_card = g["account_id"].nunique().reindex(size.index, fill_value=0)
+    out["cards"] = pd.Series(_distinct_per_cluster(cluster, rows.card[scored], n_clusters)).reindex(size.index, fill_value=0)
+    with_card = pd.Series(_distinct_per_cluster(cluster, rows.account[scored], n_clusters)).reindex(size.index, fill_value=0)
     out["accounts_per_card"] = np.where(out["cards"] > 0, with_card / out["cards"].clip(lower=1), 0.0)
-    if card_holders is not None:
-        out["accounts_per_card"] = np.maximum(out["accounts_per_card"], _population_card_sharing(pay, card_holders, size.index))
-    if "bin" in pay.columns and pay["bin"].notna().any():
-        out["bins"] = g["bin"].nunique().reindex(size.index, fill_value=0)
-        ring_bins = _ring_bins(payments, row_cluster)
+    if rows.holders is not None:
+        holders = np.where(rows.card[scored] >= 0, rows.holders[np.maximum(rows.card[scored], 0)], 1.0)
+        sharing = _population_card_sharing(cluster, rows.account[scored], holders).reindex(size.index).fillna(0.0).to_numpy()
+        out["accounts_per_card"] = np.maximum(out["accounts_per_card"], sharing)
+    if rows.has_bin and (rows.bin[scored] >= 0).any():
+        out["bins"] = pd.Series(_distinct_per_cluster(cluster, rows.bin[scored], n_clusters)).reindex(size.index, fill_value=0)
+        ring_bins = _ring_bins(rows, row_cluster)
         on_ring_bins = ring_bins.groupby("cluster")["cards"].sum().reindex(size.index, fill_value=0)
         out["ring_bins"] = ring_bins.groupby("cluster").size().reindex(size.index, fill_value=0)
         many = out["cards"] >= 10
@@ -678,5 +740,6 @@ def _payment_part(evidence: Evidence, graph: EvidenceGraph, size: pd.Series, clu
     """Per cluster: the payment features (:func:`_payment_features`); per account: the payment signal."""
     pay_positions = evidence.account_positions("payments")
     pay_clusters = row_clusters(cluster_of, pay_positions)
-    pay, ring_bins = _payment_features(evidence.payments, pay_clusters, size, graph.sharers("card"))
-    return pay, _member_payment(evidence.payments, pay_positions, pay_clusters, ring_bins, len(cluster_of))
+    rows = graph.derived("numbered_payments", lambda: _numbered_payments(evidence.payments, graph.sharers("card")))
+    pay, ring_bins = _payment_features(rows, pay_clusters, size)
+    return pay, _member_payment(rows, pay_positions, pay_clusters, ring_bins, len(cluster_of))
