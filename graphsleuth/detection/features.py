@@ -159,11 +159,10 @@ def on_held_network(graph: EvidenceGraph, cluster_of: np.ndarray, widely: int) -
     if graph.shared is None:
         return on_held, held_ips
     account, item = graph.shared
-    kind = graph.evidence["kind"].to_numpy()
-    keep = np.isin(kind, ["ip", "subnet"])[item] & (cluster_of[account] >= 0)
+    keep = graph.of_kind("ip", "subnet")[item] & (cluster_of[account] >= 0)
     account, item = account[keep].astype(np.int64), item[keep].astype(np.int64)
     cluster = cluster_of[account]
-    n_items = len(kind)
+    n_items = len(graph.evidence)
     sizes = np.bincount(cluster_of[cluster_of >= 0], minlength=int(cluster_of.max(initial=-1)) + 1)
     key, inverse, count = np.unique(cluster * n_items + item, return_inverse=True, return_counts=True)
     c, e = key // n_items, key % n_items
@@ -171,7 +170,7 @@ def on_held_network(graph: EvidenceGraph, cluster_of: np.ndarray, widely: int) -
     held = held_beyond_chance(count, degree, sizes[c] / graph.n_accounts)
     mine = held[inverse]
     on_held[account[mine]] = True
-    is_ip = (kind == "ip")[item]
+    is_ip = graph.of_kind("ip")[item]
     wide = mine & (count[inverse] >= widely) & is_ip
     wide |= _in_held_subnet(graph, cluster, item, is_ip, c[held], e[held])
     np.add.at(held_ips, account[wide], 1)
@@ -339,9 +338,10 @@ def _lockstep_senders(graph: EvidenceGraph) -> np.ndarray:
     """Per template number: the share of its senders (with timed prompts) that send it in lockstep."""
     hours, tokens = graph.template_hours, graph.lockstep
     n_templates = int(hours["t"].to_numpy().max(initial=-1)) + 1
-    senders = np.bincount(np.unique(hours["account"].to_numpy() * n_templates + hours["t"].to_numpy()) % n_templates, minlength=n_templates)
+    # distinct (account, template) pairs by hash, not by sorting tens of millions of them
+    senders = np.bincount(pd.unique(hours["account"].to_numpy() * n_templates + hours["t"].to_numpy()) % n_templates, minlength=n_templates)
     template_of_token = tokens["token"].to_numpy() // 10_000_000
-    in_step = np.bincount(np.unique(tokens["account"].to_numpy() * n_templates + template_of_token) % n_templates, minlength=n_templates)
+    in_step = np.bincount(pd.unique(tokens["account"].to_numpy() * n_templates + template_of_token) % n_templates, minlength=n_templates)
     return in_step / np.maximum(senders, 1)
 
 

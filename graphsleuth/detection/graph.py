@@ -132,12 +132,17 @@ class EvidenceGraph:
         """Edges of the account projection (held here, or by the engine that built it)."""
         return int(len(self.weight)) if self.edge_count is None else int(self.edge_count)
 
-    def derived(self, name: str, compute):
+    def derived(self, name: str | tuple, compute):
         """``compute()``, once per graph: figures of the graph alone that every scoring pass asks for
         (at 1M accounts, the share of each template's senders in lockstep took 4 s a pass)."""
         if name not in self._derived:
             self._derived[name] = compute()
         return self._derived[name]
+
+    def of_kind(self, *kinds: str) -> np.ndarray:
+        """Per evidence item: whether it is of one of ``kinds``, worked out once per graph (millions of
+        items' kinds are text)."""
+        return self.derived(("of_kind", kinds), lambda: np.isin(self.evidence["kind"].to_numpy(), list(kinds)))
 
     def sharers(self, kind: str) -> pd.Series:
         """How many accounts share each piece of evidence of ``kind`` (hubs included), by its value.

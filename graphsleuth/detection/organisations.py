@@ -208,7 +208,7 @@ def seats_sending(
     main = per_cluster.reset_index().drop_duplicates("cluster").set_index("cluster")["code"]  # value_counts sorts by count
     rows = np.flatnonzero(positions >= 0)
     rows = rows[np.isin(domain_codes[positions[rows]], main.to_numpy())]
-    sent = pd.DataFrame({"position": positions[rows], "template_id": prompts["template_id"].to_numpy()[rows]})
+    sent = pd.DataFrame({"position": positions[rows], "template_id": prompts["template_id"].iloc[rows].to_numpy()})
     sent["code"] = domain_codes[sent["position"].to_numpy()]
     own = own_templates.loc[own_templates["cluster"].isin(main.index), ["cluster", "template_id"]]
     own = own.assign(code=main.reindex(own["cluster"]).to_numpy())

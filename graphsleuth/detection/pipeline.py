@@ -176,7 +176,10 @@ def _beside(found: np.ndarray, labels: np.ndarray, taken: np.ndarray) -> np.ndar
 
 def _in_rings(graph: EvidenceGraph, labels: np.ndarray, scores: ClusterScores) -> np.ndarray:
     """Per account: a member of a flagged cluster that shows its signals."""
-    showing = scores.member_scores.reindex(graph.accounts).fillna(0.0).to_numpy() > 0
+    members = scores.member_scores
+    showing = np.zeros(graph.n_accounts, dtype=bool)
+    position = graph.accounts.get_indexer(members.index)
+    showing[position[position >= 0]] = members.to_numpy()[position >= 0] > 0
     return showing & np.isin(labels, scores.flagged)
 
 

@@ -532,7 +532,7 @@ def _ring_templates(
         }
     ).drop_duplicates()
     only_one = frame[~frame["template"].duplicated(keep=False)].set_index("template")["ring"]
-    templates = np.flatnonzero((graph.evidence["kind"] == "template").to_numpy())
+    templates = np.flatnonzero(graph.of_kind("template"))
     rings = only_one.reindex(graph.evidence["value"].to_numpy()[templates].astype(str)).to_numpy()
     mine = ~np.isnan(rings)
     ring_of_item[templates[mine]] = rings[mine].astype(np.int64)
