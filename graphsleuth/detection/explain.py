@@ -222,8 +222,9 @@ def _reason(name: str, row, created_from: str | None, created_to: str | None, ow
     raise ValueError(name)
 
 
-def why_not_flagged(row) -> str:
-    """Why a cluster was seen but not flagged, in plain words."""
+def why_not_flagged(row, platform: bool | None = None) -> str:
+    """Why a cluster was seen but not flagged, in plain words (``platform``: whether its accounts are a platform's
+    users, :func:`.scoring.platform_users`, when the caller found it for many clusters at once)."""
     if row.organisation_share >= ORGANISATION_NAMED:
         return f"{row.organisation_share:.0%} are on organisations' email domains and coordination is weak (score {row.score:.2f})"
     if row.event_share >= EVENT_NAMED:
@@ -231,7 +232,9 @@ def why_not_flagged(row) -> str:
             f"{row.event_share:.0%} of their template use fell within two days{_made_for_it(row)} and "
             f"{row.after_event_share:.0%} of their activity came outside them, as at an event (score {row.score:.2f})"
         )
-    if row.signals < 2 and platform_users(pd.DataFrame([row._asdict()])).iloc[0]:
+    if platform is None:
+        platform = row.signals < 2 and bool(platform_users(pd.DataFrame([row._asdict()])).iloc[0])
+    if row.signals < 2 and platform:
         return (
             f"templates of their own from addresses of their own, but the accounts were made one by one over half a year "
             f"or more, with no lockstep, burst or payment pattern, as a platform's users are (score {row.score:.2f})"

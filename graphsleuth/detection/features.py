@@ -142,8 +142,7 @@ def population_features(
     requests = graph.derived("requests_per_account", lambda: _requests_per_account(evidence, graph.n_accounts))
     out["volume"] = _volume(requests, cluster_of).reindex(clusters).fillna(0.0).to_numpy()
     out["creation_spread"] = _creation_spread(evidence, cluster_of).reindex(clusters).fillna(1.0).to_numpy()
-    office_rows = graph.derived("office_rows", lambda: _office_rows(evidence))
-    out["office_hours_share"] = _office_hours_share(office_rows, cluster_of).reindex(clusters).fillna(0.5).to_numpy()
+    out["office_hours_share"] = _office_hours_share(office_rows(evidence, graph), cluster_of).reindex(clusters).fillna(0.5).to_numpy()
     return out
 
 
@@ -387,9 +386,10 @@ def _office_hours_share(rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None, 
     return total["office"] / total["all"].clip(lower=1e-12)
 
 
-def account_office_hours_share(evidence: Evidence, n_accounts: int) -> np.ndarray:
-    """Per account position: the share of its timed requests sent in office hours (NaN: none timed)."""
-    rows = _office_rows(evidence)
+def account_office_hours_share(evidence: Evidence, n_accounts: int, graph: EvidenceGraph | None = None) -> np.ndarray:
+    """Per account position: the share of its timed requests sent in office hours (NaN: none timed); with
+    ``graph``, from the timed prompt rows it keeps (:func:`office_rows`)."""
+    rows = office_rows(evidence, graph) if graph is not None else _office_rows(evidence)
     if rows is None:
         return np.full(n_accounts, np.nan)
     position, office, count = rows
@@ -397,6 +397,11 @@ def account_office_hours_share(evidence: Evidence, n_accounts: int) -> np.ndarra
     in_office = np.bincount(position, weights=office * count, minlength=n_accounts)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(timed > 0, in_office / timed, np.nan)
+
+
+def office_rows(evidence: Evidence, graph: EvidenceGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`_office_rows`, worked out once per graph however many scoring passes ask."""
+    return graph.derived("office_rows", lambda: _office_rows(evidence))
 
 
 def _office_rows(evidence: Evidence) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

@@ -302,7 +302,7 @@ def off_hours_line(evidence: Evidence, graph: EvidenceGraph) -> float:
 def _off_hours_line(evidence: Evidence, graph: EvidenceGraph) -> float:
     if "email" not in evidence.accounts.columns:
         return OFF_HOURS
-    office = graph.derived("account_office_hours", lambda: account_office_hours_share(evidence, graph.n_accounts))
+    office = graph.derived("account_office_hours", lambda: account_office_hours_share(evidence, graph.n_accounts, graph))
     seat = seated_accounts(evidence, graph) & ~np.isnan(office)
     if seat.sum() < OFF_HOURS_SEATS:
         return OFF_HOURS
@@ -369,7 +369,7 @@ def off_hours_members(evidence: Evidence, graph: EvidenceGraph, cluster_of: np.n
     is_organisation = np.zeros(int(cluster_of.max()) + 1, dtype=bool)
     mine = organisation.reindex(np.unique(cluster_of[scored])).fillna(0.0)
     is_organisation[mine.index.to_numpy()] = mine.to_numpy() >= ORGANISATION_NAMED
-    office = graph.derived("account_office_hours", lambda: account_office_hours_share(evidence, graph.n_accounts))
+    office = graph.derived("account_office_hours", lambda: account_office_hours_share(evidence, graph.n_accounts, graph))
     candidate = scored & is_organisation[np.maximum(cluster_of, 0)]
     out[candidate & (office <= off_hours_line(evidence, graph))] = 1
     return out

@@ -27,7 +27,7 @@ from .graph import EvidenceGraph, build_evidence_graph
 from .made_together import creation_rank, made_together_clusters
 from .organisations import account_domains, seated_accounts
 from .rings import join_rings
-from .scoring import FLAG_THRESHOLD, MIN_RING_SIZE, ClusterScores, ring_id_of, score_clusters
+from .scoring import FLAG_THRESHOLD, MIN_RING_SIZE, ClusterScores, platform_users, ring_id_of, score_clusters
 
 __all__ = ["find_rings", "derive_prompt_templates", "run_id_of", "VIEWS"]
 
@@ -214,10 +214,11 @@ def _findings(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, scor
     rings, clusters, member_frames, pending = [], [], [], []
     member_scores = scores.member_scores
     ordered = scores.table.sort_values(["score", "size"], ascending=False)
+    platform = platform_users(ordered).to_numpy() if len(ordered) else np.zeros(0, dtype=bool)
     # Each ring's record reads every table; they are made on a second thread while this one
     # goes on through the clusters (explaining 1M accounts' rings: 2.5 s before, 2.1 s now).
     with ThreadPoolExecutor(1, thread_name_prefix="graphsleuth-explain") as pool:
-        for row, features in zip(ordered.itertuples(index=False), _feature_records(ordered)):
+        for row, features, platform_of_row in zip(ordered.itertuples(index=False), _feature_records(ordered), platform):
             if row.size < MIN_RING_SIZE:
                 continue
             positions = by_cluster[starts[row.cluster] : starts[row.cluster + 1]]
@@ -244,7 +245,7 @@ def _findings(evidence: Evidence, graph: EvidenceGraph, labels: np.ndarray, scor
                 member_frames.append(pd.DataFrame({"account_id": ids, "ring_id": ring_id, "score": float(row.score)}))
                 clusters.append(None)  # its reason is the ring's explanation, below
             else:
-                clusters.append(Cluster(**cluster, ring_id=None, reason=why_not_flagged(row)))
+                clusters.append(Cluster(**cluster, ring_id=None, reason=why_not_flagged(row, bool(platform_of_row))))
         for slot, cluster, ring, _ in pending:
             ring = replace(ring.result(), run_id=run_id, algorithm=algorithm, seed=seed)
             rings.append(ring)
