@@ -272,21 +272,30 @@ def _event_features(own_templates: pd.DataFrame, graph: EvidenceGraph, cluster_o
     number = pd.Index(graph.template_names).get_indexer(own["template_id"].astype(str))
     own_keys = own["cluster"].to_numpy(dtype=np.int64)[number >= 0] * n_templates + number[number >= 0]
     cluster = cluster_of[hours["account"].to_numpy()]
-    day = hours["h"].to_numpy() // 24
-    member = cluster >= 0
-    mine = member & np.isin(cluster.astype(np.int64) * n_templates + hours["t"].to_numpy(), own_keys)
+    rows = np.flatnonzero(cluster >= 0)  # the members' triples
+    cluster = cluster[rows].astype(np.int64)
+    day = hours["h"].to_numpy()[rows] // 24
+    mine = np.isin(cluster * n_templates + hours["t"].to_numpy()[rows], own_keys)
     if not mine.any():
         return pd.DataFrame(columns=_EVENT_COLUMNS, dtype=float)
     busiest = _busiest_two_days(cluster[mine], day[mine])
     out = pd.DataFrame(index=busiest.index)
     out["event_share"] = busiest["two_days"] / (busiest["total"] + EVENT_PRIOR_HOURS)
-    first = busiest["day"].reindex(cluster[member]).to_numpy()
-    outside = pd.Series(~((day[member] >= first) & (day[member] <= first + 1)))
-    out["after_event_share"] = outside.groupby(cluster[member]).mean().reindex(out.index)
+    first = np.full(int(cluster.max()) + 1, np.nan)
+    first[busiest.index.to_numpy()] = busiest["day"].to_numpy()
+    outside = ~((day >= first[cluster]) & (day <= first[cluster] + 1))
+    triples = np.bincount(cluster, minlength=len(first))[busiest.index.to_numpy()]
+    out["after_event_share"] = np.bincount(cluster[outside], minlength=len(first))[busiest.index.to_numpy()] / triples
     known = np.flatnonzero((cluster_of >= 0) & ~np.isnan(created_day))
-    event_day = busiest["day"].reindex(cluster_of[known]).to_numpy(dtype=float)
+    known_cluster = cluster_of[known].astype(np.int64)
+    event_day = np.full(len(known), np.nan)
+    timed = known_cluster < len(first)
+    event_day[timed] = first[known_cluster[timed]]
     made_for_it = (created_day[known] >= event_day - 1) & (created_day[known] <= event_day + 1)
-    out["created_at_event"] = pd.Series(made_for_it.astype(float)).groupby(cluster_of[known]).mean().reindex(out.index)
+    n = max(len(first), int(known_cluster.max(initial=-1)) + 1)
+    made = np.bincount(known_cluster[made_for_it], minlength=n)[busiest.index.to_numpy()]
+    accounts = np.bincount(known_cluster, minlength=n)[busiest.index.to_numpy()]
+    out["created_at_event"] = np.divide(made, accounts, out=np.full(len(made), np.nan), where=accounts > 0)
     return out
 
 

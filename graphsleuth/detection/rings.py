@@ -214,7 +214,7 @@ def _held_usage(graph: EvidenceGraph, labels: np.ndarray, member: np.ndarray) ->
 
 def _join_kinds(graph: EvidenceGraph) -> np.ndarray:
     """Per evidence item: the position of its kind in :data:`JOIN_KINDS` (-1: a kind that never joins pieces)."""
-    return pd.Categorical(graph.evidence["kind"].to_numpy(), categories=JOIN_KINDS).codes.astype(np.int64)
+    return pd.Index(JOIN_KINDS).get_indexer(graph.evidence["kind"].to_numpy()).astype(np.int64)
 
 
 def _brought_in(

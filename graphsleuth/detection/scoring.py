@@ -152,6 +152,7 @@ def characteristic_templates(
     n_accounts: int,
     row_cluster: np.ndarray | None = None,
     users: pd.Series | None = None,
+    numbered: NumberedPrompts | None = None,
 ) -> pd.DataFrame:
     """Templates that a cluster uses far more than everybody else, one row per (cluster, template).
 
@@ -164,7 +165,11 @@ def characteristic_templates(
     the same per prompt row already (-1: no cluster), which saves looking up
     millions of ids again. ``users``, when given, is the number of accounts
     that send each template (by template id), as the evidence graph counted it.
+    With both, ``numbered`` (:func:`numbered_prompts`) lets the rows be grouped
+    by numbers instead of text.
     """
+    if numbered is not None and row_cluster is not None and users is not None:
+        return _characteristic_numbered(prompts, numbered, size, n_accounts, row_cluster, users)
     p = prompts[["account_id", "template_id", "count"]]
     if users is None:
         users = p.groupby("template_id")["account_id"].nunique()
@@ -179,6 +184,62 @@ def characteristic_templates(
     # template would otherwise be only ten times as likely to send it as "everybody", itself included.
     senders_outside = np.maximum(users.reindex(used["template_id"]).to_numpy() - used["accounts"].to_numpy(), 0)
     outside = senders_outside / np.maximum(n_accounts - n, 1)
+    used["characteristic"] = (used["accounts"] >= np.maximum(3, 0.2 * n)) & (inside >= CHARACTERISTIC_LIFT * outside)
+    return used
+
+
+@dataclass
+class NumberedPrompts:
+    """The prompts table numbered once for every scoring pass (grouping millions of text ids again each pass
+    took seconds at 1M accounts): each row's template number (-1: none) and account position (-1: unknown)."""
+
+    template: np.ndarray
+    #: The template id of each number, in sorted order (so numbers sort as the ids do).
+    names: pd.Index
+    position: np.ndarray
+    count: np.ndarray
+
+    def template_numbers(self, template_ids) -> np.ndarray:
+        """The numbers of ``template_ids`` (-1: a template no prompt row names)."""
+        return self.names.get_indexer(pd.Index(template_ids))
+
+
+def numbered_prompts(evidence: Evidence, graph: EvidenceGraph) -> NumberedPrompts:
+    """The evidence's prompts numbered (:class:`NumberedPrompts`), once per graph."""
+
+    def number() -> NumberedPrompts:
+        prompts = evidence.prompts
+        template, names = pd.factorize(prompts["template_id"], sort=True)
+        return NumberedPrompts(
+            template.astype(np.int64), pd.Index(names), evidence.account_positions("prompts"), prompts["count"].to_numpy()
+        )
+
+    return graph.derived("numbered_prompts", number)
+
+
+def _characteristic_numbered(
+    prompts: pd.DataFrame, numbered: NumberedPrompts, size: pd.Series, n_accounts: int, row_cluster: np.ndarray, users: pd.Series
+) -> pd.DataFrame:
+    """:func:`characteristic_templates` on numbered prompts: the same rows, in the same order."""
+    rows = np.flatnonzero((row_cluster >= 0) & (numbered.template >= 0))
+    n_templates = max(len(numbered.names), 1)
+    key, pair = np.unique(row_cluster[rows].astype(np.int64) * n_templates + numbered.template[rows], return_inverse=True)
+    n_ids = int(numbered.position.max(initial=0)) + 1
+    accounts = np.bincount(np.unique(pair * n_ids + numbered.position[rows]) // n_ids, minlength=len(key))
+    requests = np.bincount(pair, weights=numbered.count[rows], minlength=len(key)).astype(numbered.count.dtype)
+    template = key % n_templates
+    used = pd.DataFrame(
+        {
+            "cluster": key // n_templates,
+            "template_id": numbered.names.take(template).array,
+            "accounts": accounts.astype(np.int64),
+            "requests": requests,
+        }
+    )
+    n = size.reindex(used["cluster"]).to_numpy()
+    inside = used["accounts"].to_numpy() / n
+    senders = users.reindex(numbered.names).to_numpy(dtype=float)[template]
+    outside = np.maximum(senders - used["accounts"].to_numpy(), 0) / np.maximum(n_accounts - n, 1)
     used["characteristic"] = (used["accounts"] >= np.maximum(3, 0.2 * n)) & (inside >= CHARACTERISTIC_LIFT * outside)
     return used
 
@@ -222,10 +283,25 @@ def _lockstep_share(graph: EvidenceGraph, prompts: pd.DataFrame, cluster_of: np.
 
 
 def _member_template_share(
-    prompts: pd.DataFrame, positions: np.ndarray, row_cluster: np.ndarray, own_templates: pd.DataFrame, n_accounts: int
+    prompts: pd.DataFrame,
+    positions: np.ndarray,
+    row_cluster: np.ndarray,
+    own_templates: pd.DataFrame,
+    n_accounts: int,
+    numbered: NumberedPrompts | None = None,
 ) -> np.ndarray:
     """Per account position: share of its requests on its own cluster's characteristic templates (0 outside clusters)."""
     scored = row_cluster >= 0
+    if numbered is not None:
+        rows = np.flatnonzero(scored)
+        n_templates = max(len(numbered.names), 1)
+        number = numbered.template_numbers(own_templates["template_id"])
+        marks = (own_templates["cluster"].to_numpy(dtype=np.int64) * n_templates + number)[number >= 0]
+        on_own = (numbered.template[rows] >= 0) & np.isin(row_cluster[rows].astype(np.int64) * n_templates + numbered.template[rows], marks)
+        count = numbered.count[rows].astype(np.float64)
+        total = np.bincount(positions[rows], weights=count, minlength=n_accounts)
+        own = np.bincount(positions[rows], weights=np.where(on_own, count, 0.0), minlength=n_accounts)
+        return np.divide(own, total, out=np.zeros(n_accounts), where=total > 0)
     p = prompts.loc[scored, ["template_id", "count"]].assign(cluster=row_cluster[scored])
     marks = own_templates[["cluster", "template_id"]].assign(own=True)
     p = p.merge(marks, on=["cluster", "template_id"], how="left")
@@ -716,10 +792,11 @@ def _template_features(evidence: Evidence, graph: EvidenceGraph, member: pd.Seri
         return {"template_share": none, "lockstep_share": none}, own_templates, np.zeros(n), np.zeros(n)
     positions = evidence.account_positions("prompts")
     row_cluster = row_clusters(cluster_of, positions)
-    used = characteristic_templates(prompts, member, size, n, row_cluster=row_cluster, users=graph.sharers("template"))
+    numbered = numbered_prompts(evidence, graph)
+    used = characteristic_templates(prompts, member, size, n, row_cluster=row_cluster, users=graph.sharers("template"), numbered=numbered)
     own_templates = used[used["characteristic"]]
     lockstep, member_lockstep = _lockstep_share(graph, prompts, cluster_of)
-    member_template = _member_template_share(prompts, positions, row_cluster, own_templates, n)
+    member_template = _member_template_share(prompts, positions, row_cluster, own_templates, n, numbered)
     return {"template_share": _template_share(used), "lockstep_share": lockstep}, own_templates, member_template, member_lockstep
 
 
