@@ -163,7 +163,8 @@ def on_held_network(graph: EvidenceGraph, cluster_of: np.ndarray, widely: int) -
     cluster = cluster_of[account]
     n_items = len(graph.evidence)
     sizes = np.bincount(cluster_of[cluster_of >= 0], minlength=int(cluster_of.max(initial=-1)) + 1)
-    key, inverse, count = np.unique(cluster * n_items + item, return_inverse=True, return_counts=True)
+    inverse, key = pd.factorize(cluster * n_items + item)  # a hash: the order of the distinct keys does not matter
+    count = np.bincount(inverse, minlength=len(key))
     c, e = key // n_items, key % n_items
     degree = graph.evidence["degree"].to_numpy()[e]
     held = held_beyond_chance(count, degree, sizes[c] / graph.n_accounts)
@@ -172,7 +173,7 @@ def on_held_network(graph: EvidenceGraph, cluster_of: np.ndarray, widely: int) -
     is_ip = graph.of_kind("ip")[item]
     wide = mine & (count[inverse] >= widely) & is_ip
     wide |= _in_held_subnet(graph, cluster, item, is_ip, c[held], e[held])
-    np.add.at(held_ips, account[wide], 1)
+    held_ips += np.bincount(account[wide], minlength=graph.n_accounts)
     return on_held, held_ips
 
 

@@ -188,6 +188,15 @@ def characteristic_templates(
     return used
 
 
+def _sorted_numbers(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` by a hash of the millions of keys and a sort of the distinct ones."""
+    codes, distinct = pd.factorize(key)
+    order = np.argsort(distinct, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return distinct[order], rank[codes]
+
+
 @dataclass
 class NumberedPrompts:
     """The prompts table numbered once for every scoring pass (grouping millions of text ids again each pass
@@ -223,9 +232,9 @@ def _characteristic_numbered(
     """:func:`characteristic_templates` on numbered prompts: the same rows, in the same order."""
     rows = np.flatnonzero((row_cluster >= 0) & (numbered.template >= 0))
     n_templates = max(len(numbered.names), 1)
-    key, pair = np.unique(row_cluster[rows].astype(np.int64) * n_templates + numbered.template[rows], return_inverse=True)
+    key, pair = _sorted_numbers(row_cluster[rows].astype(np.int64) * n_templates + numbered.template[rows])
     n_ids = int(numbered.position.max(initial=0)) + 1
-    accounts = np.bincount(np.unique(pair * n_ids + numbered.position[rows]) // n_ids, minlength=len(key))
+    accounts = np.bincount(pd.unique(pair * n_ids + numbered.position[rows]) // n_ids, minlength=len(key))
     requests = np.bincount(pair, weights=numbered.count[rows], minlength=len(key)).astype(numbered.count.dtype)
     template = key % n_templates
     used = pd.DataFrame(
@@ -407,9 +416,9 @@ def _member_payment(
     cluster, card = row_cluster[scored].astype(np.int64), rows.card[scored]
     carded = card >= 0
     # each (cluster, card) pair numbered, then its distinct accounts counted
-    _, pair = np.unique(cluster[carded] * (int(rows.card.max(initial=0)) + 1) + card[carded], return_inverse=True)
+    _, pair = _sorted_numbers(cluster[carded] * (int(rows.card.max(initial=0)) + 1) + card[carded])
     n_ids = int(rows.account.max(initial=0)) + 1
-    users = np.bincount(np.unique(pair * n_ids + rows.account[scored][carded]) // n_ids, minlength=int(pair.max(initial=-1)) + 1)
+    users = np.bincount(pd.unique(pair * n_ids + rows.account[scored][carded]) // n_ids, minlength=int(pair.max(initial=-1)) + 1)
     signal = np.zeros(len(scored), dtype=bool)
     signal[carded] = users[pair] >= 3
     if rows.has_bin and len(ring_bins):
