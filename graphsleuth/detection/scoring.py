@@ -169,7 +169,7 @@ def characteristic_templates(
     by numbers instead of text.
     """
     if numbered is not None and row_cluster is not None and users is not None:
-        return _characteristic_numbered(prompts, numbered, size, n_accounts, row_cluster, users)
+        return _characteristic_numbered(numbered, size, n_accounts, row_cluster, users)
     p = prompts[["account_id", "template_id", "count"]]
     if users is None:
         users = p.groupby("template_id")["account_id"].nunique()
@@ -227,7 +227,7 @@ def numbered_prompts(evidence: Evidence, graph: EvidenceGraph) -> NumberedPrompt
 
 
 def _characteristic_numbered(
-    prompts: pd.DataFrame, numbered: NumberedPrompts, size: pd.Series, n_accounts: int, row_cluster: np.ndarray, users: pd.Series
+    numbered: NumberedPrompts, size: pd.Series, n_accounts: int, row_cluster: np.ndarray, users: pd.Series
 ) -> pd.DataFrame:
     """:func:`characteristic_templates` on numbered prompts: the same rows, in the same order."""
     rows = np.flatnonzero((row_cluster >= 0) & (numbered.template >= 0))
@@ -291,33 +291,18 @@ def _lockstep_share(graph: EvidenceGraph, prompts: pd.DataFrame, cluster_of: np.
     return (steps / total).clip(0, 1), by_account
 
 
-def _member_template_share(
-    prompts: pd.DataFrame,
-    positions: np.ndarray,
-    row_cluster: np.ndarray,
-    own_templates: pd.DataFrame,
-    n_accounts: int,
-    numbered: NumberedPrompts | None = None,
-) -> np.ndarray:
+def _member_template_share(row_cluster: np.ndarray, own_templates: pd.DataFrame, n_accounts: int, numbered: NumberedPrompts) -> np.ndarray:
     """Per account position: share of its requests on its own cluster's characteristic templates (0 outside clusters)."""
-    scored = row_cluster >= 0
-    if numbered is not None:
-        rows = np.flatnonzero(scored)
-        n_templates = max(len(numbered.names), 1)
-        number = numbered.template_numbers(own_templates["template_id"])
-        marks = (own_templates["cluster"].to_numpy(dtype=np.int64) * n_templates + number)[number >= 0]
-        on_own = (numbered.template[rows] >= 0) & np.isin(row_cluster[rows].astype(np.int64) * n_templates + numbered.template[rows], marks)
-        count = numbered.count[rows].astype(np.float64)
-        total = np.bincount(positions[rows], weights=count, minlength=n_accounts)
-        own = np.bincount(positions[rows], weights=np.where(on_own, count, 0.0), minlength=n_accounts)
-        return np.divide(own, total, out=np.zeros(n_accounts), where=total > 0)
-    p = prompts.loc[scored, ["template_id", "count"]].assign(cluster=row_cluster[scored])
-    marks = own_templates[["cluster", "template_id"]].assign(own=True)
-    p = p.merge(marks, on=["cluster", "template_id"], how="left")
-    count = p["count"].to_numpy(dtype=np.float64)
-    own = np.where(p["own"].fillna(False).astype(bool).to_numpy(), count, 0.0)
-    total = np.bincount(positions[scored], weights=count, minlength=n_accounts)
-    return np.divide(np.bincount(positions[scored], weights=own, minlength=n_accounts), total, out=np.zeros(n_accounts), where=total > 0)
+    rows = np.flatnonzero(row_cluster >= 0)
+    n_templates = max(len(numbered.names), 1)
+    number = numbered.template_numbers(own_templates["template_id"])
+    marks = (own_templates["cluster"].to_numpy(dtype=np.int64) * n_templates + number)[number >= 0]
+    on_own = (numbered.template[rows] >= 0) & np.isin(row_cluster[rows].astype(np.int64) * n_templates + numbered.template[rows], marks)
+    count = numbered.count[rows].astype(np.float64)
+    position = numbered.position[rows]
+    total = np.bincount(position, weights=count, minlength=n_accounts)
+    own = np.bincount(position, weights=np.where(on_own, count, 0.0), minlength=n_accounts)
+    return np.divide(own, total, out=np.zeros(n_accounts), where=total > 0)
 
 
 @dataclass
@@ -354,8 +339,8 @@ def _numbered_payments(payments: pd.DataFrame, card_holders: pd.Series | None = 
 def _distinct_per_cluster(cluster: np.ndarray, value: np.ndarray, n_clusters: int) -> np.ndarray:
     """Per cluster number: how many distinct non-missing ``value`` numbers its rows hold."""
     known = value >= 0
-    pairs = np.unique(cluster[known] * (int(value.max(initial=0)) + 1) + value[known])
-    return np.bincount(pairs // (int(value.max(initial=0)) + 1), minlength=n_clusters)
+    width = int(value.max(initial=0)) + 1
+    return np.bincount(np.unique(cluster[known] * width + value[known]) // width, minlength=n_clusters)
 
 
 def _first_rows(*keys: np.ndarray) -> np.ndarray:
@@ -805,7 +790,7 @@ def _template_features(evidence: Evidence, graph: EvidenceGraph, member: pd.Seri
     used = characteristic_templates(prompts, member, size, n, row_cluster=row_cluster, users=graph.sharers("template"), numbered=numbered)
     own_templates = used[used["characteristic"]]
     lockstep, member_lockstep = _lockstep_share(graph, prompts, cluster_of)
-    member_template = _member_template_share(prompts, positions, row_cluster, own_templates, n, numbered)
+    member_template = _member_template_share(row_cluster, own_templates, n, numbered)
     return {"template_share": _template_share(used), "lockstep_share": lockstep}, own_templates, member_template, member_lockstep
 
 
