@@ -378,7 +378,9 @@ def _ring_bins(rows: _PaymentRows, row_cluster: np.ndarray) -> pd.DataFrame:
     with_bin = np.flatnonzero((rows.bin >= 0) & (rows.card >= 0))
     cards = with_bin[_first_rows(rows.account[with_bin], rows.card[with_bin])]
     everyone = cards[_first_rows(rows.card[cards])]
-    all_cards = np.bincount(rows.bin[everyone], minlength=int(rows.bin.max(initial=-1)) + 1)
+    all_cards = np.bincount(rows.bin[everyone], minlength=int(rows.bin.max(initial=-1)) + 1).astype(float)
+    # a BIN no card is first seen with (a card given two BINs) has no share to compare: never the ring's
+    all_cards[all_cards == 0] = np.nan
     mine = cards[row_cluster[cards] >= 0]
     mine = mine[_first_rows(row_cluster[mine], rows.card[mine])]
     per_bin = pd.DataFrame({"cluster": row_cluster[mine], "bin": rows.bin[mine]}).value_counts(sort=False).rename("cards").reset_index()
