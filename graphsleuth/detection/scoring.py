@@ -33,6 +33,15 @@ from .events import event_excuse
 from .features import on_held_network, population_features
 from .graph import EvidenceGraph, lockstep_tokens, template_hours
 from .model import RingModel, ring_model
+from .numbered import (
+    NumberedPayments,
+    NumberedPrompts,
+    distinct_per_cluster,
+    first_rows,
+    numbered_payments,
+    numbered_prompts,
+    sorted_numbers,
+)
 from .organisations import (
     ORGANISATION_NAMED,
     account_domains,
@@ -188,51 +197,13 @@ def characteristic_templates(
     return used
 
 
-def _sorted_numbers(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(key, return_inverse=True)`` by a hash of the millions of keys and a sort of the distinct ones."""
-    codes, distinct = pd.factorize(key)
-    order = np.argsort(distinct, kind="stable")
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return distinct[order], rank[codes]
-
-
-@dataclass
-class NumberedPrompts:
-    """The prompts table numbered once for every scoring pass (grouping millions of text ids again each pass
-    took seconds at 1M accounts): each row's template number (-1: none) and account position (-1: unknown)."""
-
-    template: np.ndarray
-    #: The template id of each number, in sorted order (so numbers sort as the ids do).
-    names: pd.Index
-    position: np.ndarray
-    count: np.ndarray
-
-    def template_numbers(self, template_ids) -> np.ndarray:
-        """The numbers of ``template_ids`` (-1: a template no prompt row names)."""
-        return self.names.get_indexer(pd.Index(template_ids))
-
-
-def numbered_prompts(evidence: Evidence, graph: EvidenceGraph) -> NumberedPrompts:
-    """The evidence's prompts numbered (:class:`NumberedPrompts`), once per graph."""
-
-    def number() -> NumberedPrompts:
-        prompts = evidence.prompts
-        template, names = pd.factorize(prompts["template_id"], sort=True)
-        return NumberedPrompts(
-            template.astype(np.int64), pd.Index(names), evidence.account_positions("prompts"), prompts["count"].to_numpy()
-        )
-
-    return graph.derived("numbered_prompts", number)
-
-
 def _characteristic_numbered(
     numbered: NumberedPrompts, size: pd.Series, n_accounts: int, row_cluster: np.ndarray, users: pd.Series
 ) -> pd.DataFrame:
     """:func:`characteristic_templates` on numbered prompts: the same rows, in the same order."""
     rows = np.flatnonzero((row_cluster >= 0) & (numbered.template >= 0))
     n_templates = max(len(numbered.names), 1)
-    key, pair = _sorted_numbers(row_cluster[rows].astype(np.int64) * n_templates + numbered.template[rows])
+    key, pair = sorted_numbers(row_cluster[rows].astype(np.int64) * n_templates + numbered.template[rows])
     n_ids = int(numbered.position.max(initial=0)) + 1
     accounts = np.bincount(pd.unique(pair * n_ids + numbered.position[rows]) // n_ids, minlength=len(key))
     requests = np.bincount(pair, weights=numbered.count[rows], minlength=len(key)).astype(numbered.count.dtype)
@@ -305,53 +276,6 @@ def _member_template_share(row_cluster: np.ndarray, own_templates: pd.DataFrame,
     return np.divide(own, total, out=np.zeros(n_accounts), where=total > 0)
 
 
-@dataclass
-class _PaymentRows:
-    """The payments table numbered once for every scoring pass: grouping millions of text ids again
-    each pass took seconds at 1M accounts. Numbers follow first appearance; -1 is a missing value."""
-
-    #: Per row: its account id's number, its card's (payment_id), its BIN's, whether it is an invoice.
-    account: np.ndarray
-    card: np.ndarray
-    bin: np.ndarray
-    invoice: np.ndarray
-    has_kind: bool
-    has_bin: bool
-    #: Per card number: how many accounts of the whole population use it (None: not known).
-    holders: np.ndarray | None
-
-
-def _numbered_payments(payments: pd.DataFrame, card_holders: pd.Series | None = None) -> _PaymentRows:
-    """``payments`` numbered for scoring (``card_holders``: accounts per card in the population, by card id)."""
-    n = len(payments)
-    account = pd.factorize(payments["account_id"])[0].astype(np.int64)
-    card, card_ids = pd.factorize(payments["payment_id"])
-    has_bin = "bin" in payments.columns
-    bins = pd.factorize(payments["bin"])[0].astype(np.int64) if has_bin else np.full(n, -1, dtype=np.int64)
-    has_kind = "kind" in payments.columns
-    invoice = (payments["kind"].astype("str").str.lower().to_numpy() == "invoice") if has_kind else np.zeros(n, dtype=bool)
-    holders = None
-    if card_holders is not None:
-        holders = card_holders.reindex(np.asarray(card_ids)).fillna(1.0).to_numpy(dtype=float)
-    return _PaymentRows(account, card.astype(np.int64), bins, invoice, has_kind, has_bin, holders)
-
-
-def _distinct_per_cluster(cluster: np.ndarray, value: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Per cluster number: how many distinct non-missing ``value`` numbers its rows hold."""
-    known = value >= 0
-    width = int(value.max(initial=0)) + 1
-    return np.bincount(np.unique(cluster[known] * width + value[known]) // width, minlength=n_clusters)
-
-
-def _first_rows(*keys: np.ndarray) -> np.ndarray:
-    """The positions of the first row of each distinct combination of ``keys`` (non-negative numbers), in row order."""
-    key = np.zeros(len(keys[0]), dtype=np.int64)
-    for values in keys:
-        key = key * (int(values.max(initial=0)) + 1) + values
-    _, first = np.unique(key, return_index=True)
-    return np.sort(first)
-
-
 def _population_card_sharing(cluster: np.ndarray, account: np.ndarray, holders: np.ndarray) -> pd.Series:
     """Per cluster: how many accounts of the whole population use its median member's most shared card
     (per row: its cluster, account number and its card's holders).
@@ -366,7 +290,7 @@ def _population_card_sharing(cluster: np.ndarray, account: np.ndarray, holders: 
     return per_account.groupby(level=0).median()
 
 
-def _ring_bins(rows: _PaymentRows, row_cluster: np.ndarray) -> pd.DataFrame:
+def _ring_bins(rows: NumberedPayments, row_cluster: np.ndarray) -> pd.DataFrame:
     """(cluster, bin number, cards) where the cluster's cards come from the BIN far more than everybody's.
 
     A ring that buys one card per account still buys them from a few issuers;
@@ -376,13 +300,13 @@ def _ring_bins(rows: _PaymentRows, row_cluster: np.ndarray) -> pd.DataFrame:
     at least :data:`CHARACTERISTIC_LIFT` times its share of the other cards.
     """
     with_bin = np.flatnonzero((rows.bin >= 0) & (rows.card >= 0))
-    cards = with_bin[_first_rows(rows.account[with_bin], rows.card[with_bin])]
-    everyone = cards[_first_rows(rows.card[cards])]
+    cards = with_bin[first_rows(rows.account[with_bin], rows.card[with_bin])]
+    everyone = cards[first_rows(rows.card[cards])]
     all_cards = np.bincount(rows.bin[everyone], minlength=int(rows.bin.max(initial=-1)) + 1).astype(float)
     # a BIN no card is first seen with (a card given two BINs) has no share to compare: never the ring's
     all_cards[all_cards == 0] = np.nan
     mine = cards[row_cluster[cards] >= 0]
-    mine = mine[_first_rows(row_cluster[mine], rows.card[mine])]
+    mine = mine[first_rows(row_cluster[mine], rows.card[mine])]
     per_bin = pd.DataFrame({"cluster": row_cluster[mine], "bin": rows.bin[mine]}).value_counts(sort=False).rename("cards").reset_index()
     total = pd.Series(row_cluster[mine]).value_counts(sort=False)
     cluster_cards = total.reindex(per_bin["cluster"]).to_numpy()
@@ -394,7 +318,7 @@ def _ring_bins(rows: _PaymentRows, row_cluster: np.ndarray) -> pd.DataFrame:
 
 
 def _member_payment(
-    rows: _PaymentRows, positions: np.ndarray, row_cluster: np.ndarray, ring_bins: pd.DataFrame, n_accounts: int
+    rows: NumberedPayments, positions: np.ndarray, row_cluster: np.ndarray, ring_bins: pd.DataFrame, n_accounts: int
 ) -> np.ndarray:
     """Per account position: 1 when it shares a card with 2+ members, or pays from one of its ring's BINs."""
     scored = np.flatnonzero(row_cluster >= 0)
@@ -403,7 +327,7 @@ def _member_payment(
     cluster, card = row_cluster[scored].astype(np.int64), rows.card[scored]
     carded = card >= 0
     # each (cluster, card) pair numbered, then its distinct accounts counted
-    _, pair = _sorted_numbers(cluster[carded] * (int(rows.card.max(initial=0)) + 1) + card[carded])
+    _, pair = sorted_numbers(cluster[carded] * (int(rows.card.max(initial=0)) + 1) + card[carded])
     n_ids = int(rows.account.max(initial=0)) + 1
     users = np.bincount(pd.unique(pair * n_ids + rows.account[scored][carded]) // n_ids, minlength=int(pair.max(initial=-1)) + 1)
     signal = np.zeros(len(scored), dtype=bool)
@@ -417,7 +341,7 @@ def _member_payment(
 
 
 def _payment_features(
-    payments: pd.DataFrame | _PaymentRows, row_cluster: np.ndarray, size: pd.Series, card_holders: pd.Series | None = None
+    payments: pd.DataFrame | NumberedPayments, row_cluster: np.ndarray, size: pd.Series, card_holders: pd.Series | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per cluster: accounts per shared card, the share of its cards from its own few BINs, and the share of
     its members billed by invoice (payments of kind ``invoice``: a provider invoices the customers whose
@@ -425,10 +349,10 @@ def _payment_features(
 
     ``card_holders`` (accounts per card in the whole population, by card id) lets a card count as shared
     as it is everywhere, not only inside the cluster (:func:`_population_card_sharing`); ``payments`` may
-    come numbered already (:func:`_numbered_payments`, holders included).
+    come numbered already (:func:`numbered_payments`, holders included).
     Also returns the clusters' characteristic BINs (see :func:`_ring_bins`).
     """
-    rows = payments if isinstance(payments, _PaymentRows) else _numbered_payments(payments, card_holders)
+    rows = payments if isinstance(payments, NumberedPayments) else numbered_payments(payments, card_holders)
     scored = np.flatnonzero(row_cluster >= 0)
     cluster = row_cluster[scored].astype(np.int64)
     n_clusters = int(cluster.max(initial=-1)) + 1
@@ -437,7 +361,7 @@ def _payment_features(
     out["invoiced_share"] = 0.0
     if len(scored) and rows.has_kind:
         invoiced = rows.invoice[scored]
-        seats = pd.Series(_distinct_per_cluster(cluster[invoiced], rows.account[scored][invoiced], n_clusters))
+        seats = pd.Series(distinct_per_cluster(cluster[invoiced], rows.account[scored][invoiced], n_clusters))
         out["invoiced_share"] = (seats.reindex(size.index, fill_value=0) / size).clip(0, 1)
     if len(scored) == 0:
         out["cards"] = 0
@@ -446,15 +370,15 @@ def _payment_features(
         out["ring_bins"] = 0
         out["bin_concentration"] = 0.0
         return out, ring_bins
-    out["cards"] = pd.Series(_distinct_per_cluster(cluster, rows.card[scored], n_clusters)).reindex(size.index, fill_value=0)
-    with_card = pd.Series(_distinct_per_cluster(cluster, rows.account[scored], n_clusters)).reindex(size.index, fill_value=0)
+    out["cards"] = pd.Series(distinct_per_cluster(cluster, rows.card[scored], n_clusters)).reindex(size.index, fill_value=0)
+    with_card = pd.Series(distinct_per_cluster(cluster, rows.account[scored], n_clusters)).reindex(size.index, fill_value=0)
     out["accounts_per_card"] = np.where(out["cards"] > 0, with_card / out["cards"].clip(lower=1), 0.0)
     if rows.holders is not None:
         holders = np.where(rows.card[scored] >= 0, rows.holders[np.maximum(rows.card[scored], 0)], 1.0)
         sharing = _population_card_sharing(cluster, rows.account[scored], holders).reindex(size.index).fillna(0.0).to_numpy()
         out["accounts_per_card"] = np.maximum(out["accounts_per_card"], sharing)
     if rows.has_bin and (rows.bin[scored] >= 0).any():
-        out["bins"] = pd.Series(_distinct_per_cluster(cluster, rows.bin[scored], n_clusters)).reindex(size.index, fill_value=0)
+        out["bins"] = pd.Series(distinct_per_cluster(cluster, rows.bin[scored], n_clusters)).reindex(size.index, fill_value=0)
         ring_bins = _ring_bins(rows, row_cluster)
         on_ring_bins = ring_bins.groupby("cluster")["cards"].sum().reindex(size.index, fill_value=0)
         out["ring_bins"] = ring_bins.groupby("cluster").size().reindex(size.index, fill_value=0)
@@ -813,6 +737,6 @@ def _payment_part(evidence: Evidence, graph: EvidenceGraph, size: pd.Series, clu
     """Per cluster: the payment features (:func:`_payment_features`); per account: the payment signal."""
     pay_positions = evidence.account_positions("payments")
     pay_clusters = row_clusters(cluster_of, pay_positions)
-    rows = graph.derived("numbered_payments", lambda: _numbered_payments(evidence.payments, graph.sharers("card")))
+    rows = graph.derived("numbered_payments", lambda: numbered_payments(evidence.payments, graph.sharers("card")))
     pay, ring_bins = _payment_features(rows, pay_clusters, size)
     return pay, _member_payment(rows, pay_positions, pay_clusters, ring_bins, len(cluster_of))

@@ -8,13 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphsleuth.detection.graph import build_evidence_graph
-from graphsleuth.detection.scoring import (
-    CHARACTERISTIC_LIFT,
-    _payment_features,
-    characteristic_templates,
-    numbered_prompts,
-    row_clusters,
-)
+from graphsleuth.detection.numbered import numbered_prompts
+from graphsleuth.detection.scoring import CHARACTERISTIC_LIFT, _payment_features, characteristic_templates, row_clusters
 from graphsleuth.evidence import evidence_from_text
 
 # ids whose text order differs from their order of appearance, and a few that share a prefix
