@@ -5,7 +5,7 @@ evidence they share become a weighted graph (:mod:`.graph`); community
 detection finds clusters (:mod:`.clustering`), beside dense blocks (:mod:`.blocks`) and
 cohorts of accounts that share two popular items (:mod:`.cohorts`) and accounts made together that send
 one toolkit (:mod:`.made_together`); each is scored
-(:mod:`.scoring`, on tables numbered once per graph (:mod:`.numbered`), with what an organisation explains in :mod:`.organisations` and what an event does in :mod:`.events`); flagged pieces of one large ring are joined
+(:mod:`.scoring`, its payments in :mod:`.payments`, on tables numbered once per graph (:mod:`.numbered`), with what an organisation explains in :mod:`.organisations` and what an event does in :mod:`.events`); flagged pieces of one large ring are joined
 (:mod:`.rings`), and rings that share tooling make campaigns (:mod:`.campaigns`); each ring is explained in plain words (:mod:`.explain`)
 and returned as typed records (:mod:`.findings`). :mod:`.pipeline` runs them
 in order. Nothing here reads files, writes files or talks to Neo4j.

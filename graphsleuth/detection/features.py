@@ -116,6 +116,9 @@ UTC_OFFSET_HOURS = {
 }
 _DAY_S = 86_400.0
 
+#: A template is characteristic of a cluster when its members use it this many times more than accounts at large.
+CHARACTERISTIC_LIFT = 10.0
+
 
 def population_features(
     evidence: Evidence,

@@ -24,6 +24,7 @@ __all__ = [
     "first_rows",
     "numbered_payments",
     "numbered_prompts",
+    "row_clusters",
     "sorted_numbers",
 ]
 
@@ -111,3 +112,8 @@ def first_rows(*keys: np.ndarray) -> np.ndarray:
         key = key * (int(values.max(initial=0)) + 1) + values
     _, first = np.unique(key, return_index=True)
     return np.sort(first)
+
+
+def row_clusters(cluster_of: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The cluster of each table row's account (-1: unknown account, or not in a scored cluster)."""
+    return np.where(positions >= 0, cluster_of[positions], -1)

@@ -35,11 +35,11 @@ from graphsleuth.detection.organisations import (
     scripted_seats,
     seats_sending,
 )
+from graphsleuth.detection.payments import payment_features
 from graphsleuth.detection.pipeline import find_rings
 from graphsleuth.detection.rings import _tie_communities, join_rings
 from graphsleuth.detection.scoring import (
     SIGNALS_NEEDED,
-    _payment_features,
     _unchanged_clusters,
     score_clusters,
     signal_kinds,
@@ -1114,7 +1114,7 @@ def test_members_billed_by_invoice_are_measured_and_lower_the_score():
             "bin": [None, None, None, "455555", "455555"],
         }
     )
-    out, _ = _payment_features(payments, np.array([0, 0, 0, 0, 1]), pd.Series({0: 4, 1: 1}))
+    out, _ = payment_features(payments, np.array([0, 0, 0, 0, 1]), pd.Series({0: 4, 1: 1}))
     assert out.loc[0, "invoiced_share"] == 0.75 and out.loc[1, "invoiced_share"] == 0.0
     assert MODEL_FEATURES["invoiced_share"] == -1 and ring_model().weights["invoiced_share"] < 0
 
@@ -1180,8 +1180,8 @@ def test_a_piece_of_a_ring_counts_its_cards_holders_everywhere_but_one_company_c
     )
     holders = pd.Series({"c1": 12, "c2": 12, "c3": 12, "c4": 12, "corp": 100, "own1": 1, "own2": 1, "own3": 1})
     size = pd.Series({0: 4, 1: 4})
-    inside, _ = _payment_features(payments, np.array([0] * 4 + [1] * 4), size)
-    everywhere, _ = _payment_features(payments, np.array([0] * 4 + [1] * 4), size, holders)
+    inside, _ = payment_features(payments, np.array([0] * 4 + [1] * 4), size)
+    everywhere, _ = payment_features(payments, np.array([0] * 4 + [1] * 4), size, holders)
     assert inside.loc[0, "accounts_per_card"] == 1.0
     assert everywhere.loc[0, "accounts_per_card"] == 12.0
     assert everywhere.loc[1, "accounts_per_card"] == 1.0

@@ -7,9 +7,11 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from graphsleuth.detection.features import CHARACTERISTIC_LIFT
 from graphsleuth.detection.graph import build_evidence_graph
-from graphsleuth.detection.numbered import numbered_prompts
-from graphsleuth.detection.scoring import CHARACTERISTIC_LIFT, _payment_features, characteristic_templates, row_clusters
+from graphsleuth.detection.numbered import numbered_prompts, row_clusters
+from graphsleuth.detection.payments import payment_features
+from graphsleuth.detection.scoring import characteristic_templates
 from graphsleuth.evidence import evidence_from_text
 
 # ids whose text order differs from their order of appearance, and a few that share a prefix
@@ -53,13 +55,15 @@ def _payments_by_text(payments: pd.DataFrame, row_cluster: np.ndarray) -> tuple[
     return cards, bins, ring.groupby("cluster").size()
 
 
+def _populations(rows: st.SearchStrategy[int]):
+    """Draws of (seed, accounts, rows of the table under test, clusters)."""
+    return given(
+        st.integers(min_value=0, max_value=2**32 - 1), st.integers(min_value=3, max_value=40), rows, st.integers(min_value=1, max_value=4)
+    )
+
+
 @settings(max_examples=40, deadline=None)
-@given(
-    st.integers(min_value=0, max_value=2**32 - 1),
-    st.integers(min_value=3, max_value=40),
-    st.integers(min_value=0, max_value=300),
-    st.integers(min_value=1, max_value=4),
-)
+@_populations(st.integers(min_value=0, max_value=300))
 def test_own_templates_from_numbered_prompts_are_those_of_the_text(seed, n_accounts, n_prompts, n_clusters):
     evidence, rng = _evidence(seed, n_accounts, n_prompts, 0)
     graph = build_evidence_graph(evidence)
@@ -78,18 +82,13 @@ def test_own_templates_from_numbered_prompts_are_those_of_the_text(seed, n_accou
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    st.integers(min_value=0, max_value=2**32 - 1),
-    st.integers(min_value=3, max_value=40),
-    st.integers(min_value=1, max_value=120),
-    st.integers(min_value=1, max_value=4),
-)
+@_populations(st.integers(min_value=1, max_value=120))
 def test_payment_figures_from_numbered_payments_are_those_of_the_text(seed, n_accounts, n_payments, n_clusters):
     evidence, rng = _evidence(seed, n_accounts, 0, n_payments)
     payments = evidence.payments
     row_cluster = row_clusters(rng.integers(-1, n_clusters, n_accounts), evidence.account_positions("payments"))
     size = pd.Series(10, index=pd.RangeIndex(n_clusters, name="cluster"))
-    out, ring_bins = _payment_features(payments, row_cluster, size)
+    out, ring_bins = payment_features(payments, row_cluster, size)
     cards, bins, ring = _payments_by_text(payments, row_cluster)
     assert out["cards"].tolist() == cards.reindex(size.index, fill_value=0).tolist()
     if payments["bin"].notna().any() and (row_cluster >= 0).any():
